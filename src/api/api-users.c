@@ -1,0 +1,459 @@
+/* /api/v1/users/: one's own account and keys, and (for admins) everyone's. */
+
+#include <errno.h>
+
+#include "api/router.h"
+#include "common/crypto.h"
+#include "common/json-util.h"
+#include "common/time-util.h"
+#include "daemon/manager.h"
+#include "store/store-api-keys.h"
+#include "store/store-users.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 1024
+#define PERSON_NAME_MAX 150
+
+static const char *const role_choices[] = { "admin", "normal", NULL };
+
+/* Path ids are positive decimal numbers; anything else names nothing. */
+static bool parse_id(const char *s, int64_t *ret) {
+        int64_t v = 0;
+
+        if (isempty(s) || strlen(s) > 18)
+                return false;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return false;
+                v = v * 10 + (*p - '0');
+        }
+        if (v <= 0)
+                return false;
+        *ret = v;
+        return true;
+}
+
+/* Characters, not bytes, as clients count them. */
+static size_t utf8_length(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
+/* Appends an error when field is a string outside min..max characters. Other types are
+ * json_check_fields()'s business. */
+static void check_length(json_t *body, json_t *errors, const char *field, size_t min, size_t max) {
+        json_t *v = json_object_get(body, field);
+        char msg[96];
+        size_t n;
+
+        if (!json_is_string(v))
+                return;
+        n = utf8_length(json_string_value(v));
+        if (n < min) {
+                snprintf(msg, sizeof msg, "String should have at least %zu character%s", min,
+                         min == 1 ? "" : "s");
+                json_error_append(errors, field, "string_too_short", msg);
+        } else if (n > max) {
+                snprintf(msg, sizeof msg, "String should have at most %zu characters", max);
+                json_error_append(errors, field, "string_too_long", msg);
+        }
+}
+
+static void check_username(json_t *body, json_t *errors) {
+        json_t *v = json_object_get(body, "username");
+
+        if (json_is_string(v) && !user_name_is_valid(json_string_value(v)))
+                json_error_append(errors, "username", "string_pattern_mismatch",
+                                  "Username must be 1 to 150 letters, digits or _ . @ + -");
+}
+
+/* Checks body against fields plus the rules shared by every user body. Returns 1 when the
+ * body is fine, 0 when resp holds the 422, or negative errno. */
+static int check_user_body(json_t *body, const JsonField *fields, size_t n_fields, HttpResponse *resp) {
+        _cleanup_json_ json_t *errors = json_array();
+
+        if (!errors)
+                return -ENOMEM;
+        (void) json_check_fields(body, fields, n_fields, errors);
+        check_username(body, errors);
+        check_length(body, errors, "password", PASSWORD_MIN, PASSWORD_MAX);
+        check_length(body, errors, "first_name", 0, PERSON_NAME_MAX);
+        check_length(body, errors, "last_name", 0, PERSON_NAME_MAX);
+        if (json_array_size(errors) == 0)
+                return 1;
+
+        http_reply_detail(resp, 422, TAKE_PTR(errors));
+        return 0;
+}
+
+/* The password_hash of a body's optional "password", or NULL when absent. */
+static int hash_optional_password(json_t *body, char **ret_hash) {
+        const char *password = json_get_string(body, "password", NULL);
+
+        *ret_hash = NULL;
+        if (!password)
+                return 0;
+        return password_hash(password, ret_hash);
+}
+
+static int reply_user(HttpResponse *resp, int status, Db *db, int64_t id) {
+        json_t *user = NULL;
+        int r;
+
+        r = store_user_get(db, id, &user);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "User not found.");
+        if (r < 0)
+                return r;
+        return http_reply_json(resp, status, user);
+}
+
+/* Refuses (409) to take the last active admin away. target is the user's UserOut. */
+static int check_not_last_admin(Db *db, json_t *target, HttpResponse *resp, bool *ret_ok) {
+        int64_t admins;
+        int r;
+
+        *ret_ok = true;
+        if (!streq_ptr(json_string_value(json_object_get(target, "role")), "admin"))
+                return 0;
+
+        r = store_user_count_admins(db, &admins);
+        if (r < 0)
+                return r;
+        if (admins <= 1) {
+                *ret_ok = false;
+                http_reply_error(resp, 409, "Cannot demote or delete the last admin.");
+        }
+        return 0;
+}
+
+/* Keys, shared by /users/me/keys/ and /users/{id}/keys/. */
+
+static int create_key(HttpRequest *req, HttpResponse *resp, int64_t user_id) {
+        static const JsonField fields[] = {
+                { "name", JSON_FIELD_STRING, JSON_FIELD_REQUIRED | JSON_FIELD_NONEMPTY },
+                { "expires_at", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+        };
+        _cleanup_json_ json_t *body = NULL, *errors = NULL, *key = NULL;
+        const char *expires_text;
+        usec_t expires_at = 0;
+        int r;
+
+        body = http_request_json_object(req, resp);
+        if (!body)
+                return 0;
+        errors = json_array();
+        if (!errors)
+                return -ENOMEM;
+        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
+        /* JSON_FIELD_NONEMPTY already refuses "" and blanks. */
+        check_length(body, errors, "name", 0, API_KEY_NAME_MAX);
+
+        expires_text = json_get_string(body, "expires_at", NULL);
+        if (json_is_string(json_object_get(body, "expires_at"))) {
+                if (timestamp_parse(expires_text, &expires_at) < 0)
+                        json_error_append(errors, "expires_at", "datetime_parsing",
+                                          "Input should be a valid ISO-8601 datetime");
+                else if (expires_at <= now_realtime_usec())
+                        json_error_append(errors, "expires_at", "value_error",
+                                          "expires_at must be in the future");
+        }
+        if (json_array_size(errors) > 0)
+                return http_reply_detail(resp, 422, TAKE_PTR(errors));
+
+        r = store_api_key_create(req->manager->db, user_id, json_get_string(body, "name", ""),
+                                 expires_at, &key);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "User not found.");
+        if (r < 0)
+                return r;
+        return http_reply_json(resp, 201, TAKE_PTR(key));
+}
+
+static int list_keys(HttpRequest *req, HttpResponse *resp, int64_t user_id) {
+        json_t *keys = NULL;
+        int r;
+
+        r = store_api_key_list(req->manager->db, user_id, &keys);
+        if (r < 0)
+                return r;
+        return http_reply_json(resp, 200, keys);
+}
+
+static int revoke_key(HttpRequest *req, HttpResponse *resp, int64_t user_id) {
+        int64_t key_id;
+        int r;
+
+        if (!parse_id(http_request_param(req, "key_id"), &key_id))
+                return http_reply_error(resp, 404, "API key not found.");
+
+        r = store_api_key_revoke(req->manager->db, user_id, key_id);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "API key not found.");
+        if (r < 0)
+                return r;
+        return http_reply_no_content(resp);
+}
+
+/* The user named by {id}, which must exist; otherwise resp holds the 404. */
+static int path_user(HttpRequest *req, HttpResponse *resp, int64_t *ret_id, json_t **ret_user) {
+        json_t *user = NULL;
+        int64_t id;
+        int r;
+
+        if (!parse_id(http_request_param(req, "id"), &id)) {
+                http_reply_error(resp, 404, "User not found.");
+                return -ENOENT;
+        }
+        r = store_user_get(req->manager->db, id, &user);
+        if (r == -ENOENT)
+                http_reply_error(resp, 404, "User not found.");
+        if (r < 0)
+                return r;
+
+        *ret_id = id;
+        if (ret_user)
+                *ret_user = user;
+        else
+                json_decref(user);
+        return 0;
+}
+
+/* Handlers. path_user() failures other than -ENOENT are database errors. */
+#define PATH_USER_OR_RETURN(req, resp, id, user)                        \
+        do {                                                            \
+                int _r = path_user((req), (resp), (id), (user));        \
+                if (_r == -ENOENT)                                      \
+                        return 0;                                       \
+                if (_r < 0)                                             \
+                        return _r;                                      \
+        } while (0)
+
+static int users_me_get(HttpRequest *req, HttpResponse *resp) {
+        return reply_user(resp, 200, req->manager->db, req->user.id);
+}
+
+static int users_me_patch(HttpRequest *req, HttpResponse *resp) {
+        static const JsonField fields[] = {
+                { "password", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "first_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+        };
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_free_ char *hash = NULL;
+        UserUpdate u;
+        int r;
+
+        body = http_request_json_object(req, resp);
+        if (!body)
+                return 0;
+        r = check_user_body(body, fields, ELEMENTSOF(fields), resp);
+        if (r <= 0)
+                return r;
+
+        r = hash_optional_password(body, &hash);
+        if (r < 0)
+                return r;
+        u = (UserUpdate) {
+                .password_hash = hash,
+                .first_name = json_get_string(body, "first_name", NULL),
+                .last_name = json_get_string(body, "last_name", NULL),
+        };
+        r = store_user_update(req->manager->db, req->user.id, &u, NULL);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "User not found.");
+        if (r < 0)
+                return r;
+        return reply_user(resp, 200, req->manager->db, req->user.id);
+}
+
+static int users_me_keys_post(HttpRequest *req, HttpResponse *resp) {
+        return create_key(req, resp, req->user.id);
+}
+
+static int users_me_keys_get(HttpRequest *req, HttpResponse *resp) {
+        return list_keys(req, resp, req->user.id);
+}
+
+static int users_me_keys_delete(HttpRequest *req, HttpResponse *resp) {
+        return revoke_key(req, resp, req->user.id);
+}
+
+static int users_post(HttpRequest *req, HttpResponse *resp) {
+        static const JsonField fields[] = {
+                { "username", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
+                { "password", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
+                { "role", JSON_FIELD_STRING, JSON_FIELD_NULLABLE, .choices = role_choices },
+                { "first_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+        };
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_free_ char *hash = NULL;
+        json_t *user = NULL;
+        int r;
+
+        body = http_request_json_object(req, resp);
+        if (!body)
+                return 0;
+        r = check_user_body(body, fields, ELEMENTSOF(fields), resp);
+        if (r <= 0)
+                return r;
+
+        r = hash_optional_password(body, &hash);
+        if (r < 0)
+                return r;
+        r = store_user_create(req->manager->db, json_get_string(body, "username", ""), hash,
+                              json_get_string(body, "role", "normal"),
+                              json_get_string(body, "first_name", ""),
+                              json_get_string(body, "last_name", ""), &user);
+        if (r == -EEXIST)
+                return http_reply_error(resp, 409, "Username already exists.");
+        if (r < 0)
+                return r;
+        return http_reply_json(resp, 201, user);
+}
+
+static int users_get(HttpRequest *req, HttpResponse *resp) {
+        _cleanup_json_ json_t *items = NULL, *out = NULL;
+        int64_t limit, offset, total;
+        int r;
+
+        if (http_request_pagination(req, resp, &limit, &offset) < 0)
+                return 0;
+
+        r = store_user_list(req->manager->db, limit, offset, &items, &total);
+        if (r < 0)
+                return r;
+
+        out = json_pack("{s:O,s:I}", "users", items, "total", (json_int_t) total);
+        if (!out)
+                return -ENOMEM;
+        return http_reply_json(resp, 200, TAKE_PTR(out));
+}
+
+static int users_id_get(HttpRequest *req, HttpResponse *resp) {
+        json_t *user = NULL;
+        int64_t id;
+
+        PATH_USER_OR_RETURN(req, resp, &id, &user);
+        return http_reply_json(resp, 200, user);
+}
+
+static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
+        static const JsonField fields[] = {
+                { "password", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "role", JSON_FIELD_STRING, JSON_FIELD_NULLABLE, .choices = role_choices },
+                { "first_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+        };
+        _cleanup_json_ json_t *body = NULL, *target = NULL;
+        _cleanup_free_ char *hash = NULL;
+        const char *role;
+        UserUpdate u;
+        int64_t id;
+        bool ok;
+        int r;
+
+        /* A bad id is 404 before the body is looked at, a bad body 422 before the user is
+         * looked up. */
+        if (!parse_id(http_request_param(req, "id"), &id))
+                return http_reply_error(resp, 404, "User not found.");
+        body = http_request_json_object(req, resp);
+        if (!body)
+                return 0;
+        r = check_user_body(body, fields, ELEMENTSOF(fields), resp);
+        if (r <= 0)
+                return r;
+
+        PATH_USER_OR_RETURN(req, resp, &id, &target);
+
+        role = json_get_string(body, "role", NULL);
+        if (streq_ptr(role, "normal")) {
+                r = check_not_last_admin(req->manager->db, target, resp, &ok);
+                if (r < 0)
+                        return r;
+                if (!ok)
+                        return 0;
+        }
+
+        r = hash_optional_password(body, &hash);
+        if (r < 0)
+                return r;
+        u = (UserUpdate) {
+                .password_hash = hash,
+                .role = role,
+                .first_name = json_get_string(body, "first_name", NULL),
+                .last_name = json_get_string(body, "last_name", NULL),
+        };
+        r = store_user_update(req->manager->db, id, &u, NULL);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "User not found.");
+        if (r < 0)
+                return r;
+        return reply_user(resp, 200, req->manager->db, id);
+}
+
+static int users_id_delete(HttpRequest *req, HttpResponse *resp) {
+        _cleanup_json_ json_t *target = NULL;
+        int64_t id;
+        bool ok;
+        int r;
+
+        PATH_USER_OR_RETURN(req, resp, &id, &target);
+
+        r = check_not_last_admin(req->manager->db, target, resp, &ok);
+        if (r < 0)
+                return r;
+        if (!ok)
+                return 0;
+
+        r = store_user_deactivate(req->manager->db, id);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "User not found.");
+        if (r < 0)
+                return r;
+        return http_reply_no_content(resp);
+}
+
+static int users_id_keys_post(HttpRequest *req, HttpResponse *resp) {
+        int64_t id;
+
+        PATH_USER_OR_RETURN(req, resp, &id, NULL);
+        return create_key(req, resp, id);
+}
+
+static int users_id_keys_get(HttpRequest *req, HttpResponse *resp) {
+        int64_t id;
+
+        PATH_USER_OR_RETURN(req, resp, &id, NULL);
+        return list_keys(req, resp, id);
+}
+
+static int users_id_keys_delete(HttpRequest *req, HttpResponse *resp) {
+        int64_t id;
+
+        PATH_USER_OR_RETURN(req, resp, &id, NULL);
+        return revoke_key(req, resp, id);
+}
+
+/* The router prefers literal segments, so /users/me/… wins over /users/{id}/…. */
+const Route user_routes[] = {
+        { HTTP_GET, "/api/v1/users/me/", users_me_get, AUTH_USER },
+        { HTTP_PATCH, "/api/v1/users/me/", users_me_patch, AUTH_USER },
+        { HTTP_POST, "/api/v1/users/me/keys/", users_me_keys_post, AUTH_USER },
+        { HTTP_GET, "/api/v1/users/me/keys/", users_me_keys_get, AUTH_USER },
+        { HTTP_DELETE, "/api/v1/users/me/keys/{key_id}/", users_me_keys_delete, AUTH_USER },
+        { HTTP_POST, "/api/v1/users/", users_post, AUTH_ADMIN },
+        { HTTP_GET, "/api/v1/users/", users_get, AUTH_ADMIN },
+        { HTTP_GET, "/api/v1/users/{id}/", users_id_get, AUTH_ADMIN },
+        { HTTP_PATCH, "/api/v1/users/{id}/", users_id_patch, AUTH_ADMIN },
+        { HTTP_DELETE, "/api/v1/users/{id}/", users_id_delete, AUTH_ADMIN },
+        { HTTP_POST, "/api/v1/users/{id}/keys/", users_id_keys_post, AUTH_ADMIN },
+        { HTTP_GET, "/api/v1/users/{id}/keys/", users_id_keys_get, AUTH_ADMIN },
+        { HTTP_DELETE, "/api/v1/users/{id}/keys/{key_id}/", users_id_keys_delete, AUTH_ADMIN },
+        {}
+};

@@ -1,0 +1,192 @@
+/* Request accessors and response builders shared by every handler. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "api/http.h"
+#include "common/json-util.h"
+
+static const char *const method_names[_HTTP_METHOD_MAX] = {
+        [HTTP_GET] = "GET",       [HTTP_POST] = "POST",   [HTTP_PUT] = "PUT",
+        [HTTP_PATCH] = "PATCH",   [HTTP_DELETE] = "DELETE", [HTTP_HEAD] = "HEAD",
+        [HTTP_OPTIONS] = "OPTIONS",
+};
+
+const char *http_method_to_string(HttpMethod m) {
+        if (m < 0 || m >= _HTTP_METHOD_MAX)
+                return NULL;
+        return method_names[m];
+}
+
+HttpMethod http_method_from_string(const char *s) {
+        for (int i = 0; s && i < _HTTP_METHOD_MAX; i++)
+                if (streq(s, method_names[i]))
+                        return (HttpMethod) i;
+        return _HTTP_METHOD_INVALID;
+}
+
+const char *http_request_param(const HttpRequest *req, const char *name) {
+        for (size_t i = 0; i < req->n_params; i++)
+                if (streq(req->param_names[i], name))
+                        return req->param_values[i];
+        return NULL;
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* Decodes %XX and '+' (as space) of a query component of length n. */
+static char *query_decode(const char *s, size_t n) {
+        char *out = malloc(n + 1), *o = out;
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '+')
+                        *o++ = ' ';
+                else if (s[i] == '%' && i + 2 < n && unhex(s[i + 1]) >= 0 && unhex(s[i + 2]) >= 0) {
+                        *o++ = (char) (unhex(s[i + 1]) * 16 + unhex(s[i + 2]));
+                        i += 2;
+                } else
+                        *o++ = s[i];
+        }
+        *o = 0;
+        return out;
+}
+
+char *http_request_query(const HttpRequest *req, const char *name) {
+        size_t name_len = strlen(name);
+
+        for (const char *p = req->query; p && *p;) {
+                const char *end = strchrnul(p, '&');
+                const char *eq = memchr(p, '=', (size_t) (end - p));
+                const char *key_end = eq ? eq : end;
+
+                if ((size_t) (key_end - p) == name_len && strncmp(p, name, name_len) == 0)
+                        return eq ? query_decode(eq + 1, (size_t) (end - eq - 1)) : strdup("");
+                p = *end ? end + 1 : end;
+        }
+        return NULL;
+}
+
+int http_reply_json(HttpResponse *resp, int status, json_t *json) {
+        json_decref(resp->json);
+        resp->status = status;
+        resp->json = json;
+        return 0;
+}
+
+int http_reply_detail(HttpResponse *resp, int status, json_t *detail) {
+        return http_reply_json(resp, status, json_pack("{s:o}", "detail", detail));
+}
+
+int http_reply_error(HttpResponse *resp, int status, const char *format, ...) {
+        char buf[1024];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(buf, sizeof buf, format, ap);
+        va_end(ap);
+        return http_reply_detail(resp, status, json_string(buf));
+}
+
+int http_reply_no_content(HttpResponse *resp) {
+        return http_reply_json(resp, 204, NULL);
+}
+
+int http_reply_page(HttpResponse *resp, json_t *items, int64_t total) {
+        return http_reply_json(resp, 200, json_pack("{s:o,s:I}", "items", items, "total", (json_int_t) total));
+}
+
+json_t *http_request_json_object(const HttpRequest *req, HttpResponse *resp) {
+        json_error_t error;
+        json_t *json;
+
+        if (!req->body || req->body_len == 0) {
+                http_reply_error(resp, 400, "Request body is empty; a JSON object is expected.");
+                return NULL;
+        }
+        json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error);
+        if (!json) {
+                http_reply_error(resp, 400, "Malformed JSON at line %i, column %i: %s", error.line,
+                                 error.column, error.text);
+                return NULL;
+        }
+        if (!json_is_object(json)) {
+                _cleanup_json_ json_t *errors = json_array();
+
+                json_decref(json);
+                json_array_append_new(errors, json_pack("{s:[s],s:s,s:s}", "loc", "body", "msg",
+                                                        "Input should be a valid dictionary",
+                                                        "type", "dict_type"));
+                http_reply_detail(resp, 422, TAKE_PTR(errors));
+                return NULL;
+        }
+        return json;
+}
+
+static int query_int(const HttpRequest *req, HttpResponse *resp, const char *name, int64_t def,
+                     int64_t min, int64_t max, int64_t *ret) {
+        _cleanup_free_ char *v = http_request_query(req, name);
+        char *end;
+        long long n;
+
+        if (!v) {
+                *ret = def;
+                return 0;
+        }
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (errno != 0 || end == v || *end || n < min || n > max) {
+                char msg[128];
+
+                snprintf(msg, sizeof msg, "Input should be an integer from %lld to %lld",
+                         (long long) min, (long long) max);
+                http_reply_detail(resp, 422, json_pack("[{s:[s,s],s:s,s:s}]", "loc", "query", name,
+                                                       "msg", msg, "type", "int_parsing"));
+                return -EINVAL;
+        }
+        *ret = n;
+        return 0;
+}
+
+int http_request_pagination(const HttpRequest *req, HttpResponse *resp, int64_t *ret_limit,
+                            int64_t *ret_offset) {
+        int r;
+
+        r = query_int(req, resp, "limit", 50, 1, 1000, ret_limit);
+        if (r < 0)
+                return r;
+        return query_int(req, resp, "offset", 0, 0, INT64_MAX / 2, ret_offset);
+}
+
+void http_request_done(HttpRequest *req) {
+        free(req->path);
+        free(req->query);
+        free(req->authorization);
+        free(req->content_type);
+        free(req->peer);
+        free(req->body);
+        for (size_t i = 0; i < req->n_params; i++) {
+                free(req->param_names[i]);
+                free(req->param_values[i]);
+        }
+        free(req->user.username);
+        *req = (HttpRequest) {};
+}
+
+void http_response_done(HttpResponse *resp) {
+        json_decref(resp->json);
+        free(resp->body);
+        free(resp->location);
+        free(resp->allow);
+        *resp = (HttpResponse) {};
+}

@@ -1,0 +1,580 @@
+/* HTTP serving on libwebsockets 4.1 (see server.h). lws 4.1 has no external-poll or
+ * sd-event integration, so lws is the outer loop and sd-event's epoll fd is adopted as a
+ * raw file: whenever it is readable we run sd-event until it has nothing left to do. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libwebsockets.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "api/router.h"
+#include "api/server.h"
+#include "common/json-util.h"
+#include "common/log.h"
+#include "common/time-util.h"
+#include "daemon/manager.h"
+
+#define MAX_LISTENERS 16
+
+typedef struct Listener {
+        Server *server;
+        int fd;
+        bool tcp;
+        sd_event_source *source;
+} Listener;
+
+struct Server {
+        Manager *manager;
+        struct lws_context *context;
+        struct lws_vhost *vhost;
+        struct lws_http_mount mounts[3];
+        Listener listeners[MAX_LISTENERS];
+        size_t n_listeners;
+        unsigned in_flight;
+        char *description;
+};
+
+/* Per connection; lws zeroes it on connect and frees it on close. Reused across
+ * keep-alive requests, so connection_reset() clears it after each one. */
+typedef struct Connection {
+        HttpRequest req;
+        HttpResponse resp;
+        char *body;
+        size_t body_len, body_alloc;
+        bool body_too_large;
+        bool in_flight;
+        bool close_after;
+        unsigned char *out;    /* LWS_PRE bytes of head room, then the response body */
+        size_t out_len, out_sent;
+        usec_t started;
+} Connection;
+
+static Server *server_of(struct lws *wsi) {
+        return lws_context_user(lws_get_context(wsi));
+}
+
+static void connection_reset(Server *s, Connection *c) {
+        if (c->in_flight && s->in_flight > 0)
+                s->in_flight--;
+        http_request_done(&c->req);
+        http_response_done(&c->resp);
+        free(c->body);
+        free(c->out);
+        *c = (Connection) {};
+}
+
+/* lws keeps the request line in a token named after the method. */
+static const struct {
+        enum lws_token_indexes token;
+        HttpMethod method;
+} method_tokens[] = {
+        { WSI_TOKEN_GET_URI, HTTP_GET },       { WSI_TOKEN_POST_URI, HTTP_POST },
+        { WSI_TOKEN_PUT_URI, HTTP_PUT },       { WSI_TOKEN_PATCH_URI, HTTP_PATCH },
+        { WSI_TOKEN_DELETE_URI, HTTP_DELETE }, { WSI_TOKEN_HEAD_URI, HTTP_HEAD },
+        { WSI_TOKEN_OPTIONS_URI, HTTP_OPTIONS },
+};
+
+static char *header_dup(struct lws *wsi, enum lws_token_indexes token) {
+        int len = lws_hdr_total_length(wsi, token);
+        char *v;
+
+        if (len <= 0)
+                return NULL;
+        v = malloc((size_t) len + 1);
+        if (!v)
+                return NULL;
+        if (lws_hdr_copy(wsi, v, len + 1, token) < 0) {
+                free(v);
+                return NULL;
+        }
+        return v;
+}
+
+static int connection_begin(struct lws *wsi, Server *s, Connection *c) {
+        char peer[64] = "";
+
+        connection_reset(s, c);
+        c->started = now_monotonic_usec();
+        c->req.manager = s->manager;
+        c->req.method = _HTTP_METHOD_INVALID;
+        for (size_t i = 0; i < ELEMENTSOF(method_tokens); i++)
+                if (lws_hdr_total_length(wsi, method_tokens[i].token) > 0) {
+                        c->req.method = method_tokens[i].method;
+                        c->req.path = header_dup(wsi, method_tokens[i].token);
+                        break;
+                }
+        if (!c->req.path)
+                c->req.path = strdup("/");
+        c->req.query = header_dup(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+        c->req.authorization = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+        c->req.content_type = header_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        c->req.peer = strdup(peer[0] ? peer : "unix");
+        if (!c->req.path || !c->req.peer)
+                return -ENOMEM;
+        c->in_flight = true;
+        s->in_flight++;
+        return 0;
+}
+
+static int append_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                         unsigned char *end) {
+        return lws_add_http_header_by_name(wsi, (const unsigned char *) name,
+                                           (const unsigned char *) value, (int) strlen(value), p, end);
+}
+
+/* Serialises the response, writes the headers and asks for a writable callback for the
+ * body. Returns -1 when the connection must be closed. */
+static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
+        unsigned char headers[LWS_PRE + 1024], *start = headers + LWS_PRE, *p = start,
+                                                *end = headers + sizeof headers - 1;
+        const char *content_type = c->resp.content_type ?: "application/json";
+        _cleanup_free_ char *json = NULL;
+        const char *body = NULL;
+        size_t body_len = 0;
+
+        if (c->resp.json) {
+                json = json_dumps_compact(c->resp.json);
+                if (!json)
+                        return -1;
+                body = json;
+                body_len = strlen(json);
+        } else if (c->resp.body) {
+                body = c->resp.body;
+                body_len = c->resp.body_len;
+        }
+
+        c->out = malloc(LWS_PRE + body_len + 1);
+        if (!c->out)
+                return -1;
+        if (body_len > 0)
+                memcpy(c->out + LWS_PRE, body, body_len);
+        c->out_len = body_len;
+        c->out_sent = 0;
+
+        if (lws_add_http_common_headers(wsi, (unsigned) c->resp.status,
+                                        body_len > 0 ? content_type : NULL, body_len, &p, end))
+                return -1;
+        if (c->resp.status == 401 && append_header(wsi, "www-authenticate:", "Bearer", &p, end))
+                return -1;
+        if (c->resp.allow && append_header(wsi, "allow:", c->resp.allow, &p, end))
+                return -1;
+        if (c->resp.location && append_header(wsi, "location:", c->resp.location, &p, end))
+                return -1;
+        if (c->close_after && append_header(wsi, "connection:", "close", &p, end))
+                return -1;
+        if (append_header(wsi, "cache-control:", "no-store", &p, end))
+                return -1;
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+                return -1;
+
+        if (log_enabled(LOG_DEBUG))
+                log_debug("%s %s%s%s → %i (%llu µs)", http_method_to_string(c->req.method) ?: "?",
+                          c->req.path, c->req.query ? "?" : "", c->req.query ?: "", c->resp.status,
+                          (unsigned long long) (now_monotonic_usec() - c->started));
+
+        lws_callback_on_writable(wsi);
+        return 0;
+}
+
+static int connection_dispatch(struct lws *wsi, Server *s, Connection *c) {
+        if (c->body_too_large)
+                http_reply_error(&c->resp, 413, "Request body is larger than %zu bytes.",
+                                 s->manager->config.max_body_size);
+        else if (c->req.method < 0)
+                http_reply_error(&c->resp, 405, "Method Not Allowed");
+        else {
+                c->req.body = TAKE_PTR(c->body);
+                c->req.body_len = c->body_len;
+                router_dispatch(&c->req, &c->resp);
+        }
+        return connection_respond(wsi, s, c);
+}
+
+static int connection_body(Server *s, Connection *c, const void *data, size_t len) {
+        size_t max = s->manager->config.max_body_size;
+
+        if (c->body_too_large)
+                return 0;
+        if (c->body_len + len > max) {
+                c->body_too_large = true;
+                c->close_after = true;
+                free(TAKE_PTR(c->body));
+                c->body_len = c->body_alloc = 0;
+                return 0;
+        }
+        if (c->body_len + len + 1 > c->body_alloc) {
+                size_t n = MAX(c->body_alloc * 2, c->body_len + len + 1);
+                char *b = realloc(c->body, MAX(n, (size_t) 1024));
+
+                if (!b)
+                        return -ENOMEM;
+                c->body = b;
+                c->body_alloc = MAX(n, (size_t) 1024);
+        }
+        memcpy(c->body + c->body_len, data, len);
+        c->body_len += len;
+        c->body[c->body_len] = 0;
+        return 0;
+}
+
+static int connection_write_body(struct lws *wsi, Server *s, Connection *c) {
+        bool close_after;
+
+        if (c->out_sent < c->out_len) {
+                size_t chunk = MIN(c->out_len - c->out_sent, (size_t) 65536);
+                bool last = c->out_sent + chunk == c->out_len;
+
+                /* lws_write may use the LWS_PRE bytes before the data: here they are head
+                 * room or bytes already sent. */
+                if (lws_write(wsi, c->out + LWS_PRE + c->out_sent, chunk,
+                              last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
+                        return -1;
+                c->out_sent += chunk;
+                if (!last) {
+                        lws_callback_on_writable(wsi);
+                        return 0;
+                }
+        }
+
+        close_after = c->close_after;
+        connection_reset(s, c);
+        if (close_after)
+                return -1;
+        /* Keep-alive: lws returns nonzero when the connection should close instead. */
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len) {
+        Connection *c = user;
+        Server *s;
+
+        switch (reason) {
+        case LWS_CALLBACK_HTTP: {
+                char cl[32];
+
+                s = server_of(wsi);
+                if (connection_begin(wsi, s, c) < 0)
+                        return -1;
+                /* Refuse an announced oversize body before reading it. */
+                if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+                        unsigned long long n = strtoull(cl, NULL, 10);
+
+                        if (n > s->manager->config.max_body_size) {
+                                c->body_too_large = true;
+                                c->close_after = true;
+                                return connection_dispatch(wsi, s, c);
+                        }
+                        if (n > 0)
+                                return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
+                }
+                if (c->req.method == HTTP_POST || c->req.method == HTTP_PUT || c->req.method == HTTP_PATCH) {
+                        /* No Content-Length: lws reads a chunked body, or there is none. */
+                        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+                                return 0;
+                }
+                return connection_dispatch(wsi, s, c);
+        }
+
+        case LWS_CALLBACK_HTTP_BODY:
+                s = server_of(wsi);
+                if (!c->in_flight)
+                        return -1;
+                if (connection_body(s, c, in, len) < 0)
+                        return -1;
+                return 0;
+
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+                s = server_of(wsi);
+                if (!c->in_flight)
+                        return -1;
+                return connection_dispatch(wsi, s, c);
+
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+                s = server_of(wsi);
+                if (!c->out)
+                        return 0;
+                return connection_write_body(wsi, s, c);
+
+        case LWS_CALLBACK_CLOSED_HTTP:
+        case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+                if (c)
+                        connection_reset(server_of(wsi), c);
+                return 0;
+
+        default:
+                return lws_callback_http_dummy(wsi, reason, user, in, len);
+        }
+}
+
+/* sd-event's epoll fd became readable: dispatch everything that is ready. */
+static int callback_sd_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                             void *in, size_t len) {
+        if (reason == LWS_CALLBACK_RAW_RX_FILE) {
+                Server *s = server_of(wsi);
+
+                while (sd_event_run(s->manager->event, 0) > 0)
+                        ;
+        }
+        return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+        { .name = "http", .callback = callback_http, .per_session_data_size = sizeof(Connection) },
+        { .name = "sd-event", .callback = callback_sd_event },
+        {},
+};
+
+static void lws_log_emit(int level, const char *line) {
+        size_t n = strlen(line);
+
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                n--;
+        log_full_errno(level == LLL_ERR ? LOG_ERR : level == LLL_WARN ? LOG_WARNING : LOG_DEBUG, 0,
+                       "lws: %.*s", (int) n, line);
+}
+
+int server_new(Manager *m, Server **ret) {
+        _cleanup_(server_freep) Server *s = NULL;
+        struct lws_context_creation_info info = {};
+        struct lws *raw;
+        int fd;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->manager = m;
+
+        lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log_emit);
+
+        /* /api and /health always reach the callback; everything else is a file of the
+         * static directory when there is one (missing files fall through to the callback). */
+        s->mounts[0] = (struct lws_http_mount) {
+                .mountpoint = "/api", .mountpoint_len = 4, .origin = "http",
+                .origin_protocol = LWSMPRO_CALLBACK,
+        };
+        s->mounts[1] = (struct lws_http_mount) {
+                .mountpoint = "/health", .mountpoint_len = 7, .origin = "http",
+                .origin_protocol = LWSMPRO_CALLBACK,
+        };
+        s->mounts[0].mount_next = &s->mounts[1];
+        if (m->config.static_directory) {
+                s->mounts[2] = (struct lws_http_mount) {
+                        .mountpoint = "/", .mountpoint_len = 1, .origin = m->config.static_directory,
+                        .def = "index.html", .origin_protocol = LWSMPRO_FILE,
+                };
+                s->mounts[1].mount_next = &s->mounts[2];
+        }
+
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+        info.protocols = protocols;
+        info.mounts = &s->mounts[0];
+        info.user = s;
+        info.gid = (gid_t) -1;
+        info.uid = (uid_t) -1;
+        info.max_http_header_data = 16384;
+        info.max_http_header_pool = 64;
+        info.keepalive_timeout = 60;
+        info.timeout_secs = 60;
+        info.options = LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+        s->context = lws_create_context(&info);
+        if (!s->context)
+                return -EIO;
+        s->vhost = lws_get_vhost_by_name(s->context, "default");
+        if (!s->vhost)
+                return -EIO;
+
+        fd = fcntl(sd_event_get_fd(m->event), F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        raw = lws_adopt_descriptor_vhost(s->vhost, LWS_ADOPT_RAW_FILE_DESC,
+                                         (lws_sock_file_fd_type) { .filefd = fd }, "sd-event", NULL);
+        if (!raw) {
+                close(fd);
+                return -EIO;
+        }
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Server *server_free(Server *s) {
+        if (!s)
+                return NULL;
+        server_stop_accepting(s);
+        if (s->context)
+                lws_context_destroy(s->context);
+        free(s->description);
+        free(s);
+        return NULL;
+}
+
+static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Listener *l = userdata;
+
+        for (;;) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+                if (cfd < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        /* Out of fds or similar: log and try again on the next wakeup. */
+                        log_warning_errno(errno, "accept() failed: %m");
+                        return 0;
+                }
+                if (l->tcp) {
+                        /* Without it small responses wait 40 ms for delayed ACKs. */
+                        int one = 1;
+                        (void) setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                }
+                if (!lws_adopt_socket_vhost(l->server->vhost, cfd))
+                        log_warning("Could not hand a new connection to lws");
+        }
+}
+
+static int describe_append(Server *s, const char *what) {
+        char *d;
+
+        if (asprintf(&d, "%s%s%s", s->description ?: "", s->description ? ", " : "", what) < 0)
+                return -ENOMEM;
+        free(s->description);
+        s->description = d;
+        return 0;
+}
+
+static int add_listener(Server *s, int fd) {
+        _cleanup_close_ int owned = fd;
+        Listener *l;
+        int r;
+
+        if (s->n_listeners >= MAX_LISTENERS)
+                return -E2BIG;
+        l = &s->listeners[s->n_listeners];
+        *l = (Listener) { .server = s, .fd = fd, .tcp = sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0 };
+        r = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        if (r < 0)
+                return -errno;
+        r = sd_event_add_io(s->manager->event, &l->source, fd, EPOLLIN, on_accept, l);
+        if (r < 0)
+                return r;
+        TAKE_FD(owned);
+        s->n_listeners++;
+        return 0;
+}
+
+int server_listen_tcp(Server *s, const char *host, uint16_t port) {
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+        struct addrinfo *res = NULL;
+        char port_str[8], what[128];
+        int r, fd = -1, last_errno = EADDRNOTAVAIL;
+
+        snprintf(port_str, sizeof port_str, "%u", port);
+        r = getaddrinfo(isempty(host) ? NULL : host, port_str, &hints, &res);
+        if (r != 0)
+                return -EADDRNOTAVAIL;
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+                int one = 1;
+
+                fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0) {
+                        last_errno = errno;
+                        continue;
+                }
+                (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+                if (ai->ai_family == AF_INET6 && isempty(host))
+                        (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int) { 0 }, sizeof(int));
+                if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+                        break;
+                last_errno = errno;
+                close(fd);
+                fd = -1;
+        }
+        freeaddrinfo(res);
+        if (fd < 0)
+                return -last_errno;
+
+        r = add_listener(s, fd);
+        if (r < 0)
+                return r;
+        snprintf(what, sizeof what, "http://%s%s%s:%u", host && strchr(host, ':') ? "[" : "",
+                 isempty(host) ? "*" : host, host && strchr(host, ':') ? "]" : "", port);
+        return describe_append(s, what);
+}
+
+int server_listen_unix(Server *s, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        char what[sizeof sa.sun_path + 8];
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        /* Any local user may connect; requests still need an API key. */
+        (void) chmod(path, 0666);
+        if (listen(fd, SOMAXCONN) < 0)
+                return -errno;
+        r = add_listener(s, TAKE_FD(fd));
+        if (r < 0)
+                return r;
+        snprintf(what, sizeof what, "unix:%s", path);
+        return describe_append(s, what);
+}
+
+int server_adopt_listen_fd(Server *s, int fd) {
+        int r;
+
+        if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+                close(fd);
+                return -ENOTSOCK;
+        }
+        r = add_listener(s, fd);
+        if (r < 0)
+                return r;
+        return describe_append(s, "socket from systemd");
+}
+
+const char *server_describe(Server *s) {
+        return s->description ?: "nothing";
+}
+
+void server_stop_accepting(Server *s) {
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                sd_event_source_disable_unref(s->listeners[i].source);
+                close(s->listeners[i].fd);
+        }
+        s->n_listeners = 0;
+}
+
+unsigned server_requests_in_flight(Server *s) {
+        return s->in_flight;
+}
+
+int server_run(Server *s, const bool *stopping, const bool *forced) {
+        /* Dispatch what is already pending before the first wait. */
+        while (sd_event_run(s->manager->event, 0) > 0)
+                ;
+        while (!*forced && !(*stopping && s->in_flight == 0)) {
+                if (lws_service(s->context, 0) < 0)
+                        return -EIO;
+                while (sd_event_run(s->manager->event, 0) > 0)
+                        ;
+        }
+        return 0;
+}

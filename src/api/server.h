@@ -1,0 +1,35 @@
+/* The HTTP server: libwebsockets drives the main loop, sd-event (signals, timers, D-Bus,
+ * listening sockets) is nested in it through its epoll fd. Listening sockets are always
+ * ours — bound here or passed by systemd — and accepted connections are handed to lws, so
+ * socket activation and manual starts share one code path. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/macro.h"
+
+typedef struct Manager Manager;
+typedef struct Server Server;
+
+int server_new(Manager *m, Server **ret);
+Server *server_free(Server *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Server *, server_free);
+
+/* Binds and listens on host:port (host NULL or "" = all addresses). */
+int server_listen_tcp(Server *s, const char *host, uint16_t port);
+/* Binds and listens on a unix socket path, replacing a stale socket file. */
+int server_listen_unix(Server *s, const char *path);
+/* Serves an already listening socket (from systemd); takes ownership of fd. */
+int server_adopt_listen_fd(Server *s, int fd);
+/* Human-readable list of what we listen on, for STATUS= and the log. */
+const char *server_describe(Server *s);
+
+/* Closes the listening sockets: no new connections. */
+void server_stop_accepting(Server *s);
+/* Requests whose headers arrived and whose response has not been sent yet. */
+unsigned server_requests_in_flight(Server *s);
+
+/* Runs lws and sd-event until *stopping is set (by an sd-event handler) and no request is
+ * in flight any more, or until *forced is set. */
+int server_run(Server *s, const bool *stopping, const bool *forced);

@@ -1,0 +1,180 @@
+/* The daemon's state and its life: open the database, listen, serve, stop cleanly. */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "api/server.h"
+#include "common/log.h"
+#include "daemon/manager.h"
+#include "store/migrate.h"
+
+/* How long in-flight requests may take to finish after SIGTERM. */
+#define STOP_GRACE_USEC (25ULL * 1000 * 1000)
+
+int manager_new(Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        config_init(&m->config);
+        r = sd_event_new(&m->event);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        server_free(m->server);
+        db_close(m->db);
+        sd_event_unref(m->event);
+        config_done(&m->config);
+        free(m);
+        return NULL;
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int manager_open_database(Manager *m) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        /* The embedded default keeps its database in the state directory: create it. */
+        if (m->config.state_directory && strncmp(m->config.database, "sqlite:", 7) == 0) {
+                r = mkdir_parents(m->config.state_directory, 0750);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot create state directory %s: %m",
+                                               m->config.state_directory);
+        }
+
+        r = db_open(m->config.database, &m->db, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open database: %s", error ?: "unknown error");
+
+        r = db_migrate(m->db, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot prepare database: %s", error ?: "unknown error");
+        if (r > 0)
+                log_info("Applied %i database migration(s) on %s.", r,
+                         db_backend_to_string(db_backend(m->db)));
+        return 0;
+}
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("%u request(s) still running after the grace period; exiting anyway.",
+                    server_requests_in_flight(m->server));
+        m->forced = true;
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now;
+
+        if (m->stopping)
+                return 0;
+        log_info("Received %s, stopping: finishing %u request(s) in flight.",
+                 strsignal((int) si->ssi_signo), server_requests_in_flight(m->server));
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Finishing requests in flight");
+        m->stopping = true;
+        server_stop_accepting(m->server);
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_add_time(m->event, NULL, CLOCK_MONOTONIC, now + STOP_GRACE_USEC, 0,
+                                 on_stop_timeout, m);
+        return 0;
+}
+
+static int manager_listen(Manager *m) {
+        char **names = NULL;
+        int n, r;
+
+        n = sd_listen_fds_with_names(true, &names);
+        if (n < 0)
+                return log_error_errno(n, "Cannot read the sockets passed by systemd: %m");
+        for (int i = 0; i < n; i++) {
+                r = server_adopt_listen_fd(m->server, SD_LISTEN_FDS_START + i);
+                if (r < 0)
+                        log_warning_errno(r, "Ignoring passed fd %i (%s): %m", SD_LISTEN_FDS_START + i,
+                                          names && names[i] ? names[i] : "unnamed");
+                free(names ? names[i] : NULL);
+        }
+        free(names);
+        if (n > 0) {
+                m->socket_activated = true;
+                return 0;
+        }
+
+        for (char **l = m->config.listen; l && *l; l++) {
+                _cleanup_free_ char *host = NULL;
+                uint16_t port;
+
+                r = parse_listen_address(*l, &host, &port);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid listen address '%s'.", *l);
+                r = server_listen_tcp(m->server, host, port);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot listen on %s: %m", *l);
+        }
+        if (m->config.listen_unix) {
+                r = server_listen_unix(m->server, m->config.listen_unix);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot listen on %s: %m", m->config.listen_unix);
+        }
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = server_new(m, &m->server);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the HTTP server: %m");
+        r = manager_listen(m);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch signals: %m");
+        /* Pings the service manager when WATCHDOG_USEC is set, from inside the loop. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Cannot enable the watchdog: %m");
+
+        log_info("pipelitd " PACKAGE_VERSION " serving on %s (database: %s).",
+                 server_describe(m->server), db_backend_to_string(db_backend(m->db)));
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving on %s", server_describe(m->server));
+
+        r = server_run(m->server, &m->stopping, &m->forced);
+        if (r < 0)
+                return log_error_errno(r, "The event loop failed: %m");
+        log_info("Stopped.");
+        return 0;
+}

@@ -1,0 +1,30 @@
+/* The daemon's state: event loop, configuration, database, HTTP server. One per process,
+ * created by main and handed to every request (HttpRequest.manager). */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "common/conf.h"
+#include "store/db.h"
+
+typedef struct Server Server;
+
+typedef struct Manager {
+        sd_event *event;
+        Config config;
+        Db *db;
+        Server *server;
+        bool socket_activated;
+        bool stopping;
+        bool forced;     /* the grace period after SIGTERM ran out */
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Opens and migrates the database named by the configuration. */
+int manager_open_database(Manager *m);
+/* Binds or adopts listeners, then runs until SIGTERM/SIGINT; returns the exit status. */
+int manager_run(Manager *m);

@@ -1,0 +1,367 @@
+/* The SQLite backend: one connection per Db, used by one thread at a time, in WAL mode so
+ * readers on other connections never wait for a writer. */
+#include <assert.h>
+#include <errno.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/db-internal.h"
+
+/* The daemon runs a few dozen distinct statements over and over; preparing each once per
+ * connection saves most of the cost of a small query. */
+#define STATEMENT_CACHE_SIZE 64
+#define BUSY_TIMEOUT_MSEC 5000
+
+typedef struct CachedStatement {
+        uint64_t hash;
+        uint64_t last_used;
+        char *sql;
+        sqlite3_stmt *stmt;
+} CachedStatement;
+
+typedef struct SqliteDb {
+        sqlite3 *handle;
+        CachedStatement cache[STATEMENT_CACHE_SIZE];
+        size_t n_cached;
+        uint64_t clock;
+} SqliteDb;
+
+static SqliteDb *sqlite_db(Db *db) {
+        return db->backend_data;
+}
+
+/* Turns a failed SQLite call into negative errno and remembers SQLite's message. */
+static int sqlite_error(Db *db, int rc) {
+        int r;
+
+        switch (rc) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+                r = -EEXIST;
+                break;
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+                r = -ENOLINK;
+                break;
+        default:
+                switch (rc & 0xff) {
+                case SQLITE_BUSY:
+                case SQLITE_LOCKED:
+                        r = -EBUSY;
+                        break;
+                case SQLITE_NOMEM:
+                        r = -ENOMEM;
+                        break;
+                default:
+                        r = -EIO;
+                }
+        }
+
+        return db_set_error(db, r, "%s", sqlite3_errmsg(sqlite_db(db)->handle));
+}
+
+static uint64_t sql_hash(const char *s) {
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= UINT64_C(1099511628211);
+        }
+        return h;
+}
+
+static bool only_space_or_comments(const char *s) {
+        for (;;) {
+                s += strspn(s, " \t\r\n;");
+                if (s[0] == '-' && s[1] == '-')
+                        s += strcspn(s, "\n");
+                else
+                        return *s == 0;
+        }
+}
+
+static int statement_prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
+        sqlite3_stmt *stmt = NULL;
+        const char *tail = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v3(sqlite_db(db)->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+        if (rc != SQLITE_OK)
+                return sqlite_error(db, rc);
+        if (!stmt)
+                return db_set_error(db, -EINVAL, "Statement is empty: %s", sql);
+        if (tail && !only_space_or_comments(tail)) {
+                sqlite3_finalize(stmt);
+                return db_set_error(db, -EINVAL, "db_query() runs one statement; use db_exec_script() for several: %s", sql);
+        }
+
+        *ret = stmt;
+        return 0;
+}
+
+/* Finds the prepared statement for sql, preparing it and evicting the least recently used
+ * one when it is new. The statement stays owned by the cache. */
+static int statement_get(Db *db, const char *sql, sqlite3_stmt **ret) {
+        SqliteDb *s = sqlite_db(db);
+        uint64_t hash = sql_hash(sql);
+        CachedStatement *slot;
+        sqlite3_stmt *stmt = NULL;
+        char *copy;
+        int r;
+
+        for (size_t i = 0; i < s->n_cached; i++) {
+                CachedStatement *c = s->cache + i;
+
+                if (c->hash == hash && streq(c->sql, sql)) {
+                        c->last_used = ++s->clock;
+                        *ret = c->stmt;
+                        return 0;
+                }
+        }
+
+        r = statement_prepare(db, sql, &stmt);
+        if (r < 0)
+                return r;
+
+        copy = strdup(sql);
+        if (!copy) {
+                sqlite3_finalize(stmt);
+                return db_set_error(db, -ENOMEM, "Out of memory");
+        }
+
+        if (s->n_cached < STATEMENT_CACHE_SIZE)
+                slot = s->cache + s->n_cached++;
+        else {
+                slot = s->cache;
+                for (size_t i = 1; i < s->n_cached; i++)
+                        if (s->cache[i].last_used < slot->last_used)
+                                slot = s->cache + i;
+                sqlite3_finalize(slot->stmt);
+                free(slot->sql);
+        }
+
+        *slot = (CachedStatement) {
+                .hash = hash,
+                .last_used = ++s->clock,
+                .sql = copy,
+                .stmt = stmt,
+        };
+        *ret = stmt;
+        return 0;
+}
+
+static int result_new_for(sqlite3_stmt *stmt, DbResult **ret) {
+        _cleanup_(db_result_freep) DbResult *result = NULL;
+        int n = sqlite3_column_count(stmt);
+
+        result = db_result_new(n);
+        if (!result)
+                return -ENOMEM;
+
+        for (int i = 0; i < n; i++)
+                if (db_result_set_column_name(result, i, sqlite3_column_name(stmt, i)) < 0)
+                        return -ENOMEM;
+
+        *ret = TAKE_PTR(result);
+        return 0;
+}
+
+static int result_add_row(DbResult *result, sqlite3_stmt *stmt) {
+        int n = sqlite3_column_count(stmt);
+
+        if (db_result_add_row(result) < 0)
+                return -ENOMEM;
+
+        for (int i = 0; i < n; i++) {
+                const unsigned char *text;
+
+                if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+                        continue;
+
+                text = sqlite3_column_text(stmt, i);
+                if (!text)
+                        return -ENOMEM;
+                if (db_result_set_cell(result, i, (const char *) text, sqlite3_column_bytes(stmt, i)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int run_statement(Db *db, sqlite3_stmt *stmt, DbResult **ret, size_t n_params, const char *const *params) {
+        _cleanup_(db_result_freep) DbResult *result = NULL;
+        int rc, r;
+
+        if ((size_t) sqlite3_bind_parameter_count(stmt) != n_params)
+                return db_set_error(db, -EINVAL, "Statement has %i parameters but %zu were given: %s",
+                                    sqlite3_bind_parameter_count(stmt), n_params, sqlite3_sql(stmt));
+
+        for (size_t i = 0; i < n_params; i++) {
+                if (params[i])
+                        rc = sqlite3_bind_text(stmt, (int) i + 1, params[i], -1, SQLITE_STATIC);
+                else
+                        rc = sqlite3_bind_null(stmt, (int) i + 1);
+                if (rc != SQLITE_OK)
+                        return sqlite_error(db, rc);
+        }
+
+        if (ret) {
+                r = result_new_for(stmt, &result);
+                if (r < 0)
+                        return db_set_error(db, r, "Out of memory");
+        }
+
+        for (;;) {
+                rc = sqlite3_step(stmt);
+                if (rc == SQLITE_DONE)
+                        break;
+                if (rc != SQLITE_ROW)
+                        return sqlite_error(db, rc);
+
+                if (result) {
+                        r = result_add_row(result, stmt);
+                        if (r < 0)
+                                return db_set_error(db, r, "Out of memory");
+                }
+        }
+
+        if (ret)
+                *ret = TAKE_PTR(result);
+        return 0;
+}
+
+static int sqlite_query(Db *db, DbResult **ret, const char *sql, size_t n_params, const char *const *params) {
+        sqlite3_stmt *stmt;
+        int r;
+
+        r = statement_get(db, sql, &stmt);
+        if (r < 0)
+                return r;
+
+        r = run_statement(db, stmt, ret, n_params, params);
+
+        /* Ends the read snapshot and drops the pointers to params; the error text was
+         * taken above, before the reset. */
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        return r;
+}
+
+static int sqlite_exec_script(Db *db, const char *sql) {
+        int rc;
+
+        rc = sqlite3_exec(sqlite_db(db)->handle, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_error(db, rc);
+        return 0;
+}
+
+/* IMMEDIATE takes the write lock up front, waiting for it under the busy timeout. A
+ * deferred transaction that reads first and writes later fails at once with SQLITE_BUSY
+ * when another connection wrote in between, which every caller would have to retry. */
+static int sqlite_begin(Db *db) {
+        return sqlite_query(db, NULL, "BEGIN IMMEDIATE", 0, NULL);
+}
+
+static int sqlite_commit(Db *db) {
+        return sqlite_query(db, NULL, "COMMIT", 0, NULL);
+}
+
+static int sqlite_rollback(Db *db) {
+        /* Some errors (a full disk, say) already rolled the transaction back. */
+        if (sqlite3_get_autocommit(sqlite_db(db)->handle))
+                return 0;
+        return sqlite_query(db, NULL, "ROLLBACK", 0, NULL);
+}
+
+static int check_folder(Db *db, const char *path) {
+        _cleanup_free_ char *copy = NULL;
+        const char *folder;
+        struct stat st;
+
+        copy = strdup(path);
+        if (!copy)
+                return db_set_error(db, -ENOMEM, "Out of memory");
+        folder = dirname(copy);
+
+        if (stat(folder, &st) < 0)
+                return db_set_error(db, -errno, "Database folder '%s' of '%s' cannot be used: %s",
+                                    folder, path, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return db_set_error(db, -ENOTDIR, "Database folder '%s' of '%s' is not a folder", folder, path);
+        return 0;
+}
+
+static void sqlite_close(Db *db) {
+        SqliteDb *s = sqlite_db(db);
+
+        if (!s)
+                return;
+
+        for (size_t i = 0; i < s->n_cached; i++) {
+                sqlite3_finalize(s->cache[i].stmt);
+                free(s->cache[i].sql);
+        }
+        sqlite3_close(s->handle);
+        free(s);
+        db->backend_data = NULL;
+}
+
+static int sqlite_open(Db *db, const char *path) {
+        SqliteDb *s;
+        int r, rc;
+
+        /* NOMUTEX below relies on SQLite being built for threads at all. */
+        if (sqlite3_threadsafe() == 0)
+                return db_set_error(db, -EOPNOTSUPP, "The SQLite library was built without thread support");
+
+        if (!streq(path, ":memory:")) {
+                r = check_folder(db, path);
+                if (r < 0)
+                        return r;
+        }
+
+        s = calloc(1, sizeof(SqliteDb));
+        if (!s)
+                return db_set_error(db, -ENOMEM, "Out of memory");
+        db->backend_data = s;
+
+        /* No mutex: a connection belongs to one thread at a time. */
+        rc = sqlite3_open_v2(path, &s->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                r = db_set_error(db, rc == SQLITE_NOMEM ? -ENOMEM : -EIO, "Cannot open SQLite database '%s': %s",
+                                 path, s->handle ? sqlite3_errmsg(s->handle) : sqlite3_errstr(rc));
+                sqlite_close(db);
+                return r;
+        }
+
+        sqlite3_extended_result_codes(s->handle, 1);
+        sqlite3_busy_timeout(s->handle, BUSY_TIMEOUT_MSEC);
+
+        rc = sqlite3_exec(s->handle,
+                          "PRAGMA journal_mode=WAL;"
+                          "PRAGMA foreign_keys=ON;"
+                          "PRAGMA synchronous=NORMAL;",
+                          NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                r = db_set_error(db, sqlite_error(db, rc), "Cannot set up SQLite database '%s': %s",
+                                 path, sqlite3_errmsg(s->handle));
+                sqlite_close(db);
+                return r;
+        }
+
+        return 0;
+}
+
+const DbVTable db_sqlite_vtable = {
+        .backend = DB_SQLITE,
+        .open = sqlite_open,
+        .close = sqlite_close,
+        .query = sqlite_query,
+        .exec_script = sqlite_exec_script,
+        .begin = sqlite_begin,
+        .commit = sqlite_commit,
+        .rollback = sqlite_rollback,
+};
