@@ -42,19 +42,6 @@ int api_edge_check_fields(json_t *edge, bool create, json_t *errors) {
         return json_check_fields(edge, edge_update_fields, ELEMENTSOF(edge_update_fields), errors);
 }
 
-static void message_append(json_t *messages, const char *format, ...) _printf_(2, 3);
-static void message_append(json_t *messages, const char *format, ...) {
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r >= 0)
-                json_array_append_new(messages, json_string(s));
-}
-
 int api_edge_check_graph(json_t *edge, json_t *node_types, json_t *messages) {
         const char *source = json_get_string(edge, "source_node_id", ""),
                    *target = json_get_string(edge, "target_node_id", ""),
@@ -69,19 +56,22 @@ int api_edge_check_graph(json_t *edge, json_t *node_types, json_t *messages) {
 
         source_type = json_string_value(json_object_get(node_types, source));
         if (!source_type)
-                message_append(messages, "Source node '%s' does not exist in this workflow", source);
+                (void) api_message_append(messages, "Source node '%s' does not exist in this workflow",
+                                          source);
 
         if (end) {
                 if (!conditional)
-                        message_append(messages, "Target '%s' may only end a conditional edge", EDGE_END_NODE);
+                        (void) api_message_append(messages, "Target '%s' may only end a conditional edge",
+                                                  EDGE_END_NODE);
         } else {
                 target_type = json_string_value(json_object_get(node_types, target));
                 if (!target_type)
-                        message_append(messages, "Target node '%s' does not exist in this workflow", target);
+                        (void) api_message_append(messages,
+                                                  "Target node '%s' does not exist in this workflow", target);
         }
 
         if (conditional && isempty(condition_value))
-                message_append(messages, "Conditional edges need a condition_value");
+                (void) api_message_append(messages, "Conditional edges need a condition_value");
 
         if (json_array_size(messages) > before)
                 return (int) (json_array_size(messages) - before);
@@ -94,7 +84,8 @@ int api_edge_check_graph(json_t *edge, json_t *node_types, json_t *messages) {
                 return 0;
 
         if (!node_types_check_edge(source_spec, target_spec, edge_label, edge_type, &reason))
-                message_append(messages, "%s", reason ?: "these node types cannot be connected this way");
+                (void) api_message_append(messages, "%s",
+                                          reason ?: "these node types cannot be connected this way");
 
         return (int) (json_array_size(messages) - before);
 }
@@ -127,11 +118,38 @@ static bool parse_edge_id(const char *s, int64_t *ret) {
         return true;
 }
 
+const char *api_edges_model_of(json_t *edges, const char *target, int64_t except_id) {
+        json_t *edge;
+        size_t i;
+
+        json_array_foreach(edges, i, edge)
+                if (streq(json_get_string(edge, "edge_label", ""), "llm") &&
+                    streq(json_get_string(edge, "target_node_id", ""), target) &&
+                    !(except_id > 0 && json_get_integer(edge, "id", 0) == except_id))
+                        return json_get_string(edge, "source_node_id", "");
+        return NULL;
+}
+
+int api_edge_check_model(json_t *edge, json_t *edges, int64_t except_id, json_t *messages) {
+        const char *target = json_get_string(edge, "target_node_id", ""), *model;
+
+        if (!streq(json_get_string(edge, "edge_label", ""), "llm"))
+                return 0;
+
+        model = api_edges_model_of(edges, target, except_id);
+        if (!model)
+                return 0;
+
+        (void) api_message_append(messages, "Node '%s' already has a model ('%s'): one 'llm' edge per node",
+                                  target, model);
+        return 1;
+}
+
 /* Field errors answer 422 in FastAPI's shape, graph errors 422 {"validation_errors": …}.
  * Returns 1 when the edge is fine, 0 when resp holds the 422, or negative errno. */
 static int check_edge(HttpRequest *req, HttpResponse *resp, int64_t workflow_id, json_t *body,
-                      bool create, json_t *edge) {
-        _cleanup_json_ json_t *errors = NULL, *messages = NULL, *node_types = NULL;
+                      bool create, json_t *edge, int64_t id) {
+        _cleanup_json_ json_t *errors = NULL, *messages = NULL, *node_types = NULL, *edges = NULL;
         int r;
 
         errors = json_array();
@@ -146,6 +164,12 @@ static int check_edge(HttpRequest *req, HttpResponse *resp, int64_t workflow_id,
         if (r < 0)
                 return r;
         if (api_edge_check_graph(edge, node_types, messages) > 0)
+                return api_reply_validation_errors(resp, TAKE_PTR(messages));
+
+        r = store_edges_list(req->manager->db, workflow_id, &edges);
+        if (r < 0)
+                return r;
+        if (api_edge_check_model(edge, edges, id, messages) > 0)
                 return api_reply_validation_errors(resp, TAKE_PTR(messages));
 
         return 1;
@@ -183,7 +207,7 @@ static int edges_post(HttpRequest *req, HttpResponse *resp) {
         edge = edge_complete(body);
         if (!edge)
                 return -ENOMEM;
-        r = check_edge(req, resp, workflow_id, body, true, edge);
+        r = check_edge(req, resp, workflow_id, body, true, edge, 0);
         if (r <= 0)
                 return r;
 
@@ -229,7 +253,7 @@ static int edges_patch(HttpRequest *req, HttpResponse *resp) {
         if (!edge)
                 return -ENOMEM;
 
-        r = check_edge(req, resp, workflow_id, body, false, edge);
+        r = check_edge(req, resp, workflow_id, body, false, edge, id);
         if (r <= 0)
                 return r;
 

@@ -20,7 +20,8 @@
 #define NODE_CREATE_ATTEMPTS 5
 
 static const JsonField node_create_fields[] = {
-        { "component_type", JSON_FIELD_STRING, JSON_FIELD_REQUIRED | JSON_FIELD_NONEMPTY, .max = COMPONENT_TYPE_MAX },
+        { "component_type", JSON_FIELD_STRING, JSON_FIELD_REQUIRED | JSON_FIELD_NONEMPTY,
+          .max = COMPONENT_TYPE_MAX },
         { "node_id", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         { "label", JSON_FIELD_STRING, JSON_FIELD_NULLABLE, .max = NODE_LABEL_MAX },
         { "is_entry_point", JSON_FIELD_BOOLEAN },
@@ -308,7 +309,8 @@ static int nodes_post(HttpRequest *req, HttpResponse *resp) {
         if (r < 0)
                 return r;
         if (api_node_limit_reached(req, count, 1, &limit))
-                return http_reply_error(resp, 422, "Workflow has reached the limit of %" PRIi64 " nodes", limit);
+                return http_reply_error(resp, 422, "Workflow has reached the limit of %" PRIi64 " nodes",
+                                        limit);
 
         generated = !json_get_string(body, "node_id", NULL);
         for (unsigned attempt = 0;; attempt++) {

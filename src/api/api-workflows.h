@@ -38,8 +38,18 @@ int api_edge_check_fields(json_t *edge, bool create, json_t *errors);
  * sentence per problem to messages; returns their number. */
 int api_edge_check_graph(json_t *edge, json_t *node_types, json_t *messages);
 
+/* An agent takes one model: the source of an "llm" edge into target among edges, other
+ * than the edge whose "id" is except_id (0 for none), or NULL. */
+const char *api_edges_model_of(json_t *edges, const char *target, int64_t except_id);
+/* Appends a sentence and returns 1 when edge is an "llm" edge into a node that already has
+ * a model among edges (but the one with id except_id). */
+int api_edge_check_model(json_t *edge, json_t *edges, int64_t except_id, json_t *messages);
+
 /* Appends each field error as "<prefix>.<loc after 'body'>: <msg>" to messages. */
 int api_errors_to_messages(json_t *errors, const char *prefix, json_t *messages);
+
+/* Appends one formatted sentence to messages. */
+int api_message_append(json_t *messages, const char *format, ...) _printf_(2, 3);
 
 /* 422 {"detail": {"validation_errors": messages}}; takes ownership of messages. */
 int api_reply_validation_errors(HttpResponse *resp, json_t *messages);

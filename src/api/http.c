@@ -114,9 +114,15 @@ json_t *http_request_json_object(const HttpRequest *req, HttpResponse *resp) {
                 http_reply_error(resp, 400, "Request body is empty; a JSON object is expected.");
                 return NULL;
         }
-        json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error);
+        json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &error);
         if (!json) {
-                http_reply_error(resp, 400, "Malformed JSON at line %i, column %i: %s", error.line,
+                enum json_error_code code = json_error_code(&error);
+                /* Well-formed JSON that we cannot hold is a value error, not a syntax error. */
+                bool unacceptable = code == json_error_null_character ||
+                                    code == json_error_numeric_overflow || code == json_error_duplicate_key;
+
+                http_reply_error(resp, unacceptable ? 422 : 400, "%s at line %i, column %i: %s",
+                                 unacceptable ? "Unacceptable JSON value" : "Malformed JSON", error.line,
                                  error.column, error.text);
                 return NULL;
         }

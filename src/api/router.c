@@ -107,20 +107,22 @@ void router_dispatch(HttpRequest *req, HttpResponse *resp) {
                 return;
         }
 
+        /* The most specific patterns win whatever their method ("/workflows/import/" over
+         * "/workflows/{slug}/"); among those, the method picks the route or answers 405. */
         for (size_t t = 0; t < ELEMENTSOF(route_tables); t++)
                 for (const Route *route = route_tables[t]; route->pattern; route++) {
                         int score = match_pattern(&path, route->pattern);
 
-                        if (score < 0)
+                        if (score < 0 || score < best_score)
                                 continue;
-                        if (route->method != req->method) {
-                                allowed |= 1u << route->method;
-                                continue;
-                        }
                         if (score > best_score) {
-                                best = route;
                                 best_score = score;
+                                best = NULL;
+                                allowed = 0;
                         }
+                        allowed |= 1u << route->method;
+                        if (route->method == req->method)
+                                best = route;
                 }
 
         if (!best) {

@@ -51,6 +51,7 @@ typedef struct Connection {
         char *body;
         size_t body_len, body_alloc;
         bool body_too_large;
+        bool awaiting_body;    /* dispatch on LWS_CALLBACK_HTTP_BODY_COMPLETION */
         bool in_flight;
         bool close_after;
         unsigned char *out;    /* LWS_PRE bytes of head room, then the response body */
@@ -99,6 +100,32 @@ static char *header_dup(struct lws *wsi, enum lws_token_indexes token) {
         return v;
 }
 
+/* lws keeps each "k=v" argument as a fragment of WSI_TOKEN_HTTP_URI_ARGS; join them back
+ * into one query string. */
+static char *query_dup(struct lws *wsi) {
+        int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+        size_t size, len = 0;
+        char *q;
+
+        if (total <= 0)
+                return NULL;
+        size = (size_t) total + 64;
+        q = malloc(size);
+        if (!q)
+                return NULL;
+        for (int i = 0;; i++) {
+                int n = lws_hdr_copy_fragment(wsi, q + len + (len > 0), (int) (size - len - 1),
+                                              WSI_TOKEN_HTTP_URI_ARGS, i);
+                if (n < 0)
+                        break;
+                if (len > 0)
+                        q[len++] = '&';
+                len += (size_t) n;
+        }
+        q[len] = 0;
+        return q;
+}
+
 static int connection_begin(struct lws *wsi, Server *s, Connection *c) {
         char peer[64] = "";
 
@@ -114,7 +141,7 @@ static int connection_begin(struct lws *wsi, Server *s, Connection *c) {
                 }
         if (!c->req.path)
                 c->req.path = strdup("/");
-        c->req.query = header_dup(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+        c->req.query = query_dup(wsi);
         c->req.authorization = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
         c->req.content_type = header_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
         lws_get_peer_simple(wsi, peer, sizeof peer);
@@ -266,38 +293,37 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                 s = server_of(wsi);
                 if (connection_begin(wsi, s, c) < 0)
                         return -1;
-                /* Refuse an announced oversize body before reading it. */
                 if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-                        unsigned long long n = strtoull(cl, NULL, 10);
-
-                        if (n > s->manager->config.max_body_size) {
+                        /* Refuse an announced oversize body before reading it. */
+                        if (strtoull(cl, NULL, 10) > s->manager->config.max_body_size) {
                                 c->body_too_large = true;
                                 c->close_after = true;
                                 return connection_dispatch(wsi, s, c);
                         }
-                        if (n > 0)
-                                return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
+                        /* lws reports LWS_CALLBACK_HTTP_BODY_COMPLETION, even for 0 bytes. */
+                        c->awaiting_body = true;
+                        return 0;
                 }
-                if (c->req.method == HTTP_POST || c->req.method == HTTP_PUT || c->req.method == HTTP_PATCH) {
-                        /* No Content-Length: lws reads a chunked body, or there is none. */
-                        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
-                                return 0;
+                if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+                        c->awaiting_body = true; /* chunked */
+                        return 0;
                 }
                 return connection_dispatch(wsi, s, c);
         }
 
         case LWS_CALLBACK_HTTP_BODY:
                 s = server_of(wsi);
-                if (!c->in_flight)
-                        return -1;
+                if (!c->awaiting_body)
+                        return 0;
                 if (connection_body(s, c, in, len) < 0)
                         return -1;
                 return 0;
 
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
                 s = server_of(wsi);
-                if (!c->in_flight)
-                        return -1;
+                if (!c->awaiting_body)
+                        return 0;
+                c->awaiting_body = false;
                 return connection_dispatch(wsi, s, c);
 
         case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -469,7 +469,8 @@ int store_node_delete(Db *db, int64_t workflow_id, const char *node_id) {
         }
 
         r = db_queryv(db, NULL,
-                      "DELETE FROM workflow_edges WHERE workflow_id = ? AND (source_node_id = ? OR target_node_id = ?)",
+                      "DELETE FROM workflow_edges WHERE workflow_id = ? "
+                      "AND (source_node_id = ? OR target_node_id = ?)",
                       wf, node_id, node_id);
         if (r < 0)
                 goto fail;

@@ -565,35 +565,16 @@ int store_workflow_touch(Db *db, int64_t id) {
                          timestamp_now(now), db_int(id_text, id));
 }
 
-/* NodeOut → NodeIn: what the create endpoint takes, without database ids or nulls. */
+/* NodeOut → NodeIn: what the create endpoint takes, without the database's own fields. */
 static json_t *node_export(json_t *node) {
-        static const char *const fields[] = {
-                "node_id", "component_type", "label", "is_entry_point", "interrupt_before",
-                "interrupt_after", "position_x", "position_y", "subworkflow_id",
-        };
-        _cleanup_json_ json_t *out = NULL, *config = NULL;
-        const char *key;
-        json_t *value;
+        json_t *out;
 
-        out = json_object();
-        config = json_object();
-        if (!out || !config)
+        out = json_deep_copy(node);
+        if (!out)
                 return NULL;
-
-        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
-                value = json_object_get(node, fields[i]);
-                if (value && !json_is_null(value) && json_object_set(out, fields[i], value) < 0)
-                        return NULL;
-        }
-
-        json_object_foreach(json_object_get(node, "config"), key, value)
-                if (!json_is_null(value) && json_object_set(config, key, value) < 0)
-                        return NULL;
-
-        if (json_object_set(out, "config", config) < 0)
-                return NULL;
-
-        return TAKE_PTR(out);
+        (void) json_object_del(out, "id");
+        (void) json_object_del(out, "updated_at");
+        return out;
 }
 
 static json_t *edge_export(json_t *edge) {

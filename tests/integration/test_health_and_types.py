@@ -67,12 +67,6 @@ class NodeTypesTest(DaemonTestCase):
                 missing = [t for t in ALL_TYPES if t not in self.types]
                 self.assertEqual(missing, [])
 
-        def test_removed_types_are_not_listed(self):
-                for t in ["code_execute", "chat_model", "create_agent_user", "http_request",
-                          "web_search", "calculator", "datetime", "aggregator", "epic_tools",
-                          "task_tools"]:
-                        self.assertNotIn(t, self.types)
-
         def test_each_type_has_the_full_spec(self):
                 for name, spec in self.types.items():
                         with self.subTest(type=name):

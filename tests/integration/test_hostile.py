@@ -10,8 +10,31 @@ SQLISH = ["'; DROP TABLE workflows; --", "\" OR 1=1", "%_\\", "Robert'); DROP TA
           "\u00fcn\u00efc\u00f6d\u00e9 \u2603 \U0001F600", "tab\there\nnewline"]
 
 
-def detail_text(r):
-        return json.dumps(r.body) if not isinstance(r.body, str) else r.body
+def send_early_answered(client, head, body):
+        """Sends a request whose answer may come before the body is read (413): the head
+        first, a moment to hear an early answer, then the body as far as the server takes
+        it. A server that closes with unread data resets the connection, which would lose
+        an answer already sent; reading first avoids that."""
+        s = client.raw_socket(timeout=10)
+        try:
+                s.sendall(head)
+                s.settimeout(0.5)
+                try:
+                        early = s.recv(65536)
+                except socket.timeout:
+                        early = None
+                if early is not None:
+                        s.settimeout(2)
+                        return early + read_all(s)
+                s.settimeout(10)
+                try:
+                        for i in range(0, len(body), 65536):
+                                s.sendall(body[i:i + 65536])
+                except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                        pass
+                return read_all(s)
+        finally:
+                s.close()
 
 
 class HostileTest(DaemonTestCase):
@@ -108,7 +131,7 @@ class HostileTest(DaemonTestCase):
                 head = ("POST /api/v1/workflows/ HTTP/1.1\r\nHost: localhost\r\n"
                         "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                         "Content-Length: %d\r\n\r\n" % (self.admin_key, len(body))).encode()
-                data = self.admin.raw(head + body, timeout=10)
+                data = send_early_answered(self.admin, head, body)
                 self.assertEqual(raw_status(data), 413, data[:500])
                 # Just under the limit is fine.
                 r = self.admin.post("/workflows/", {"name": "under", "description": "y" * 60000})
