@@ -40,6 +40,7 @@ struct Server {
         Listener listeners[MAX_LISTENERS];
         size_t n_listeners;
         unsigned in_flight;
+        usec_t last_activity;
         char *description;
 };
 
@@ -54,8 +55,6 @@ typedef struct Connection {
         bool awaiting_body;    /* dispatch on LWS_CALLBACK_HTTP_BODY_COMPLETION */
         bool in_flight;
         bool close_after;
-        unsigned char *out;    /* LWS_PRE bytes of head room, then the response body */
-        size_t out_len, out_sent;
         usec_t started;
 } Connection;
 
@@ -64,12 +63,13 @@ static Server *server_of(struct lws *wsi) {
 }
 
 static void connection_reset(Server *s, Connection *c) {
-        if (c->in_flight && s->in_flight > 0)
+        if (c->in_flight && s->in_flight > 0) {
                 s->in_flight--;
+                s->last_activity = now_monotonic_usec();
+        }
         http_request_done(&c->req);
         http_response_done(&c->resp);
         free(c->body);
-        free(c->out);
         *c = (Connection) {};
 }
 
@@ -159,15 +159,19 @@ static int append_header(struct lws *wsi, const char *name, const char *value, u
                                            (const unsigned char *) value, (int) strlen(value), p, end);
 }
 
-/* Serialises the response, writes the headers and asks for a writable callback for the
- * body. Returns -1 when the connection must be closed. */
+#define HEADER_ROOM 1024
+
+/* Serialises the response and sends headers and body in one write (one packet for small
+ * answers; lws keeps and sends on its own whatever the socket does not take at once), then
+ * ends the transaction. Returns -1 when the connection must be closed. */
 static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
-        unsigned char headers[LWS_PRE + 1024], *start = headers + LWS_PRE, *p = start,
-                                                *end = headers + sizeof headers - 1;
         const char *content_type = c->resp.content_type ?: "application/json";
         _cleanup_free_ char *json = NULL;
+        _cleanup_free_ unsigned char *out = NULL;
+        unsigned char *start, *p, *end;
         const char *body = NULL;
         size_t body_len = 0;
+        bool close_after;
 
         if (c->resp.json) {
                 json = json_dumps_compact(c->resp.json);
@@ -180,13 +184,11 @@ static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
                 body_len = c->resp.body_len;
         }
 
-        c->out = malloc(LWS_PRE + body_len + 1);
-        if (!c->out)
+        out = malloc(LWS_PRE + HEADER_ROOM + body_len);
+        if (!out)
                 return -1;
-        if (body_len > 0)
-                memcpy(c->out + LWS_PRE, body, body_len);
-        c->out_len = body_len;
-        c->out_sent = 0;
+        start = p = out + LWS_PRE;
+        end = start + HEADER_ROOM - 1;
 
         if (lws_add_http_common_headers(wsi, (unsigned) c->resp.status,
                                         body_len > 0 ? content_type : NULL, body_len, &p, end))
@@ -201,7 +203,11 @@ static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
                 return -1;
         if (append_header(wsi, "cache-control:", "no-store", &p, end))
                 return -1;
-        if (lws_finalize_write_http_header(wsi, start, &p, end))
+        if (lws_finalize_http_header(wsi, &p, end))
+                return -1;
+        if (body_len > 0)
+                memcpy(p, body, body_len);
+        if (lws_write(wsi, start, (size_t) (p - start) + body_len, LWS_WRITE_HTTP_HEADERS) < 0)
                 return -1;
 
         if (log_enabled(LOG_DEBUG))
@@ -209,8 +215,12 @@ static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
                           c->req.path, c->req.query ? "?" : "", c->req.query ?: "", c->resp.status,
                           (unsigned long long) (now_monotonic_usec() - c->started));
 
-        lws_callback_on_writable(wsi);
-        return 0;
+        close_after = c->close_after;
+        connection_reset(s, c);
+        if (close_after)
+                return -1;
+        /* Keep-alive: lws answers nonzero when the connection should close instead. */
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static int connection_dispatch(struct lws *wsi, Server *s, Connection *c) {
@@ -252,33 +262,6 @@ static int connection_body(Server *s, Connection *c, const void *data, size_t le
         c->body_len += len;
         c->body[c->body_len] = 0;
         return 0;
-}
-
-static int connection_write_body(struct lws *wsi, Server *s, Connection *c) {
-        bool close_after;
-
-        if (c->out_sent < c->out_len) {
-                size_t chunk = MIN(c->out_len - c->out_sent, (size_t) 65536);
-                bool last = c->out_sent + chunk == c->out_len;
-
-                /* lws_write may use the LWS_PRE bytes before the data: here they are head
-                 * room or bytes already sent. */
-                if (lws_write(wsi, c->out + LWS_PRE + c->out_sent, chunk,
-                              last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
-                        return -1;
-                c->out_sent += chunk;
-                if (!last) {
-                        lws_callback_on_writable(wsi);
-                        return 0;
-                }
-        }
-
-        close_after = c->close_after;
-        connection_reset(s, c);
-        if (close_after)
-                return -1;
-        /* Keep-alive: lws returns nonzero when the connection should close instead. */
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -325,12 +308,6 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                         return 0;
                 c->awaiting_body = false;
                 return connection_dispatch(wsi, s, c);
-
-        case LWS_CALLBACK_HTTP_WRITEABLE:
-                s = server_of(wsi);
-                if (!c->out)
-                        return 0;
-                return connection_write_body(wsi, s, c);
 
         case LWS_CALLBACK_CLOSED_HTTP:
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -380,6 +357,7 @@ int server_new(Manager *m, Server **ret) {
         if (!s)
                 return -ENOMEM;
         s->manager = m;
+        s->last_activity = now_monotonic_usec();
 
         lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log_emit);
 
@@ -590,6 +568,10 @@ void server_stop_accepting(Server *s) {
 
 unsigned server_requests_in_flight(Server *s) {
         return s->in_flight;
+}
+
+uint64_t server_last_activity_usec(Server *s) {
+        return s->last_activity;
 }
 
 int server_run(Server *s, const bool *stopping, const bool *forced) {

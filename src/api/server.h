@@ -30,6 +30,9 @@ void server_stop_accepting(Server *s);
 /* Requests whose headers arrived and whose response has not been sent yet. */
 unsigned server_requests_in_flight(Server *s);
 
+/* CLOCK_MONOTONIC time of the last request's end (or of the server's start). */
+uint64_t server_last_activity_usec(Server *s);
+
 /* Runs lws and sd-event until *stopping is set (by an sd-event handler) and no request is
  * in flight any more, or until *forced is set. */
 int server_run(Server *s, const bool *stopping, const bool *forced);

@@ -92,21 +92,45 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Manager *m = userdata;
+static void manager_stop(Manager *m) {
         uint64_t now;
 
-        if (m->stopping)
-                return 0;
-        log_info("Received %s, stopping: finishing %u request(s) in flight.",
-                 strsignal((int) si->ssi_signo), server_requests_in_flight(m->server));
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Finishing requests in flight");
         m->stopping = true;
         server_stop_accepting(m->server);
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         (void) sd_event_add_time(m->event, NULL, CLOCK_MONOTONIC, now + STOP_GRACE_USEC, 0,
                                  on_stop_timeout, m);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->stopping)
+                return 0;
+        log_info("Received %s, stopping: finishing %u request(s) in flight.",
+                 strsignal((int) si->ssi_signo), server_requests_in_flight(m->server));
+        manager_stop(m);
         return 0;
+}
+
+/* Socket-activated and idle for IdleTimeoutSec=: exit; systemd keeps the socket and starts
+ * us again on the next connection. Re-armed for the idle period after the last request. */
+static int on_idle_check(sd_event_source *s, uint64_t now, void *userdata) {
+        Manager *m = userdata;
+        uint64_t idle_since = server_last_activity_usec(m->server),
+                 timeout = m->config.idle_timeout_usec;
+
+        if (m->stopping)
+                return 0;
+        if (server_requests_in_flight(m->server) == 0 && now >= idle_since + timeout) {
+                log_info("Idle for %llu s, exiting until the next connection.",
+                         (unsigned long long) (timeout / 1000000));
+                manager_stop(m);
+                return 0;
+        }
+        (void) sd_event_source_set_time(s, MAX(now, idle_since) + timeout);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static int manager_listen(Manager *m) {
@@ -163,6 +187,16 @@ int manager_run(Manager *m) {
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
+        if (m->socket_activated && m->config.idle_timeout_usec > 0) {
+                uint64_t now;
+
+                (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+                r = sd_event_add_time(m->event, NULL, CLOCK_MONOTONIC,
+                                      now + m->config.idle_timeout_usec, 0, on_idle_check, m);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot arm the idle timer: %m");
+        }
+
         /* Pings the service manager when WATCHDOG_USEC is set, from inside the loop. */
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
