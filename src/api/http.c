@@ -117,13 +117,22 @@ json_t *http_request_json_object(const HttpRequest *req, HttpResponse *resp) {
         json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &error);
         if (!json) {
                 enum json_error_code code = json_error_code(&error);
-                /* Well-formed JSON that we cannot hold is a value error, not a syntax error. */
-                bool unacceptable = code == json_error_null_character ||
-                                    code == json_error_numeric_overflow || code == json_error_duplicate_key;
+                const char *what = code == json_error_null_character ? "Strings must not contain NUL characters (\\u0000)"
+                                 : code == json_error_numeric_overflow ? "Integer is out of range"
+                                 : code == json_error_duplicate_key ? "Object has a duplicate key"
+                                 : NULL;
 
-                http_reply_error(resp, unacceptable ? 422 : 400, "%s at line %i, column %i: %s",
-                                 unacceptable ? "Unacceptable JSON value" : "Malformed JSON", error.line,
-                                 error.column, error.text);
+                if (!what) {
+                        http_reply_error(resp, 400, "Malformed JSON at line %i, column %i: %s", error.line,
+                                         error.column, error.text);
+                        return NULL;
+                }
+                /* Well-formed JSON that we cannot hold is a value error, not a syntax error. */
+                char msg[160];
+
+                snprintf(msg, sizeof msg, "%s (line %i, column %i)", what, error.line, error.column);
+                http_reply_detail(resp, 422, json_pack("[{s:[s],s:s,s:s}]", "loc", "body", "msg", msg,
+                                                       "type", "value_error"));
                 return NULL;
         }
         if (!json_is_object(json)) {

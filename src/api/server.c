@@ -174,11 +174,10 @@ static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
         bool close_after;
 
         if (c->resp.json) {
-                json = json_dumps_compact(c->resp.json);
+                json = json_write(c->resp.json, &body_len);
                 if (!json)
                         return -1;
                 body = json;
-                body_len = strlen(json);
         } else if (c->resp.body) {
                 body = c->resp.body;
                 body_len = c->resp.body_len;

@@ -261,10 +261,9 @@ bool json_get_bool(json_t *obj, const char *key, bool def) {
 }
 
 char *json_dumps_compact(const json_t *json) {
-        if (!json)
-                return strdup("null");
-        /* 15 significant digits print 0.7 as 0.7, not 0.69999999999999996. */
-        return json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+        /* Writes what json_dumps(JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+         * would: 15 significant digits print 0.7 as 0.7, not 0.69999999999999996. */
+        return json_write(json, NULL);
 }
 
 json_t *json_loads_or_null(const char *text) {

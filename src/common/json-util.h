@@ -54,5 +54,8 @@ bool json_get_bool(json_t *obj, const char *key, bool def);
 
 /* Serialises compactly (sorted keys off, ensure_ascii off); NULL json gives "null". */
 char *json_dumps_compact(const json_t *json);
+/* The same text as json_dumps_compact(), written by a faster serialiser (json-write.c);
+ * *ret_len (if given) gets its length. NULL json gives "null"; NULL on failure. */
+char *json_write(const json_t *json, size_t *ret_len);
 /* Parses text that the daemon itself stored; returns NULL on NULL or malformed input. */
 json_t *json_loads_or_null(const char *text);

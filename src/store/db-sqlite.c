@@ -20,6 +20,9 @@ typedef struct CachedStatement {
         uint64_t hash;
         uint64_t last_used;
         char *sql;
+        /* Where the caller's text was last time: callers pass string literals, so the
+         * same address usually means the same statement, found without hashing. */
+        const char *seen_at;
         sqlite3_stmt *stmt;
 } CachedStatement;
 
@@ -106,17 +109,30 @@ static int statement_prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
  * one when it is new. The statement stays owned by the cache. */
 static int statement_get(Db *db, const char *sql, sqlite3_stmt **ret) {
         SqliteDb *s = sqlite_db(db);
-        uint64_t hash = sql_hash(sql);
         CachedStatement *slot;
         sqlite3_stmt *stmt = NULL;
+        uint64_t hash;
         char *copy;
         int r;
 
+        /* The address only picks the candidate; the text still has to match. */
+        for (size_t i = 0; i < s->n_cached; i++) {
+                CachedStatement *c = s->cache + i;
+
+                if (c->seen_at == sql && streq(c->sql, sql)) {
+                        c->last_used = ++s->clock;
+                        *ret = c->stmt;
+                        return 0;
+                }
+        }
+
+        hash = sql_hash(sql);
         for (size_t i = 0; i < s->n_cached; i++) {
                 CachedStatement *c = s->cache + i;
 
                 if (c->hash == hash && streq(c->sql, sql)) {
                         c->last_used = ++s->clock;
+                        c->seen_at = sql;
                         *ret = c->stmt;
                         return 0;
                 }
@@ -147,6 +163,7 @@ static int statement_get(Db *db, const char *sql, sqlite3_stmt **ret) {
                 .hash = hash,
                 .last_used = ++s->clock,
                 .sql = copy,
+                .seen_at = sql,
                 .stmt = stmt,
         };
         *ret = stmt;
@@ -169,6 +186,21 @@ static int result_new_for(sqlite3_stmt *stmt, DbResult **ret) {
         return 0;
 }
 
+/* Decimal text of v at the end of buf; returns where it starts. */
+static char *int64_text(char buf[static 24], int64_t v) {
+        /* Negating in unsigned arithmetic keeps INT64_MIN right. */
+        uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+        char *p = buf + 24;
+
+        do {
+                *--p = (char) ('0' + u % 10);
+                u /= 10;
+        } while (u > 0);
+        if (v < 0)
+                *--p = '-';
+        return p;
+}
+
 static int result_add_row(DbResult *result, sqlite3_stmt *stmt) {
         int n = sqlite3_column_count(stmt);
 
@@ -177,15 +209,25 @@ static int result_add_row(DbResult *result, sqlite3_stmt *stmt) {
 
         for (int i = 0; i < n; i++) {
                 const unsigned char *text;
+                char buf[24], *p;
 
-                if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+                switch (sqlite3_column_type(stmt, i)) {
+                case SQLITE_NULL:
                         continue;
-
-                text = sqlite3_column_text(stmt, i);
-                if (!text)
-                        return -ENOMEM;
-                if (db_result_set_cell(result, i, (const char *) text, sqlite3_column_bytes(stmt, i)) < 0)
-                        return -ENOMEM;
+                case SQLITE_INTEGER:
+                        /* The same text SQLite would give, without it converting the value
+                         * in place (an allocation) first. */
+                        p = int64_text(buf, sqlite3_column_int64(stmt, i));
+                        if (db_result_set_cell(result, i, p, (size_t) (buf + sizeof buf - p)) < 0)
+                                return -ENOMEM;
+                        continue;
+                default:
+                        text = sqlite3_column_text(stmt, i);
+                        if (!text)
+                                return -ENOMEM;
+                        if (db_result_set_cell(result, i, (const char *) text, sqlite3_column_bytes(stmt, i)) < 0)
+                                return -ENOMEM;
+                }
         }
         return 0;
 }

@@ -186,7 +186,8 @@ static const char *skip_quoted(const char *p) {
 size_t db_count_placeholders(const char *sql) {
         size_t n = 0;
 
-        for (const char *p = sql; *p;) {
+        /* Runs every query: jump straight to the next character that can matter. */
+        for (const char *p = sql + strcspn(sql, "?'\"-/"); *p; p += strcspn(p, "?'\"-/")) {
                 const char *q = skip_quoted(p);
 
                 if (q) {

@@ -6,6 +6,7 @@
 #include "common/crypto.h"
 #include "common/json-util.h"
 #include "store/store-api-keys.h"
+#include "store/store-workflows.h"
 
 /* last_used_at is bookkeeping: refreshing it on every request would turn each read into a
  * write, so it is refreshed at most this often. */
@@ -15,14 +16,20 @@
 #define KEY_OUT_COLUMNS "id, name, prefix, created_at, last_used_at, expires_at, is_active "
 
 static json_t *key_out_from_row(const DbResult *r, size_t row) {
-        return json_pack("{s:I,s:s?,s:s?,s:s?,s:s?,s:s?,s:b}",
-                         "id", (json_int_t) db_result_get_int64(r, row, 0),
-                         "name", db_result_get(r, row, 1),
-                         "prefix", db_result_get(r, row, 2),
-                         "created_at", db_result_get(r, row, 3),
-                         "last_used_at", db_result_get(r, row, 4),
-                         "expires_at", db_result_get(r, row, 5),
-                         "is_active", (int) db_result_get_bool(r, row, 6));
+        _cleanup_json_ json_t *k = json_object();
+
+        /* Literal keys skip the UTF-8 check; a NULL value (out of memory) fails the set. */
+        if (!k ||
+            json_object_set_new_nocheck(k, "id", json_integer(db_result_get_int64(r, row, 0))) < 0 ||
+            json_object_set_new_nocheck(k, "name", store_column_string(r, row, 1)) < 0 ||
+            json_object_set_new_nocheck(k, "prefix", store_column_string(r, row, 2)) < 0 ||
+            json_object_set_new_nocheck(k, "created_at", store_column_string(r, row, 3)) < 0 ||
+            json_object_set_new_nocheck(k, "last_used_at", store_column_string(r, row, 4)) < 0 ||
+            json_object_set_new_nocheck(k, "expires_at", store_column_string(r, row, 5)) < 0 ||
+            json_object_set_new_nocheck(k, "is_active", json_boolean(db_result_get_bool(r, row, 6))) < 0)
+                return NULL;
+
+        return TAKE_PTR(k);
 }
 
 /* Inserts a new key and returns its id and the key itself. */

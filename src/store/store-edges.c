@@ -20,14 +20,21 @@ enum {
 };
 
 static json_t *edge_from_row(const DbResult *r, size_t row) {
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                         "id", store_column_integer(r, row, EDGE_COL_ID),
-                         "source_node_id", store_column_string(r, row, EDGE_COL_SOURCE),
-                         "target_node_id", store_column_string(r, row, EDGE_COL_TARGET),
-                         "edge_type", store_column_string(r, row, EDGE_COL_TYPE),
-                         "edge_label", store_column_string(r, row, EDGE_COL_LABEL),
-                         "condition_value", store_column_string(r, row, EDGE_COL_CONDITION_VALUE),
-                         "priority", store_column_integer(r, row, EDGE_COL_PRIORITY));
+        _cleanup_json_ json_t *e = json_object();
+
+        /* Literal keys skip the UTF-8 check; a NULL value (out of memory) fails the set. */
+        if (!e ||
+            json_object_set_new_nocheck(e, "id", store_column_integer(r, row, EDGE_COL_ID)) < 0 ||
+            json_object_set_new_nocheck(e, "source_node_id", store_column_string(r, row, EDGE_COL_SOURCE)) < 0 ||
+            json_object_set_new_nocheck(e, "target_node_id", store_column_string(r, row, EDGE_COL_TARGET)) < 0 ||
+            json_object_set_new_nocheck(e, "edge_type", store_column_string(r, row, EDGE_COL_TYPE)) < 0 ||
+            json_object_set_new_nocheck(e, "edge_label", store_column_string(r, row, EDGE_COL_LABEL)) < 0 ||
+            json_object_set_new_nocheck(e, "condition_value",
+                                        store_column_string(r, row, EDGE_COL_CONDITION_VALUE)) < 0 ||
+            json_object_set_new_nocheck(e, "priority", store_column_integer(r, row, EDGE_COL_PRIORITY)) < 0)
+                return NULL;
+
+        return TAKE_PTR(e);
 }
 
 int store_edges_list(Db *db, int64_t workflow_id, json_t **ret) {

@@ -76,46 +76,68 @@ static json_t *position_from_column(const DbResult *r, size_t row, size_t col) {
         return json_real(d);
 }
 
+/* A JSON object column: {} when SQL NULL or unreadable, a new one for each node. */
+static json_t *column_json_object(const DbResult *r, size_t row, size_t col) {
+        const char *text = db_result_get(r, row, col);
+        json_t *v = NULL;
+
+        if (text && !streq(text, "{}"))
+                v = json_loads_or_null(text);
+        return v ?: json_object();
+}
+
+/* Literal keys skip the UTF-8 check; a NULL value (out of memory) fails the set. */
+static json_t *node_config_from_row(const DbResult *r, size_t row) {
+        _cleanup_json_ json_t *c = json_object();
+
+        if (!c ||
+            json_object_set_new_nocheck(c, "system_prompt", store_column_string(r, row, NODE_COL_SYSTEM_PROMPT)) < 0 ||
+            json_object_set_new_nocheck(c, "extra_config", column_json_object(r, row, NODE_COL_EXTRA_CONFIG)) < 0 ||
+            json_object_set_new_nocheck(c, "llm_credential_id",
+                                        store_column_integer(r, row, NODE_COL_LLM_CREDENTIAL_ID)) < 0 ||
+            json_object_set_new_nocheck(c, "model_name", store_column_string(r, row, NODE_COL_MODEL_NAME)) < 0 ||
+            json_object_set_new_nocheck(c, "temperature", store_column_real(r, row, NODE_COL_TEMPERATURE)) < 0 ||
+            json_object_set_new_nocheck(c, "max_tokens", store_column_integer(r, row, NODE_COL_MAX_TOKENS)) < 0 ||
+            json_object_set_new_nocheck(c, "frequency_penalty",
+                                        store_column_real(r, row, NODE_COL_FREQUENCY_PENALTY)) < 0 ||
+            json_object_set_new_nocheck(c, "presence_penalty",
+                                        store_column_real(r, row, NODE_COL_PRESENCE_PENALTY)) < 0 ||
+            json_object_set_new_nocheck(c, "top_p", store_column_real(r, row, NODE_COL_TOP_P)) < 0 ||
+            json_object_set_new_nocheck(c, "timeout", store_column_integer(r, row, NODE_COL_TIMEOUT)) < 0 ||
+            json_object_set_new_nocheck(c, "max_retries", store_column_integer(r, row, NODE_COL_MAX_RETRIES)) < 0 ||
+            json_object_set_new_nocheck(c, "response_format",
+                                        store_column_json(r, row, NODE_COL_RESPONSE_FORMAT, NULL)) < 0 ||
+            json_object_set_new_nocheck(c, "llm_model_config_id",
+                                        store_column_string(r, row, NODE_COL_LLM_MODEL_CONFIG_ID)) < 0 ||
+            json_object_set_new_nocheck(c, "credential_id", store_column_integer(r, row, NODE_COL_CREDENTIAL_ID)) < 0 ||
+            json_object_set_new_nocheck(c, "is_active", store_column_bool(r, row, NODE_COL_IS_ACTIVE)) < 0 ||
+            json_object_set_new_nocheck(c, "priority", store_column_integer(r, row, NODE_COL_PRIORITY)) < 0 ||
+            json_object_set_new_nocheck(c, "trigger_config", column_json_object(r, row, NODE_COL_TRIGGER_CONFIG)) < 0)
+                return NULL;
+
+        return TAKE_PTR(c);
+}
+
 static json_t *node_from_row(const DbResult *r, size_t row) {
-        _cleanup_json_ json_t *empty = json_object(), *config = NULL;
+        _cleanup_json_ json_t *n = json_object();
 
-        if (!empty)
+        if (!n ||
+            json_object_set_new_nocheck(n, "id", store_column_integer(r, row, NODE_COL_ID)) < 0 ||
+            json_object_set_new_nocheck(n, "node_id", store_column_string(r, row, NODE_COL_NODE_ID)) < 0 ||
+            json_object_set_new_nocheck(n, "component_type", store_column_string(r, row, NODE_COL_COMPONENT_TYPE)) < 0 ||
+            json_object_set_new_nocheck(n, "label", store_column_string(r, row, NODE_COL_LABEL)) < 0 ||
+            json_object_set_new_nocheck(n, "is_entry_point", store_column_bool(r, row, NODE_COL_IS_ENTRY_POINT)) < 0 ||
+            json_object_set_new_nocheck(n, "interrupt_before",
+                                        store_column_bool(r, row, NODE_COL_INTERRUPT_BEFORE)) < 0 ||
+            json_object_set_new_nocheck(n, "interrupt_after", store_column_bool(r, row, NODE_COL_INTERRUPT_AFTER)) < 0 ||
+            json_object_set_new_nocheck(n, "position_x", position_from_column(r, row, NODE_COL_POSITION_X)) < 0 ||
+            json_object_set_new_nocheck(n, "position_y", position_from_column(r, row, NODE_COL_POSITION_Y)) < 0 ||
+            json_object_set_new_nocheck(n, "subworkflow_id", store_column_integer(r, row, NODE_COL_SUBWORKFLOW_ID)) < 0 ||
+            json_object_set_new_nocheck(n, "config", node_config_from_row(r, row)) < 0 ||
+            json_object_set_new_nocheck(n, "updated_at", store_column_string(r, row, NODE_COL_UPDATED_AT)) < 0)
                 return NULL;
 
-        config = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                           "system_prompt", store_column_string(r, row, NODE_COL_SYSTEM_PROMPT),
-                           "extra_config", store_column_json(r, row, NODE_COL_EXTRA_CONFIG, empty),
-                           "llm_credential_id", store_column_integer(r, row, NODE_COL_LLM_CREDENTIAL_ID),
-                           "model_name", store_column_string(r, row, NODE_COL_MODEL_NAME),
-                           "temperature", store_column_real(r, row, NODE_COL_TEMPERATURE),
-                           "max_tokens", store_column_integer(r, row, NODE_COL_MAX_TOKENS),
-                           "frequency_penalty", store_column_real(r, row, NODE_COL_FREQUENCY_PENALTY),
-                           "presence_penalty", store_column_real(r, row, NODE_COL_PRESENCE_PENALTY),
-                           "top_p", store_column_real(r, row, NODE_COL_TOP_P),
-                           "timeout", store_column_integer(r, row, NODE_COL_TIMEOUT),
-                           "max_retries", store_column_integer(r, row, NODE_COL_MAX_RETRIES),
-                           "response_format", store_column_json(r, row, NODE_COL_RESPONSE_FORMAT, NULL),
-                           "llm_model_config_id", store_column_string(r, row, NODE_COL_LLM_MODEL_CONFIG_ID),
-                           "credential_id", store_column_integer(r, row, NODE_COL_CREDENTIAL_ID),
-                           "is_active", store_column_bool(r, row, NODE_COL_IS_ACTIVE),
-                           "priority", store_column_integer(r, row, NODE_COL_PRIORITY),
-                           "trigger_config", store_column_json(r, row, NODE_COL_TRIGGER_CONFIG, empty));
-        if (!config)
-                return NULL;
-
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:O, s:o}",
-                         "id", store_column_integer(r, row, NODE_COL_ID),
-                         "node_id", store_column_string(r, row, NODE_COL_NODE_ID),
-                         "component_type", store_column_string(r, row, NODE_COL_COMPONENT_TYPE),
-                         "label", store_column_string(r, row, NODE_COL_LABEL),
-                         "is_entry_point", store_column_bool(r, row, NODE_COL_IS_ENTRY_POINT),
-                         "interrupt_before", store_column_bool(r, row, NODE_COL_INTERRUPT_BEFORE),
-                         "interrupt_after", store_column_bool(r, row, NODE_COL_INTERRUPT_AFTER),
-                         "position_x", position_from_column(r, row, NODE_COL_POSITION_X),
-                         "position_y", position_from_column(r, row, NODE_COL_POSITION_Y),
-                         "subworkflow_id", store_column_integer(r, row, NODE_COL_SUBWORKFLOW_ID),
-                         "config", config,
-                         "updated_at", store_column_string(r, row, NODE_COL_UPDATED_AT));
+        return TAKE_PTR(n);
 }
 
 int store_nodes_list(Db *db, int64_t workflow_id, json_t **ret) {

@@ -6,6 +6,7 @@
 #include "common/json-util.h"
 #include "common/time-util.h"
 #include "store/store-users.h"
+#include "store/store-workflows.h"
 
 /* The columns of UserOut, in the order user_out_from_row() reads them. */
 #define USER_OUT_COLUMNS                                                                    \
@@ -37,15 +38,21 @@ void user_login_done(UserLogin *l) {
 }
 
 static json_t *user_out_from_row(const DbResult *r, size_t row) {
-        return json_pack("{s:I,s:s?,s:s?,s:s?,s:s?,s:s?,s:b,s:I}",
-                         "id", (json_int_t) db_result_get_int64(r, row, 0),
-                         "username", db_result_get(r, row, 1),
-                         "role", db_result_get(r, row, 2),
-                         "first_name", db_result_get(r, row, 3),
-                         "last_name", db_result_get(r, row, 4),
-                         "created_at", db_result_get(r, row, 5),
-                         "mfa_enabled", (int) db_result_get_bool(r, row, 6),
-                         "key_count", (json_int_t) db_result_get_int64(r, row, 7));
+        _cleanup_json_ json_t *u = json_object();
+
+        /* Literal keys skip the UTF-8 check; a NULL value (out of memory) fails the set. */
+        if (!u ||
+            json_object_set_new_nocheck(u, "id", json_integer(db_result_get_int64(r, row, 0))) < 0 ||
+            json_object_set_new_nocheck(u, "username", store_column_string(r, row, 1)) < 0 ||
+            json_object_set_new_nocheck(u, "role", store_column_string(r, row, 2)) < 0 ||
+            json_object_set_new_nocheck(u, "first_name", store_column_string(r, row, 3)) < 0 ||
+            json_object_set_new_nocheck(u, "last_name", store_column_string(r, row, 4)) < 0 ||
+            json_object_set_new_nocheck(u, "created_at", store_column_string(r, row, 5)) < 0 ||
+            json_object_set_new_nocheck(u, "mfa_enabled", json_boolean(db_result_get_bool(r, row, 6))) < 0 ||
+            json_object_set_new_nocheck(u, "key_count", json_integer(db_result_get_int64(r, row, 7))) < 0)
+                return NULL;
+
+        return TAKE_PTR(u);
 }
 
 int store_user_find_login(Db *db, const char *username, UserLogin *ret) {

@@ -99,9 +99,16 @@ json_t *store_column_bool(const DbResult *r, size_t row, size_t col) {
 }
 
 json_t *store_column_json(const DbResult *r, size_t row, size_t col, json_t *def) {
+        const char *text = db_result_get(r, row, col);
         json_t *v;
 
-        v = json_loads_or_null(db_result_get(r, row, col));
+        /* The most common stored values, without a parser run each. */
+        if (streq_ptr(text, "[]"))
+                return json_array();
+        if (streq_ptr(text, "{}"))
+                return json_object();
+
+        v = json_loads_or_null(text);
         if (v)
                 return v;
         return def ? json_incref(def) : json_null();
@@ -144,30 +151,45 @@ enum {
         WF_UPDATED_AT,
 };
 
-static json_t *workflow_from_row(const DbResult *r, size_t row) {
-        _cleanup_json_ json_t *empty_tags = json_array();
+/* Tags are [] when SQL NULL or unreadable; most rows hold "[]" itself. */
+static json_t *workflow_tags_from_row(const DbResult *r, size_t row) {
+        const char *text = db_result_get(r, row, WF_TAGS);
 
-        if (!empty_tags)
+        if (!text || streq(text, "[]"))
+                return json_array();
+        return json_loads_or_null(text) ?: json_array();
+}
+
+/* Keys are literals, so they skip jansson's UTF-8 check. A NULL value (out of memory) makes
+ * the set fail, which fails the whole row. */
+static json_t *workflow_from_row(const DbResult *r, size_t row) {
+        _cleanup_json_ json_t *w = json_object();
+
+        if (!w)
                 return NULL;
 
-        return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                         "id", store_column_integer(r, row, WF_ID),
-                         "name", store_column_string(r, row, WF_NAME),
-                         "slug", store_column_string(r, row, WF_SLUG),
-                         "description", store_column_string(r, row, WF_DESCRIPTION),
-                         "owner_id", store_column_integer(r, row, WF_OWNER_ID),
-                         "is_active", store_column_bool(r, row, WF_IS_ACTIVE),
-                         "is_public", store_column_bool(r, row, WF_IS_PUBLIC),
-                         "is_default", store_column_bool(r, row, WF_IS_DEFAULT),
-                         "tags", store_column_json(r, row, WF_TAGS, empty_tags),
-                         "error_handler_workflow_id", store_column_integer(r, row, WF_ERROR_HANDLER),
-                         "max_execution_seconds", store_column_integer(r, row, WF_MAX_EXECUTION_SECONDS),
-                         "input_schema", store_column_json(r, row, WF_INPUT_SCHEMA, NULL),
-                         "output_schema", store_column_json(r, row, WF_OUTPUT_SCHEMA, NULL),
-                         "node_count", store_column_integer(r, row, WF_NODE_COUNT),
-                         "edge_count", store_column_integer(r, row, WF_EDGE_COUNT),
-                         "created_at", store_column_string(r, row, WF_CREATED_AT),
-                         "updated_at", store_column_string(r, row, WF_UPDATED_AT));
+        if (json_object_set_new_nocheck(w, "id", store_column_integer(r, row, WF_ID)) < 0 ||
+            json_object_set_new_nocheck(w, "name", store_column_string(r, row, WF_NAME)) < 0 ||
+            json_object_set_new_nocheck(w, "slug", store_column_string(r, row, WF_SLUG)) < 0 ||
+            json_object_set_new_nocheck(w, "description", store_column_string(r, row, WF_DESCRIPTION)) < 0 ||
+            json_object_set_new_nocheck(w, "owner_id", store_column_integer(r, row, WF_OWNER_ID)) < 0 ||
+            json_object_set_new_nocheck(w, "is_active", store_column_bool(r, row, WF_IS_ACTIVE)) < 0 ||
+            json_object_set_new_nocheck(w, "is_public", store_column_bool(r, row, WF_IS_PUBLIC)) < 0 ||
+            json_object_set_new_nocheck(w, "is_default", store_column_bool(r, row, WF_IS_DEFAULT)) < 0 ||
+            json_object_set_new_nocheck(w, "tags", workflow_tags_from_row(r, row)) < 0 ||
+            json_object_set_new_nocheck(w, "error_handler_workflow_id",
+                                        store_column_integer(r, row, WF_ERROR_HANDLER)) < 0 ||
+            json_object_set_new_nocheck(w, "max_execution_seconds",
+                                        store_column_integer(r, row, WF_MAX_EXECUTION_SECONDS)) < 0 ||
+            json_object_set_new_nocheck(w, "input_schema", store_column_json(r, row, WF_INPUT_SCHEMA, NULL)) < 0 ||
+            json_object_set_new_nocheck(w, "output_schema", store_column_json(r, row, WF_OUTPUT_SCHEMA, NULL)) < 0 ||
+            json_object_set_new_nocheck(w, "node_count", store_column_integer(r, row, WF_NODE_COUNT)) < 0 ||
+            json_object_set_new_nocheck(w, "edge_count", store_column_integer(r, row, WF_EDGE_COUNT)) < 0 ||
+            json_object_set_new_nocheck(w, "created_at", store_column_string(r, row, WF_CREATED_AT)) < 0 ||
+            json_object_set_new_nocheck(w, "updated_at", store_column_string(r, row, WF_UPDATED_AT)) < 0)
+                return NULL;
+
+        return TAKE_PTR(w);
 }
 
 int store_workflow_find(Db *db, const StoreCaller *caller, const char *slug, int64_t *ret_id) {

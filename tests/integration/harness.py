@@ -320,7 +320,7 @@ class Client:
                                 s.sendall(data)
                                 if half_close:
                                         s.shutdown(socket.SHUT_WR)
-                        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                        except OSError:  # closed early, reset, timed out
                                 pass
                         return read_all(s)
                 finally:
@@ -458,7 +458,18 @@ class Daemon:
 
         def start(self, wait=True, argv=None, env=None, pass_fds=()):
                 """Starts the daemon (argv replaces the whole command line when given) and
-                waits until /health answers."""
+                waits until /health answers. Another process may take our free port between
+                free_port() and the bind; then we try again on a new one."""
+                for attempt in range(3):
+                        try:
+                                return self._start(wait, argv, env, pass_fds)
+                        except DaemonError:
+                                if not (wait and argv is None and self.listen and attempt < 2 and
+                                        "Address already in use" in self.log()):
+                                        raise
+                                self.port = free_port()
+
+        def _start(self, wait, argv, env, pass_fds):
                 self._close_log()
                 self._log = open(self.logfile, "ab")
                 self.proc = subprocess.Popen(argv or self.command(), stdin=subprocess.DEVNULL,

@@ -16,6 +16,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # keep the source tree clean
 
 import harness  # noqa: E402
 
@@ -33,7 +34,7 @@ class Result(unittest.TextTestResult):
         def _dump_daemon_log(self, test):
                 # A class fixture failure has no class to look at; setUpClass prints its own.
                 daemon = getattr(type(test), "daemon", None)
-                if daemon is None or id(daemon) in self._dumped:
+                if not isinstance(daemon, harness.Daemon) or id(daemon) in self._dumped:
                         return
                 self._dumped.add(id(daemon))
                 self.stream.write("\n--- pipelitd log for %s (tail) ---\n%s\n--- end of log ---\n"
@@ -74,7 +75,10 @@ def main(argv):
         finally:
                 harness.stop_postgres()
 
-        failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+        # A test with several failing subtests counts once.
+        failed = len({getattr(t, "test_case", t).id()
+                      for t, _ in result.failures + result.errors}) + \
+                len(result.unexpectedSuccesses)
         skipped = len(result.skipped)
         line = "%s: %d passed, %d failed" % (label, result.passed, failed)
         if skipped:

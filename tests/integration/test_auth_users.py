@@ -67,6 +67,46 @@ class LoginTest(DaemonTestCase):
         def test_trailing_slash_is_optional(self):
                 self.assertEqual(self.admin.get("/auth/me").status, 200)
                 self.assertEqual(self.admin.get("/auth/me/").status, 200)
+                slug = self.make_workflow()["slug"]
+                self.assertEqual(self.admin.get("/workflows").status, 200)
+                self.assertEqual(self.admin.get("/workflows/%s" % slug).status, 200)
+                self.assertEqual(self.admin.get("/workflows/%s/nodes" % slug).status, 200)
+                r = self.admin.post("/workflows", {"name": "no slash"})
+                self.assertEqual(r.status, 201, r)
+
+        def test_every_other_endpoint_requires_a_key(self):
+                slug = self.make_workflow()["slug"]
+                node = self.make_node(slug, "code")["node_id"]
+                for method, path in (
+                                ("GET", "/auth/me/"), ("GET", "/users/me/"), ("PATCH", "/users/me/"),
+                                ("GET", "/users/me/keys/"), ("POST", "/users/me/keys/"),
+                                ("DELETE", "/users/me/keys/1/"), ("GET", "/users/"),
+                                ("POST", "/users/"), ("GET", "/users/1/"), ("PATCH", "/users/1/"),
+                                ("DELETE", "/users/1/"), ("GET", "/users/1/keys/"),
+                                ("POST", "/users/1/keys/"), ("DELETE", "/users/1/keys/1/"),
+                                ("GET", "/workflows/"), ("POST", "/workflows/"),
+                                ("GET", "/workflows/%s/" % slug),
+                                ("PATCH", "/workflows/%s/" % slug),
+                                ("DELETE", "/workflows/%s/" % slug),
+                                ("POST", "/workflows/batch-delete/"),
+                                ("POST", "/workflows/%s/validate/" % slug),
+                                ("GET", "/workflows/%s/export/" % slug),
+                                ("POST", "/workflows/import/"),
+                                ("GET", "/workflows/%s/nodes/" % slug),
+                                ("POST", "/workflows/%s/nodes/" % slug),
+                                ("PATCH", "/workflows/%s/nodes/%s/" % (slug, node)),
+                                ("DELETE", "/workflows/%s/nodes/%s/" % (slug, node)),
+                                ("GET", "/workflows/%s/edges/" % slug),
+                                ("POST", "/workflows/%s/edges/" % slug),
+                                ("PATCH", "/workflows/%s/edges/1/" % slug),
+                                ("DELETE", "/workflows/%s/edges/1/" % slug)):
+                        with self.subTest(method=method, path=path):
+                                body = {} if method in ("POST", "PATCH") else None
+                                self.assertNotAuthenticated(self.anon().request(method, path, body))
+                # Nothing was touched.
+                r = self.admin.get("/workflows/%s/" % slug)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["node_count"], 1)
 
 
 class ApiKeyTest(DaemonTestCase):

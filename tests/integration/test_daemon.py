@@ -13,7 +13,7 @@ import time
 import unittest
 
 import harness
-from harness import (ADMIN_PASSWORD, ADMIN_USER, PIPELITD, Client, Daemon, free_port,
+from harness import (ADMIN_USER, PIPELITD, Client, Daemon, free_port,
                      raw_status, read_all)
 
 
@@ -228,7 +228,7 @@ class DaemonProgramTest(unittest.TestCase):
                 d.create_admin()
                 d.start()
                 key = d.login()
-                body = ('{"name": "slow upload", "description": "%s"}' % ("z" * 400000)).encode()
+                body = ('{"name": "slow upload", "description": "%s"}' % ("z" * 60000)).encode()
                 head = ("POST /api/v1/workflows/ HTTP/1.1\r\nHost: localhost\r\n"
                         "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                         "Content-Length: %d\r\n\r\n" % (key, len(body))).encode()
@@ -239,9 +239,9 @@ class DaemonProgramTest(unittest.TestCase):
                 d.signal(signal.SIGTERM)
                 time.sleep(0.5)
                 self.assertTrue(d.running(), "pipelitd quit with a request in flight:\n" + d.log())
-                for i in range(1000, len(body), 100000):
-                        s.sendall(body[i:i + 100000])
-                        time.sleep(0.05)
+                for i in range(1000, len(body), 10000):
+                        s.sendall(body[i:i + 10000])
+                        time.sleep(0.1)
                 data = read_all(s)
                 self.assertEqual(raw_status(data), 201, data[:500])
                 self.assertEqual(d.wait(harness.STOP_TIMEOUT), 0, d.log())
@@ -249,7 +249,7 @@ class DaemonProgramTest(unittest.TestCase):
                 d.start()
                 r = d.client(key).get("/workflows/slow-upload/")
                 self.assertEqual(r.status, 200, r)
-                self.assertEqual(len(r.body["description"]), 400000)
+                self.assertEqual(len(r.body["description"]), 60000)
                 self.stop(d)
 
         def test_sigterm_when_idle(self):
