@@ -12,9 +12,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/macro.h"
 #include "engine/template.h"
+
+/* Whether x equals one of the other arguments. */
+#define IN_SET(x, first, ...)                                                           \
+        ({                                                                              \
+                const __typeof__(first) _in_set_[] = { first, __VA_ARGS__ };           \
+                bool _in_set_found_ = false;                                            \
+                for (size_t _in_set_i_ = 0; _in_set_i_ < ELEMENTSOF(_in_set_); _in_set_i_++) \
+                        if (_in_set_[_in_set_i_] == (x)) {                              \
+                                _in_set_found_ = true;                                  \
+                                break;                                                  \
+                        }                                                               \
+                _in_set_found_;                                                         \
+        })
 
 /* Parentheses, brackets, unary operators and blocks nest at most this deep; the parser
  * recurses once per level, so hostile input cannot exhaust the stack. */

@@ -245,12 +245,11 @@ static int append_code_point(Buffer *b, uint32_t cp) {
 
 /* Decodes one backslash escape at s (just after the backslash) the way Python does;
  * *ret_n gets how many bytes it used. Unknown escapes keep their backslash. */
-static int lex_escape(Lexer *L, const char *s, Buffer *b, size_t *ret_n) {
+static int lex_escape(Lexer *L, const Position *pos, const char *s, Buffer *b, size_t *ret_n) {
         static const char simple[][2] = {
                 { 'n', '\n' }, { 't', '\t' }, { 'r', '\r' }, { 'b', '\b' }, { 'f', '\f' },
                 { 'v', '\v' }, { 'a', '\a' }, { '\\', '\\' }, { '\'', '\'' }, { '"', '"' },
         };
-        Position pos = here(L, L->p);
         unsigned digits;
         uint32_t cp = 0;
 
@@ -273,9 +272,6 @@ static int lex_escape(Lexer *L, const char *s, Buffer *b, size_t *ret_n) {
         case 'U':
                 digits = 8;
                 break;
-        case '\0':
-                *ret_n = 0;
-                return buffer_append(b, "\\", 1);
         default:
                 *ret_n = 0;
                 return buffer_append(b, "\\", 1);
@@ -285,13 +281,13 @@ static int lex_escape(Lexer *L, const char *s, Buffer *b, size_t *ret_n) {
                 int v = hex_value(s[i]);
 
                 if (v < 0)
-                        return lex_error(L, &pos, "truncated \\%c escape in string", s[0]);
+                        return lex_error(L, pos, "truncated \\%c escape in string", s[0]);
                 cp = (cp << 4) | v;
         }
         if (cp == 0)
-                return lex_error(L, &pos, "NUL characters are not allowed in strings");
+                return lex_error(L, pos, "NUL characters are not allowed in strings");
         if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                return lex_error(L, &pos, "\\%c escape is not a valid character", s[0]);
+                return lex_error(L, pos, "\\%c escape is not a valid character", s[0]);
         *ret_n = 1 + digits;
         return append_code_point(b, cp);
 }
@@ -317,7 +313,7 @@ static int lex_string(Lexer *L, size_t tag_start) {
                         size_t n;
 
                         advance(L, 1);
-                        r = lex_escape(L, L->source + L->p, &b, &n);
+                        r = lex_escape(L, &pos, L->source + L->p, &b, &n);
                         if (r < 0)
                                 return r;
                         advance(L, n);

@@ -208,24 +208,28 @@ static int result_add_row(DbResult *result, sqlite3_stmt *stmt) {
                 return -ENOMEM;
 
         for (int i = 0; i < n; i++) {
+                /* The value_* readers skip the per-call bookkeeping of the column_* ones.
+                 * SQLite calls the value "unprotected", which only matters when another
+                 * thread shares the connection; ours never does (SQLITE_OPEN_NOMUTEX). */
+                sqlite3_value *v = sqlite3_column_value(stmt, i);
                 const unsigned char *text;
                 char buf[24], *p;
 
-                switch (sqlite3_column_type(stmt, i)) {
+                switch (sqlite3_value_type(v)) {
                 case SQLITE_NULL:
                         continue;
                 case SQLITE_INTEGER:
                         /* The same text SQLite would give, without it converting the value
                          * in place (an allocation) first. */
-                        p = int64_text(buf, sqlite3_column_int64(stmt, i));
+                        p = int64_text(buf, sqlite3_value_int64(v));
                         if (db_result_set_cell(result, i, p, (size_t) (buf + sizeof buf - p)) < 0)
                                 return -ENOMEM;
                         continue;
                 default:
-                        text = sqlite3_column_text(stmt, i);
+                        text = sqlite3_value_text(v);
                         if (!text)
                                 return -ENOMEM;
-                        if (db_result_set_cell(result, i, (const char *) text, sqlite3_column_bytes(stmt, i)) < 0)
+                        if (db_result_set_cell(result, i, (const char *) text, sqlite3_value_bytes(v)) < 0)
                                 return -ENOMEM;
                 }
         }

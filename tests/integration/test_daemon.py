@@ -202,6 +202,29 @@ class DaemonProgramTest(unittest.TestCase):
                 self.assertEqual(c.get("/workflows/%s/" % r.body["slug"]).status, 200)
                 self.stop(d)
 
+        def test_socket_activated_daemon_exits_when_idle(self):
+                tool = shutil.which("systemd-socket-activate")
+                if not tool:
+                        self.skipTest("systemd-socket-activate is not installed")
+                d = self.daemon(listen=False)
+                argv = [tool, "-l", "127.0.0.1:%d" % d.port, "--fdname=http",
+                        "-E", "PIPELIT_IDLE_TIMEOUT_SEC=1"] + d.command()
+                d.start(argv=argv)
+                self.assertEqual(d.client().get("/health").status, 200)
+                started = time.monotonic()
+                rc = d.wait(10)
+                self.assertEqual(rc, 0, "still running 10 s after going idle:\n" + d.log())
+                self.assertGreaterEqual(time.monotonic() - started, 0.5)
+                self.assertIn("Idle for 1 s", d.log())
+
+        def test_idle_timeout_is_ignored_without_socket_activation(self):
+                # Started by hand nothing would bring it back: it must keep serving.
+                d = self.daemon()
+                d.start(env={"PIPELIT_IDLE_TIMEOUT_SEC": "1"})
+                time.sleep(1.6)
+                self.assertEqual(d.client().get("/health").status, 200, d.log())
+                self.stop(d)
+
         def test_listen_unix(self):
                 d = self.daemon()
                 path = os.path.join(d.base, "api.sock")
