@@ -239,7 +239,7 @@ static int connection_dispatch(struct lws *wsi, Server *s, Connection *c) {
 static int connection_body(Server *s, Connection *c, const void *data, size_t len) {
         size_t max = s->manager->config.max_body_size;
 
-        if (c->body_too_large)
+        if (c->body_too_large || len == 0)
                 return 0;
         if (c->body_len + len > max) {
                 c->body_too_large = true;

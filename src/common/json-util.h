@@ -57,5 +57,10 @@ char *json_dumps_compact(const json_t *json);
 /* The same text as json_dumps_compact(), written by a faster serialiser (json-write.c);
  * *ret_len (if given) gets its length. NULL json gives "null"; NULL on failure. */
 char *json_write(const json_t *json, size_t *ret_len);
+/* For an object that will never change again: json_write() then copies its text, written
+ * once here, instead of walking it. Takes a reference until json_write_drop() (or until
+ * another object's text takes its place); -EINVAL for anything but an object. */
+int json_write_keep(json_t *json);
+void json_write_drop(json_t *json);
 /* Parses text that the daemon itself stored; returns NULL on NULL or malformed input. */
 json_t *json_loads_or_null(const char *text);

@@ -4,10 +4,12 @@
  * writes, byte for byte, into one buffer that grows geometrically: objects in insertion
  * order, '/' and non-ASCII text raw, reals with 15 significant digits. jansson pays an
  * indirect call per fragment and a UTF-8 decode per character; here runs of plain
- * characters are found eight bytes at a time and copied whole. */
+ * characters are found eight bytes at a time and copied whole. Objects that never change
+ * again can have their text kept, and are then copied rather than walked. */
 
 #include <errno.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,12 +25,10 @@ typedef struct JsonWriter {
         size_t len, alloc;
 } JsonWriter;
 
-static int writer_reserve(JsonWriter *w, size_t n) {
+static int writer_grow(JsonWriter *w, size_t n) {
         size_t a;
         char *b;
 
-        if (w->alloc - w->len >= n)
-                return 0;
         if (n > SIZE_MAX / 4 - w->len)
                 return -ENOMEM;
         a = MAX(w->alloc * 2, w->len + n);
@@ -40,7 +40,11 @@ static int writer_reserve(JsonWriter *w, size_t n) {
         return 0;
 }
 
-static int writer_put(JsonWriter *w, const void *p, size_t n) {
+static inline int writer_reserve(JsonWriter *w, size_t n) {
+        return w->alloc - w->len >= n ? 0 : writer_grow(w, n);
+}
+
+static inline int writer_put(JsonWriter *w, const void *p, size_t n) {
         if (writer_reserve(w, n) < 0)
                 return -ENOMEM;
         memcpy(w->buf + w->len, p, n);
@@ -48,7 +52,7 @@ static int writer_put(JsonWriter *w, const void *p, size_t n) {
         return 0;
 }
 
-static int writer_putc(JsonWriter *w, char c) {
+static inline int writer_putc(JsonWriter *w, char c) {
         if (writer_reserve(w, 1) < 0)
                 return -ENOMEM;
         w->buf[w->len++] = c;
@@ -90,51 +94,71 @@ static size_t safe_run(const char *s, size_t n) {
         return i;
 }
 
-static int write_string(JsonWriter *w, const char *s, size_t n) {
+/* Writes the escape of c, a character that needs one, to out; returns its length. */
+static size_t escape_char(char *out, unsigned char c) {
         static const char hex[] = "0123456789ABCDEF";
 
-        /* The common case: a string without anything to escape, copied at once. */
-        if (writer_reserve(w, n + 2) < 0)
-                return -ENOMEM;
-        w->buf[w->len++] = '"';
+        out[0] = '\\';
+        switch (c) {
+        case '"':  out[1] = '"'; return 2;
+        case '\\': out[1] = '\\'; return 2;
+        case '\b': out[1] = 'b'; return 2;
+        case '\f': out[1] = 'f'; return 2;
+        case '\n': out[1] = 'n'; return 2;
+        case '\r': out[1] = 'r'; return 2;
+        case '\t': out[1] = 't'; return 2;
+        default:
+                /* jansson writes the other control characters in capital hex. */
+                memcpy(out + 1, "u00", 3);
+                out[4] = hex[c >> 4];
+                out[5] = hex[c & 0xf];
+                return 6;
+        }
+}
 
-        while (n > 0) {
+/* Escapes s[0..n) into out, which has room for the worst case, 6 * n bytes. */
+static size_t escape_into(char *out, const char *s, size_t n) {
+        char *o = out;
+
+        for (;;) {
                 size_t run = safe_run(s, n);
-                unsigned char c;
-                char esc[6];
-                size_t esc_len = 2;
 
-                if (writer_put(w, s, run) < 0)
-                        return -ENOMEM;
+                memcpy(o, s, run);
+                o += run;
                 s += run;
                 n -= run;
                 if (n == 0)
-                        break;
-
-                c = (unsigned char) *s;
-                esc[0] = '\\';
-                switch (c) {
-                case '"':  esc[1] = '"'; break;
-                case '\\': esc[1] = '\\'; break;
-                case '\b': esc[1] = 'b'; break;
-                case '\f': esc[1] = 'f'; break;
-                case '\n': esc[1] = 'n'; break;
-                case '\r': esc[1] = 'r'; break;
-                case '\t': esc[1] = 't'; break;
-                default:
-                        /* jansson writes the other control characters in capital hex. */
-                        memcpy(esc + 1, "u00", 3);
-                        esc[4] = hex[c >> 4];
-                        esc[5] = hex[c & 0xf];
-                        esc_len = 6;
-                }
-                if (writer_put(w, esc, esc_len) < 0)
-                        return -ENOMEM;
+                        return (size_t) (o - out);
+                o += escape_char(o, (unsigned char) *s);
                 s++;
                 n--;
         }
+}
 
-        return writer_putc(w, '"');
+/* Long strings go in pieces, so the worst-case room stays small. */
+#define STRING_CHUNK 4096
+
+static int write_string(JsonWriter *w, const char *s, size_t n) {
+        /* Both quotes, and room for the worst case of the first piece (all of most
+         * strings); the next pieces reserve their own. */
+        if (writer_reserve(w, MIN(n, (size_t) STRING_CHUNK) * 6 + 2) < 0)
+                return -ENOMEM;
+        w->buf[w->len++] = '"';
+
+        for (;;) {
+                size_t piece = MIN(n, (size_t) STRING_CHUNK);
+
+                w->len += escape_into(w->buf + w->len, s, piece);
+                s += piece;
+                n -= piece;
+                if (n == 0)
+                        break;
+                if (writer_reserve(w, MIN(n, (size_t) STRING_CHUNK) * 6 + 1) < 0)
+                        return -ENOMEM;
+        }
+
+        w->buf[w->len++] = '"';
+        return 0;
 }
 
 static int write_integer(JsonWriter *w, json_int_t v) {
@@ -200,12 +224,111 @@ static int write_real(JsonWriter *w, double v) {
         return writer_put(w, text, (size_t) n);
 }
 
+/* --- kept texts ----------------------------------------------------------------------
+ *
+ * An object that will not change again can have its text kept (json_write_keep()), which
+ * json_write() then copies instead of walking the object: the rows of a list answered over
+ * and over, say. One slot per hash of the address; a collision drops the older text, which
+ * only costs a walk. Each entry holds a reference, so its object cannot be freed (and its
+ * address reused) while the text is kept. */
+#define KEPT_SLOTS_BITS 10
+#define KEPT_SLOTS (1u << KEPT_SLOTS_BITS)
+
+typedef struct KeptText {
+        json_t *json;
+        char *text;
+        size_t len;
+} KeptText;
+
+static struct {
+        pthread_mutex_t lock;
+        size_t n_kept; /* read without the lock, as a hint that looking is worth it */
+        KeptText slots[KEPT_SLOTS];
+} kept = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static KeptText *kept_slot(const json_t *json) {
+        uint64_t h = (uint64_t) (uintptr_t) json * UINT64_C(0x9E3779B97F4A7C15);
+
+        return kept.slots + (h >> (64 - KEPT_SLOTS_BITS));
+}
+
+static void kept_text_done(KeptText *k) {
+        json_decref(k->json);
+        free(k->text);
+}
+
+int json_write_keep(json_t *json) {
+        KeptText *slot, old = {};
+        char *text;
+        size_t len;
+
+        if (!json_is_object(json))
+                return -EINVAL;
+        text = json_write(json, &len);
+        if (!text)
+                return -ENOMEM;
+
+        pthread_mutex_lock(&kept.lock);
+        slot = kept_slot(json);
+        if (slot->json)
+                old = *slot;
+        else
+                __atomic_store_n(&kept.n_kept, kept.n_kept + 1, __ATOMIC_RELAXED);
+        *slot = (KeptText) { .json = json_incref(json), .text = text, .len = len };
+        pthread_mutex_unlock(&kept.lock);
+
+        /* Outside the lock: the last reference may free a whole tree. */
+        kept_text_done(&old);
+        return 0;
+}
+
+void json_write_drop(json_t *json) {
+        KeptText *slot, old = {};
+
+        if (!json)
+                return;
+
+        pthread_mutex_lock(&kept.lock);
+        slot = kept_slot(json);
+        if (slot->json == json) {
+                old = *slot;
+                *slot = (KeptText) {};
+                __atomic_store_n(&kept.n_kept, kept.n_kept - 1, __ATOMIC_RELAXED);
+        }
+        pthread_mutex_unlock(&kept.lock);
+
+        kept_text_done(&old);
+}
+
+/* Copies the kept text of json: 1 when there was one, 0 when not, or -ENOMEM. */
+static int write_kept(JsonWriter *w, const json_t *json) {
+        KeptText *slot;
+        int r = 0;
+
+        if (__atomic_load_n(&kept.n_kept, __ATOMIC_RELAXED) == 0)
+                return 0;
+
+        pthread_mutex_lock(&kept.lock);
+        slot = kept_slot(json);
+        if (slot->json == json)
+                r = writer_put(w, slot->text, slot->len) < 0 ? -ENOMEM : 1;
+        pthread_mutex_unlock(&kept.lock);
+        return r;
+}
+
+/* --- values -------------------------------------------------------------------------- */
+
 static int write_value(JsonWriter *w, const json_t *json, unsigned depth);
 
 static int write_object(JsonWriter *w, const json_t *json, unsigned depth) {
         /* The iterator calls want a non-const object; they only read it. */
         json_t *object = (json_t *) json;
         bool first = true;
+        int r;
+
+        r = write_kept(w, json);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         if (writer_putc(w, '{') < 0)
                 return -ENOMEM;

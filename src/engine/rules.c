@@ -767,7 +767,7 @@ static int regex_search(const char *pattern, const Text *subject, bool *ret_foun
 
 static int evaluate_string(RuleOperator op, json_t *actual, json_t *value, bool *ret, char **ret_error) {
         _cleanup_(text_done) Text a = {}, b = {};
-        bool found;
+        bool found = false;
         int r;
 
         /* A list field tests membership rather than substring. */
@@ -924,7 +924,7 @@ int rule_evaluate_full(json_t *rule, json_t *document, RuleResult *ret, char **r
         _cleanup_json_ json_t *empty = NULL;
         json_t *field, *operator, *value, *actual;
         RuleOperator op;
-        bool passed;
+        bool passed = false;
         int r;
 
         if (!json_is_object(rule))
@@ -963,7 +963,7 @@ int rule_evaluate_full(json_t *rule, json_t *document, RuleResult *ret, char **r
 }
 
 int rule_evaluate(json_t *rule, json_t *document, bool *ret_passed, char **ret_error) {
-        RuleResult result;
+        RuleResult result = {};
         int r;
 
         r = rule_evaluate_full(rule, document, &result, ret_error);

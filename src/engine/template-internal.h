@@ -1,10 +1,14 @@
 /* Internals of the template engine, shared by its files:
- *   template-lexer.c    text → tokens
- *   template-parser.c   tokens → tree of Nodes
- *   template-eval.c     tree + context → output
- *   template-filters.c  filters, tests, methods and range()
- *   template-value.c    what values mean: truth, text, JSON, comparison, UTF-8
- *   template.c          the public functions */
+ *   template-lexer.c      text → tokens
+ *   template-parser.c     tokens → expression trees (template-parser.h: the parser's state)
+ *   template-blocks.c     tokens → statements ({% if %}, {% for %}, text, output)
+ *   template-nodes.c      the tree's nodes
+ *   template-eval.c       tree + context → value or output
+ *   template-operators.c  arithmetic, comparisons, "in"
+ *   template-filters.c    filters on text and numbers, the table of filters
+ *   template-functions.c  filters on collections, tests, methods, range()
+ *   template-value.c      what values mean: truth, text, JSON, order, UTF-8
+ *   template.c            the public functions and error messages */
 #pragma once
 
 #include <jansson.h>
@@ -20,7 +24,7 @@
 /* Whether x equals one of the other arguments. */
 #define IN_SET(x, first, ...)                                                           \
         ({                                                                              \
-                const __typeof__(first) _in_set_[] = { first, __VA_ARGS__ };           \
+                const __typeof__(x) _in_set_[] = { first, __VA_ARGS__ };               \
                 bool _in_set_found_ = false;                                            \
                 for (size_t _in_set_i_ = 0; _in_set_i_ < ELEMENTSOF(_in_set_); _in_set_i_++) \
                         if (_in_set_[_in_set_i_] == (x)) {                              \
@@ -28,6 +32,19 @@
                                 break;                                                  \
                         }                                                               \
                 _in_set_found_;                                                         \
+        })
+
+/* Whether the string x equals one of the other arguments. */
+#define IN_SET_STR(x, ...)                                                              \
+        ({                                                                              \
+                const char *const _in_set_str_[] = { __VA_ARGS__ };                     \
+                bool _in_set_str_found_ = false;                                        \
+                for (size_t _in_set_str_i_ = 0; _in_set_str_i_ < ELEMENTSOF(_in_set_str_); _in_set_str_i_++) \
+                        if (streq(_in_set_str_[_in_set_str_i_], (x))) {                 \
+                                _in_set_str_found_ = true;                              \
+                                break;                                                  \
+                        }                                                               \
+                _in_set_str_found_;                                                     \
         })
 
 /* Parentheses, brackets, unary operators and blocks nest at most this deep; the parser
@@ -39,7 +56,7 @@
 /* Values walked recursively (printed, compared, rendered) nest at most this deep. */
 #define TEMPLATE_DATA_DEPTH_MAX 256
 /* Lists built by +, * and filters hold at most this many elements. */
-#define TEMPLATE_LIST_MAX ((size_t) 1 << 20)
+#define TEMPLATE_LIST_MAX ((size_t) 100000)
 /* Error messages quote at most this many bytes of the failing tag. */
 #define TEMPLATE_SNIPPET_MAX 80
 
@@ -230,6 +247,7 @@ struct Node {
                 struct {
                         char *targets[2];      /* the second is NULL unless "for k, v in" */
                         Node *iterable;
+                        Node *condition;       /* "for x in items if condition", or NULL */
                         NodeList body, otherwise;
                 } for_;
         };
@@ -331,12 +349,25 @@ int eval_arguments(
                 json_t **ret_args);
 void arguments_done(json_t **args);
 
+/* Python's arithmetic, + on strings and lists, and ~. */
+int binary_operation(Render *R, const Node *n, Operator op, json_t *a, json_t *b, json_t **ret);
+/* ==, !=, <, >, <=, >=, in, not in: returns 1 or 0, or a negative errno. */
+int compare_operation(Render *R, const Node *n, Operator op, json_t *a, json_t *b);
+/* The items a for loop visits: a list's items, an object's keys, a string's characters;
+ * *ret is a list. */
+int value_iterate(Render *R, const Node *n, json_t *v, json_t **ret);
+/* The string a template would print for v. */
+int value_to_text(Render *R, const Node *n, json_t *v, json_t **ret);
+/* Turns a negative errno from value_print()/value_write_json() into an error at n. */
+int print_error(Render *R, const Node *n, int r);
+
 int call_method(Render *R, const Node *n, json_t *receiver, const char *name, const NodeList *args, json_t **ret);
 int call_function(Render *R, const Node *n, const char *name, const NodeList *args, json_t **ret);
 bool function_exists(const char *name);
 
 /* ---- values ---- */
 
+/* "a string", "an integer", "none"…, for messages. */
 const char *value_type_name(const json_t *v);
 bool value_is_number(const json_t *v);      /* integer or real, not boolean */
 double value_number(const json_t *v);

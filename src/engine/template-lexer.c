@@ -142,17 +142,23 @@ static int emit(Lexer *L, const Token *t) {
         return 0;
 }
 
-static int emit_text(Lexer *L, size_t start, size_t end) {
+/* Text from start to end, which began at line and column of pos. */
+static int emit_text(Lexer *L, size_t start, size_t end, const Position *pos) {
+        Position p = *pos;
+
         if (L->strip_next)
                 while (start < end && is_space(L->source[start]))
                         start++;
         L->strip_next = false;
         if (start == end)
                 return 0;
+        p.tag_start = start;
+        p.tag_end = start;   /* no tag to quote */
         return emit(L, &(Token) {
                 .type = TOKEN_TEXT,
                 .offset = start,
                 .length = end - start,
+                .pos = p,
         });
 }
 
@@ -310,7 +316,7 @@ static int lex_string(Lexer *L, size_t tag_start) {
                         break;
                 }
                 if (c == '\\') {
-                        size_t n;
+                        size_t n = 0;
 
                         advance(L, 1);
                         r = lex_escape(L, &pos, L->source + L->p, &b, &n);
@@ -425,8 +431,9 @@ static const char *closing_bracket(char open) {
         return open == '(' ? ")" : open == '[' ? "]" : "}";
 }
 
-/* Lexes the inside of a {{ }} or {% %} tag whose opening delimiter (of delimiter_length
- * bytes) starts at tag_start and has been consumed. */
+/* Lexes the inside of a {{ }} or {% %} tag, whose opening delimiter starts at tag_start
+ * and has been consumed, up to its closing delimiter. Inside brackets "}}" closes
+ * brackets, not the tag, so that {{ {'a': {'b': 1}} }} works. */
 static int lex_tag(Lexer *L, TokenType begin, size_t tag_start, const Position *begin_pos) {
         const char close = begin == TOKEN_VARIABLE_BEGIN ? '}' : '%';
         const char *closer = begin == TOKEN_VARIABLE_BEGIN ? "}}" : "%}";
@@ -566,6 +573,7 @@ static size_t match_endraw(const char *s, bool *ret_strip_before, bool *ret_stri
 /* After {% raw %}: everything up to {% endraw %} is text. */
 static int lex_raw(Lexer *L, const Position *raw_pos) {
         size_t start = L->p, end, n = 0;
+        Position pos = here(L, start);
         bool strip_before = false, strip_after = false;
         const char *s;
         int r;
@@ -585,7 +593,7 @@ static int lex_raw(Lexer *L, const Position *raw_pos) {
         if (strip_before)
                 while (end > start && is_space(L->source[end - 1]))
                         end--;
-        r = emit_text(L, start, end);
+        r = emit_text(L, start, end, &pos);
         if (r < 0)
                 return r;
         advance(L, (size_t) (s - L->source) + n - L->p);
@@ -625,11 +633,11 @@ int template_lex(const char *source, TokenList *ret, TemplateError *error) {
         for (;;) {
                 const char *tag = find_tag(source + L.p);
                 size_t text_start = L.p, tag_start;
-                Position begin_pos;
+                Position text_pos = here(&L, text_start), begin_pos;
                 char kind;
 
                 advance(&L, tag ? (size_t) (tag - source) - L.p : strlen(source + L.p));
-                r = emit_text(&L, text_start, L.p);
+                r = emit_text(&L, text_start, L.p, &text_pos);
                 if (r < 0)
                         return r;
                 if (!tag)

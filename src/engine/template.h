@@ -13,7 +13,18 @@
  * and lists, which print as compact JSON rather than as Python reprs, so that prompts and
  * request bodies receive something machines can read back.
  *
- * Text that must contain "{{" or "{%" literally goes between {% raw %} and {% endraw %}. */
+ * Text that must contain "{{" or "{%" literally goes between {% raw %} and {% endraw %}.
+ *
+ * The language: {{ expr }}, {% if %}/{% elif %}/{% else %}/{% endif %},
+ * {% for x in e [if cond] %}/{% else %}/{% endfor %} (with loop.index, index0, revindex,
+ * revindex0, first, last, length; objects iterate over their keys; "for k, v in
+ * obj.items()"), {# comments #}, whitespace control with '-', and {% raw %}. Expressions
+ * have Python's literals, operators and precedence as Jinja has them (a ** b binds left,
+ * -x | f is f(-x)), a.b and a[i] and slices, filters (a | f(args)), tests (a is [not] t),
+ * the methods items/keys/values/get of objects and upper/lower/title/capitalize/strip/
+ * lstrip/rstrip/startswith/endswith/split/replace/join of strings, and range(). There is
+ * no {% set %}, no macros, no includes. An inline "x if c" without else gives "" when c
+ * is false. Case changes cover ASCII letters only. */
 #pragma once
 
 #include <jansson.h>
@@ -44,7 +55,8 @@ int template_render(const char *text, json_t *context, char **ret, TemplateError
 
 /* When the whole text is exactly one expression "{{ expr }}" (whitespace around it is
  * allowed), returns the expression's value itself, so "{{ node.output }}" can pass an
- * object through; otherwise renders text to a JSON string. */
+ * object through; otherwise renders text to a JSON string. The value may be shared with
+ * context: copy it before changing it. */
 int template_render_value(const char *text, json_t *context, json_t **ret, TemplateError *ret_error);
 
 /* Renders every string inside value, through objects and arrays (keys are left alone),

@@ -45,3 +45,6 @@ int db_result_set_column_name(DbResult *r, size_t col, const char *name);
 int db_result_add_row(DbResult *r);
 /* Sets a cell of the last row; value NULL means SQL NULL. */
 int db_result_set_cell(DbResult *r, size_t col, const char *value, size_t length);
+/* Appends a row of all its cells at once: values[i] of lengths[i] bytes, NULL for SQL
+ * NULL, one of each per column. */
+int db_result_add_row_cells(DbResult *r, const char *const *values, const size_t *lengths);

@@ -28,6 +28,9 @@ typedef struct CachedStatement {
 
 typedef struct SqliteDb {
         sqlite3 *handle;
+        /* The database keeps its text as UTF-8 (SQLite's default, and all the daemon
+         * creates), so stored text can be read as is. */
+        bool utf8;
         CachedStatement cache[STATEMENT_CACHE_SIZE];
         size_t n_cached;
         uint64_t clock;
@@ -201,39 +204,71 @@ static char *int64_text(char buf[static 24], int64_t v) {
         return p;
 }
 
-static int result_add_row(DbResult *result, sqlite3_stmt *stmt) {
+/* Results this wide are read onto the stack in one go; wider ones cell by cell. */
+#define ROW_COLUMNS_MAX 64
+
+/* Reads one cell as text: values[i] and lengths[i], NULL for SQL NULL. ints[] has room for
+ * the text of an integer. */
+static int column_read(sqlite3_stmt *stmt, int i, bool utf8, char ints[static 24],
+                       const char **ret_value, size_t *ret_length) {
+        /* The value_* readers skip the per-call bookkeeping of the column_* ones. SQLite
+         * calls the value "unprotected", which only matters when another thread shares the
+         * connection; ours never does (SQLITE_OPEN_NOMUTEX). */
+        sqlite3_value *v = sqlite3_column_value(stmt, i);
+        const char *text;
+
+        switch (sqlite3_value_type(v)) {
+        case SQLITE_NULL:
+                *ret_value = NULL;
+                *ret_length = 0;
+                return 0;
+        case SQLITE_INTEGER:
+                /* The same text SQLite would give, without it converting the value in place
+                 * (an allocation) first. */
+                text = int64_text(ints, sqlite3_value_int64(v));
+                *ret_value = text;
+                *ret_length = (size_t) (ints + 24 - text);
+                return 0;
+        case SQLITE_TEXT:
+                if (!utf8)
+                        break;
+                /* The text as stored, without the copy SQLite makes to add a NUL: the
+                 * result adds its own. */
+                *ret_value = sqlite3_value_blob(v) ?: "";
+                *ret_length = (size_t) sqlite3_value_bytes(v);
+                return 0;
+        }
+
+        /* Reals (in SQLite's own format), blobs, and text of UTF-16 databases. */
+        text = (const char *) sqlite3_value_text(v);
+        if (!text)
+                return -ENOMEM;
+        *ret_value = text;
+        *ret_length = (size_t) sqlite3_value_bytes(v);
+        return 0;
+}
+
+static int result_add_row(DbResult *result, sqlite3_stmt *stmt, bool utf8) {
+        const char *values[ROW_COLUMNS_MAX];
+        size_t lengths[ROW_COLUMNS_MAX];
+        char ints[ROW_COLUMNS_MAX][24];
         int n = sqlite3_column_count(stmt);
 
-        if (db_result_add_row(result) < 0)
-                return -ENOMEM;
-
-        for (int i = 0; i < n; i++) {
-                /* The value_* readers skip the per-call bookkeeping of the column_* ones.
-                 * SQLite calls the value "unprotected", which only matters when another
-                 * thread shares the connection; ours never does (SQLITE_OPEN_NOMUTEX). */
-                sqlite3_value *v = sqlite3_column_value(stmt, i);
-                const unsigned char *text;
-                char buf[24], *p;
-
-                switch (sqlite3_value_type(v)) {
-                case SQLITE_NULL:
-                        continue;
-                case SQLITE_INTEGER:
-                        /* The same text SQLite would give, without it converting the value
-                         * in place (an allocation) first. */
-                        p = int64_text(buf, sqlite3_value_int64(v));
-                        if (db_result_set_cell(result, i, p, (size_t) (buf + sizeof buf - p)) < 0)
+        if (n > ROW_COLUMNS_MAX) {
+                if (db_result_add_row(result) < 0)
+                        return -ENOMEM;
+                for (int i = 0; i < n; i++)
+                        if (column_read(stmt, i, utf8, ints[0], values, lengths) < 0 ||
+                            db_result_set_cell(result, i, values[0], lengths[0]) < 0)
                                 return -ENOMEM;
-                        continue;
-                default:
-                        text = sqlite3_value_text(v);
-                        if (!text)
-                                return -ENOMEM;
-                        if (db_result_set_cell(result, i, (const char *) text, sqlite3_value_bytes(v)) < 0)
-                                return -ENOMEM;
-                }
+                return 0;
         }
-        return 0;
+
+        /* Every cell first, then one copy into the result. */
+        for (int i = 0; i < n; i++)
+                if (column_read(stmt, i, utf8, ints[i], values + i, lengths + i) < 0)
+                        return -ENOMEM;
+        return db_result_add_row_cells(result, values, lengths);
 }
 
 static int run_statement(Db *db, sqlite3_stmt *stmt, DbResult **ret, size_t n_params, const char *const *params) {
@@ -267,7 +302,7 @@ static int run_statement(Db *db, sqlite3_stmt *stmt, DbResult **ret, size_t n_pa
                         return sqlite_error(db, rc);
 
                 if (result) {
-                        r = result_add_row(result, stmt);
+                        r = result_add_row(result, stmt, sqlite_db(db)->utf8);
                         if (r < 0)
                                 return db_set_error(db, r, "Out of memory");
                 }
@@ -355,6 +390,13 @@ static void sqlite_close(Db *db) {
         db->backend_data = NULL;
 }
 
+static int encoding_is_utf8(void *userdata, int n_columns, char **values, char **names) {
+        bool *ret = userdata;
+
+        *ret = n_columns == 1 && values[0] && streq(values[0], "UTF-8");
+        return 0;
+}
+
 static int sqlite_open(Db *db, const char *path) {
         SqliteDb *s;
         int r, rc;
@@ -391,6 +433,8 @@ static int sqlite_open(Db *db, const char *path) {
                           "PRAGMA foreign_keys=ON;"
                           "PRAGMA synchronous=NORMAL;",
                           NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(s->handle, "PRAGMA encoding", encoding_is_utf8, &s->utf8, NULL);
         if (rc != SQLITE_OK) {
                 r = db_set_error(db, sqlite_error(db, rc), "Cannot set up SQLite database '%s': %s",
                                  path, sqlite3_errmsg(s->handle));

@@ -315,24 +315,31 @@ DbResult *db_result_free(DbResult *r) {
         return NULL;
 }
 
+/* Makes room for n more bytes of data at once. */
+static int result_reserve_data(DbResult *r, size_t n) {
+        size_t a;
+        char *d;
+
+        if (n >= SIZE_MAX / 2 - r->data_size)
+                return -ENOMEM;
+        if (r->data_size + n <= r->data_allocated)
+                return 0;
+
+        a = MAX(MAX(r->data_allocated * 2, r->data_size + n), (size_t) 256);
+        d = realloc(r->data, a);
+        if (!d)
+                return -ENOMEM;
+        r->data = d;
+        r->data_allocated = a;
+        return 0;
+}
+
 /* Copies a string into the data buffer; returns its offset or CELL_NULL on failure. */
 static size_t result_append_data(DbResult *r, const char *s, size_t length) {
         size_t offset = r->data_size;
 
-        if (length >= SIZE_MAX / 2 - r->data_size)
+        if (length >= SIZE_MAX / 4 || result_reserve_data(r, length + 1) < 0)
                 return CELL_NULL;
-
-        if (r->data_size + length + 1 > r->data_allocated) {
-                size_t a = MAX(r->data_allocated * 2, r->data_size + length + 1);
-                char *d;
-
-                a = MAX(a, (size_t) 256);
-                d = realloc(r->data, a);
-                if (!d)
-                        return CELL_NULL;
-                r->data = d;
-                r->data_allocated = a;
-        }
 
         memcpy(r->data + offset, s, length);
         r->data[offset + length] = 0;
@@ -377,6 +384,36 @@ int db_result_add_row(DbResult *r) {
         for (size_t i = 0; i < r->n_columns; i++)
                 r->cells[r->n_rows * r->n_columns + i] = CELL_NULL;
         r->n_rows++;
+        return 0;
+}
+
+int db_result_add_row_cells(DbResult *r, const char *const *values, const size_t *lengths) {
+        size_t need = 0, *cells;
+        int k;
+
+        assert(r);
+
+        for (size_t i = 0; i < r->n_columns; i++)
+                if (values[i]) {
+                        if (lengths[i] >= SIZE_MAX / 4 - need)
+                                return -ENOMEM;
+                        need += lengths[i] + 1;
+                }
+        if (result_reserve_data(r, need) < 0)
+                return -ENOMEM;
+        k = db_result_add_row(r);
+        if (k < 0)
+                return k;
+
+        cells = r->cells + (r->n_rows - 1) * r->n_columns;
+        for (size_t i = 0; i < r->n_columns; i++) {
+                if (!values[i])
+                        continue; /* db_result_add_row() left it NULL */
+                memcpy(r->data + r->data_size, values[i], lengths[i]);
+                r->data[r->data_size + lengths[i]] = 0;
+                cells[i] = r->data_size;
+                r->data_size += lengths[i] + 1;
+        }
         return 0;
 }
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,9 +127,7 @@ const char *store_real(char buf[static STORE_REAL_BUFSZ], double v) {
 #define WORKFLOW_COLUMNS                                                                        \
         "w.id, w.name, w.slug, w.description, w.owner_id, w.is_active, w.is_public, "           \
         "w.is_default, w.tags, w.error_handler_workflow_id, w.max_execution_seconds, "          \
-        "w.input_schema, w.output_schema, "                                                     \
-        "(SELECT COUNT(*) FROM workflow_nodes n WHERE n.workflow_id = w.id), "                  \
-        "(SELECT COUNT(*) FROM workflow_edges e WHERE e.workflow_id = w.id), "                  \
+        "w.input_schema, w.output_schema, w.node_count, w.edge_count, "                         \
         "w.created_at, w.updated_at"
 
 enum {
@@ -149,6 +148,7 @@ enum {
         WF_EDGE_COUNT,
         WF_CREATED_AT,
         WF_UPDATED_AT,
+        WF_TOTAL, /* lists only */
 };
 
 /* Tags are [] when SQL NULL or unreadable; most rows hold "[]" itself. */
@@ -265,45 +265,184 @@ int store_workflow_get(Db *db, int64_t id, bool with_graph, json_t **ret) {
         return 0;
 }
 
+/* Lists answer the same rows over and over, and turning a row into an object costs some
+ * fifty small allocations (and as many frees once the answer is sent), where comparing the
+ * row with the one read last time costs a few memcmp(). So lists keep the objects of the
+ * rows they answered, keyed by the row's full text: every column, the counts included. A
+ * row that reads back identical, whatever happened in between and whoever did it, gets
+ * the object built from it before, shared; any difference builds a new one. The objects
+ * are never changed once built, and the answers that hold them only read them.
+ *
+ * One slot per workflow id modulo the size (a collision only costs a rebuild), under a
+ * mutex, since any thread with a Db of its own may list. Rows longer than ROW_CACHE_ROW_MAX
+ * (big schemas) are built each time, which keeps the memory held to a few megabytes. */
+#define ROW_CACHE_SLOTS 256u
+#define ROW_CACHE_ROW_MAX 4096u
+
+typedef struct RowCacheSlot {
+        /* Per column: 'n' for NULL, or 'v', the text and its NUL (texts hold no NUL). */
+        char *row;
+        size_t row_len;
+        json_t *object;
+} RowCacheSlot;
+
+static struct {
+        pthread_mutex_t lock;
+        RowCacheSlot slots[ROW_CACHE_SLOTS];
+} row_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* The columns a row's object is built from: everything but the list's total. */
+#define WF_ROW_COLUMNS (WF_UPDATED_AT + 1)
+
+static bool row_cache_slot_matches(const RowCacheSlot *slot, const DbResult *r, size_t row) {
+        const char *p = slot->row, *end = slot->row + slot->row_len;
+
+        if (!p)
+                return false;
+        for (size_t col = 0; col < WF_ROW_COLUMNS; col++) {
+                const char *v = db_result_get(r, row, col);
+                size_t n;
+
+                if (p == end || *p++ != (v ? 'v' : 'n'))
+                        return false;
+                if (!v)
+                        continue;
+                n = strlen(v) + 1;
+                if ((size_t) (end - p) < n || memcmp(p, v, n) != 0)
+                        return false;
+                p += n;
+        }
+        return p == end;
+}
+
+/* The row as row_cache_slot_matches() reads it; NULL when too long to keep (or no memory). */
+static char *row_cache_key(const DbResult *r, size_t row, size_t *ret_len) {
+        size_t size = 0, len = 0;
+        char *key;
+
+        for (size_t col = 0; col < WF_ROW_COLUMNS; col++) {
+                const char *v = db_result_get(r, row, col);
+
+                size += 1 + (v ? strlen(v) + 1 : 0);
+        }
+        if (size > ROW_CACHE_ROW_MAX)
+                return NULL;
+        key = malloc(size);
+        if (!key)
+                return NULL;
+        for (size_t col = 0; col < WF_ROW_COLUMNS; col++) {
+                const char *v = db_result_get(r, row, col);
+
+                key[len++] = v ? 'v' : 'n';
+                if (v) {
+                        size_t n = strlen(v) + 1;
+
+                        memcpy(key + len, v, n);
+                        len += n;
+                }
+        }
+        *ret_len = len;
+        return key;
+}
+
+/* The object of a list row: the cached one when the row is unchanged (a new reference),
+ * else a new one, remembered for next time. */
+static json_t *workflow_from_list_row(const DbResult *r, size_t row) {
+        RowCacheSlot *slot = row_cache.slots + (uint64_t) db_result_get_int64(r, row, WF_ID) % ROW_CACHE_SLOTS;
+        _cleanup_free_ char *key = NULL;
+        RowCacheSlot old;
+        json_t *object;
+        size_t key_len;
+
+        pthread_mutex_lock(&row_cache.lock);
+        if (row_cache_slot_matches(slot, r, row)) {
+                object = json_incref(slot->object);
+                pthread_mutex_unlock(&row_cache.lock);
+                return object;
+        }
+        pthread_mutex_unlock(&row_cache.lock);
+
+        object = workflow_from_row(r, row);
+        if (!object)
+                return NULL;
+        key = row_cache_key(r, row, &key_len);
+        if (!key)
+                return object; /* answered all the same, just not kept */
+
+        pthread_mutex_lock(&row_cache.lock);
+        old = *slot;
+        *slot = (RowCacheSlot) {
+                .row = TAKE_PTR(key),
+                .row_len = key_len,
+                .object = json_incref(object),
+        };
+        pthread_mutex_unlock(&row_cache.lock);
+
+        /* The text of a kept row is written once, not for every answer it is in. */
+        json_write_drop(old.object);
+        json_decref(old.object);
+        free(old.row);
+        (void) json_write_keep(object);
+        return object;
+}
+
+/* The total comes with the page, from the same snapshot, as one more column: SQLite and
+ * PostgreSQL both run an uncorrelated subquery once per statement, which costs less than
+ * a query of its own (and much less than COUNT(*) OVER (), which keeps every row). */
 int store_workflow_list(Db *db, const StoreCaller *caller, int64_t limit, int64_t offset,
                         json_t **ret_items, int64_t *ret_total) {
-        _cleanup_(db_result_freep) DbResult *count = NULL, *res = NULL;
+        _cleanup_(db_result_freep) DbResult *res = NULL;
         _cleanup_json_ json_t *items = NULL;
         char owner[DB_INT_BUFSZ], limit_text[DB_INT_BUFSZ], offset_text[DB_INT_BUFSZ];
+        size_t n_rows;
+        int64_t total;
         int r;
 
         db_int(limit_text, limit);
         db_int(offset_text, offset);
 
-        if (caller->is_admin) {
-                r = db_query(db, &count, "SELECT COUNT(*) FROM workflows", 0, NULL);
-                if (r < 0)
-                        return r;
+        if (caller->is_admin)
                 r = db_queryv(db, &res,
-                              "SELECT " WORKFLOW_COLUMNS " FROM workflows w "
+                              "SELECT " WORKFLOW_COLUMNS ", (SELECT COUNT(*) FROM workflows) "
+                              "FROM workflows w "
                               "ORDER BY w.created_at DESC, w.id DESC LIMIT ? OFFSET ?",
                               limit_text, offset_text);
-        } else {
+        else {
                 db_int(owner, caller->user_id);
-                r = db_queryv(db, &count, "SELECT COUNT(*) FROM workflows WHERE owner_id = ?", owner);
-                if (r < 0)
-                        return r;
                 r = db_queryv(db, &res,
-                              "SELECT " WORKFLOW_COLUMNS " FROM workflows w WHERE w.owner_id = ? "
+                              "SELECT " WORKFLOW_COLUMNS ", (SELECT COUNT(*) FROM workflows WHERE owner_id = ?) "
+                              "FROM workflows w WHERE w.owner_id = ? "
                               "ORDER BY w.created_at DESC, w.id DESC LIMIT ? OFFSET ?",
-                              owner, limit_text, offset_text);
+                              owner, owner, limit_text, offset_text);
         }
         if (r < 0)
                 return r;
 
+        n_rows = db_result_rows(res);
         items = json_array();
         if (!items)
                 return -ENOMEM;
-        for (size_t i = 0; i < db_result_rows(res); i++)
-                if (json_array_append_new(items, workflow_from_row(res, i)) < 0)
+        for (size_t i = 0; i < n_rows; i++)
+                if (json_array_append_new(items, workflow_from_list_row(res, i)) < 0)
                         return -ENOMEM;
 
-        *ret_total = db_result_get_int64(count, 0, 0);
+        if (n_rows > 0)
+                total = db_result_get_int64(res, 0, WF_TOTAL);
+        else {
+                /* An empty page (no workflows, or an offset past the end) has no row to
+                 * carry the total. */
+                _cleanup_(db_result_freep) DbResult *count = NULL;
+
+                if (caller->is_admin)
+                        r = db_query(db, &count, "SELECT COUNT(*) FROM workflows", 0, NULL);
+                else
+                        r = db_queryv(db, &count, "SELECT COUNT(*) FROM workflows WHERE owner_id = ?", owner);
+                if (r < 0)
+                        return r;
+                total = db_result_get_int64(count, 0, 0);
+        }
+
+        *ret_total = total;
         *ret_items = TAKE_PTR(items);
         return 0;
 }

@@ -2,6 +2,7 @@
  * that reads back as the same value. */
 
 #include <check.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -209,6 +210,26 @@ START_TEST(test_large) {
 }
 END_TEST
 
+/* Long strings that need escapes everywhere, so each piece of the string takes its worst
+ * case of room (six bytes per control character). */
+START_TEST(test_long_escaped) {
+        static const char fills[] = { '\x01', '"', 'a' };
+
+        for (size_t k = 0; k < ELEMENTSOF(fills); k++)
+                for (size_t len = 4095; len <= 12289; len += 4097) {
+                        _cleanup_json_ json_t *s = NULL;
+                        _cleanup_free_ char *buf = malloc(len);
+
+                        ck_assert_ptr_nonnull(buf);
+                        for (size_t i = 0; i < len; i++)
+                                buf[i] = i % 3 == 0 ? fills[k] : (i % 3 == 1 ? '\x1f' : 'z');
+                        s = json_stringn(buf, len);
+                        ck_assert_ptr_nonnull(s);
+                        free(write_checked(s));
+                }
+}
+END_TEST
+
 /* A pseudo-random tree of every kind of value, compared byte for byte with jansson. */
 static unsigned long rng_state = 12345;
 
@@ -288,6 +309,59 @@ START_TEST(test_dumps_compact) {
 }
 END_TEST
 
+START_TEST(test_kept_text) {
+        _cleanup_json_ json_t *row = json_pack("{s:i, s:s}", "id", 7, "name", "kept \"row\""),
+                              *page = NULL, *other = json_object(), *array = json_array();
+        _cleanup_free_ char *text = NULL, *after_drop = NULL;
+
+        ck_assert_ptr_nonnull(row);
+        ck_assert_ptr_nonnull(other);
+        ck_assert_ptr_nonnull(array);
+        ck_assert_int_eq(json_write_keep(row), 0);
+        /* Kept again: the slot is taken over, not counted twice. */
+        ck_assert_int_eq(json_write_keep(row), 0);
+        ck_assert_int_eq(json_write_keep(array), -EINVAL);
+
+        /* A kept object inside something else reads exactly as if it were walked. */
+        page = json_pack("{s:[O, O, O], s:i}", "items", row, row, other, "total", 3);
+        ck_assert_ptr_nonnull(page);
+        free(write_checked(page));
+        text = json_write(page, NULL);
+        ck_assert_str_eq(text, "{\"items\":[{\"id\":7,\"name\":\"kept \\\"row\\\"\"},"
+                               "{\"id\":7,\"name\":\"kept \\\"row\\\"\"},{}],\"total\":3}");
+
+        /* What is written is the text kept, not a walk of the object: a change (which the
+         * contract forbids while it is kept) does not show... */
+        ck_assert_int_eq(json_object_set_new(row, "id", json_integer(9)), 0);
+        free(text);
+        text = json_write(row, NULL);
+        ck_assert_str_eq(text, "{\"id\":7,\"name\":\"kept \\\"row\\\"\"}");
+
+        /* ...until it is dropped and walked again. Dropping what is not kept is harmless. */
+        json_write_drop(row);
+        json_write_drop(row);
+        json_write_drop(other);
+        json_write_drop(NULL);
+        ck_assert_int_eq(json_object_set_new(row, "id", json_integer(8)), 0);
+        after_drop = json_write(row, NULL);
+        ck_assert_str_eq(after_drop, "{\"id\":8,\"name\":\"kept \\\"row\\\"\"}");
+}
+END_TEST
+
+/* The kept text holds its own reference: the object outlives its other owners. */
+START_TEST(test_kept_text_reference) {
+        json_t *row = json_pack("{s:s}", "a", "b");
+        _cleanup_free_ char *text = NULL;
+
+        ck_assert_ptr_nonnull(row);
+        ck_assert_int_eq(json_write_keep(row), 0);
+        json_decref(row);
+        text = json_write(row, NULL);
+        ck_assert_str_eq(text, "{\"a\":\"b\"}");
+        json_write_drop(row); /* frees it, with no leak left behind */
+}
+END_TEST
+
 static Suite *json_write_suite(void) {
         Suite *s = suite_create("json-write");
         TCase *tc = tcase_create("core");
@@ -300,9 +374,12 @@ static Suite *json_write_suite(void) {
         tcase_add_test(tc, test_unicode);
         tcase_add_test(tc, test_containers);
         tcase_add_test(tc, test_large);
+        tcase_add_test(tc, test_long_escaped);
         tcase_add_test(tc, test_random_trees);
         tcase_add_test(tc, test_cycle_refused);
         tcase_add_test(tc, test_dumps_compact);
+        tcase_add_test(tc, test_kept_text);
+        tcase_add_test(tc, test_kept_text_reference);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,0 +1,520 @@
+/* Executions, their node runs and their logs: what the engine writes while a workflow runs.
+ * The API's reads of them are store-executions-api.c. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/crypto.h"
+#include "common/json-util.h"
+#include "store/store-executions.h"
+
+static const char *const execution_status_table[_EXECUTION_STATUS_MAX] = {
+        [EXECUTION_PENDING] = "pending",
+        [EXECUTION_RUNNING] = "running",
+        [EXECUTION_INTERRUPTED] = "interrupted",
+        [EXECUTION_COMPLETED] = "completed",
+        [EXECUTION_FAILED] = "failed",
+        [EXECUTION_CANCELLED] = "cancelled",
+};
+
+static const char *const node_run_status_table[_NODE_RUN_STATUS_MAX] = {
+        [NODE_RUN_WAITING] = "waiting",
+        [NODE_RUN_QUEUED] = "queued",
+        [NODE_RUN_RUNNING] = "running",
+        [NODE_RUN_LOOPING] = "looping",
+        [NODE_RUN_DONE] = "done",
+        [NODE_RUN_FAILED] = "failed",
+        [NODE_RUN_RULED_OUT] = "ruled_out",
+        [NODE_RUN_CANCELLED] = "cancelled",
+};
+
+static int table_lookup(const char *const *table, int n, const char *s) {
+        for (int i = 0; s && i < n; i++)
+                if (streq(table[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+const char *execution_status_to_string(ExecutionStatus s) {
+        return s >= 0 && s < _EXECUTION_STATUS_MAX ? execution_status_table[s] : NULL;
+}
+
+ExecutionStatus execution_status_from_string(const char *s) {
+        return (ExecutionStatus) table_lookup(execution_status_table, _EXECUTION_STATUS_MAX, s);
+}
+
+bool execution_status_is_live(ExecutionStatus s) {
+        return s == EXECUTION_PENDING || s == EXECUTION_RUNNING || s == EXECUTION_INTERRUPTED;
+}
+
+const char *node_run_status_to_string(NodeRunStatus s) {
+        return s >= 0 && s < _NODE_RUN_STATUS_MAX ? node_run_status_table[s] : NULL;
+}
+
+NodeRunStatus node_run_status_from_string(const char *s) {
+        return (NodeRunStatus) table_lookup(node_run_status_table, _NODE_RUN_STATUS_MAX, s);
+}
+
+int execution_id_new(char ret[static EXECUTION_ID_LEN + 1]) {
+        static const int dashes[] = { 8, 13, 18, 23 };
+        char hex[33];
+        size_t k = 0;
+        int r;
+
+        r = random_hex(hex, 32);
+        if (r < 0)
+                return r;
+        /* Version 4 (random), variant 10xx. */
+        hex[12] = '4';
+        hex[16] = "89ab"[(hex[16] >= 'a' ? hex[16] - 'a' + 10 : hex[16] - '0') & 3];
+
+        for (int i = 0, d = 0; i < EXECUTION_ID_LEN; i++) {
+                if (d < (int) ELEMENTSOF(dashes) && i == dashes[d]) {
+                        ret[i] = '-';
+                        d++;
+                } else
+                        ret[i] = hex[k++];
+        }
+        ret[EXECUTION_ID_LEN] = 0;
+        return 0;
+}
+
+bool execution_id_is_valid(const char *s) {
+        if (!s || strlen(s) != EXECUTION_ID_LEN)
+                return false;
+        for (size_t i = 0; i < EXECUTION_ID_LEN; i++) {
+                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+                if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]) || s[i] == 0)
+                        return false;
+        }
+        return true;
+}
+
+/* Compact JSON text of j, or NULL (SQL NULL) when j is NULL. -ENOMEM. */
+static int json_text(json_t *j, char **ret) {
+        *ret = NULL;
+        if (!j)
+                return 0;
+        *ret = json_write(j, NULL);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The timestamp text of t, or NULL when t is 0. */
+static const char *usec_text(char buf[static TIMESTAMP_BUFSZ], usec_t t) {
+        return t > 0 ? timestamp_format(buf, t) : NULL;
+}
+
+static usec_t usec_from_text(const char *s) {
+        usec_t t;
+
+        return s && timestamp_parse(s, &t) >= 0 ? t : 0;
+}
+
+/* --- Creating ------------------------------------------------------------------------------ */
+
+static int offer_all(Db *db, const char *id, const char *const *nodes, NodeRunStatus status, int64_t *ret_ids) {
+        size_t i = 0;
+        int r;
+
+        for (const char *const *n = nodes; n && *n; n++, i++) {
+                r = store_node_run_offer(db, id, *n, "", status, 0, ret_ids ? ret_ids + i : NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int execution_insert(Db *db, const char *id, const ExecutionNew *e) {
+        _cleanup_free_ char *payload = NULL, *topology = NULL, *nodes = NULL;
+        char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], deadline[TIMESTAMP_BUFSZ];
+        int r;
+
+        if (json_text(e->trigger_payload, &payload) < 0 || json_text(e->topology, &topology) < 0 ||
+            json_text(e->nodes, &nodes) < 0)
+                return -ENOMEM;
+
+        r = db_queryv(db, NULL,
+                      "INSERT INTO executions (execution_id, workflow_id, trigger_node_id, user_id, status, "
+                      "trigger_payload, deadline_at, created_at, topology, nodes) "
+                      "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                      id, db_int(workflow, e->workflow_id), e->trigger_node_id,
+                      e->user_id > 0 ? db_int(user, e->user_id) : NULL, payload,
+                      usec_text(deadline, e->deadline), timestamp_now(now), topology, nodes);
+        return r;
+}
+
+int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids) {
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n_run = 0;
+        int r;
+
+        while (e->run && e->run[n_run])
+                n_run++;
+        ids = calloc(n_run + 1, sizeof(int64_t));
+        if (!ids)
+                return -ENOMEM;
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = execution_insert(db, id, e);
+        if (r >= 0)
+                r = offer_all(db, id, e->run, NODE_RUN_QUEUED, ids);
+        if (r >= 0)
+                r = offer_all(db, id, e->wait, NODE_RUN_WAITING, NULL);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0) {
+                (void) db_rollback(db);
+                return r;
+        }
+
+        *ret_run_ids = TAKE_PTR(ids);
+        return 0;
+}
+
+/* --- Running ------------------------------------------------------------------------------- */
+
+int store_execution_lock(Db *db, const char *id, ExecutionState *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        ExecutionStatus status;
+        int r;
+
+        /* PostgreSQL runs transactions side by side: take the execution's row, so one node
+         * commit at a time sees and extends its graph. SQLite's writer lock, taken by BEGIN
+         * IMMEDIATE, already excludes every other writer. */
+        if (db_backend(db) == DB_POSTGRES)
+                r = db_queryv(db, &res, "SELECT status, deadline_at FROM executions WHERE execution_id = ? FOR UPDATE",
+                              id);
+        else
+                r = db_queryv(db, &res, "SELECT status, deadline_at FROM executions WHERE execution_id = ?", id);
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+
+        status = execution_status_from_string(db_result_get(res, 0, 0));
+        if (status < 0)
+                return -EBADMSG;
+        *ret = (ExecutionState) {
+                .status = status,
+                .deadline = usec_from_text(db_result_get(res, 0, 1)),
+        };
+        return 0;
+}
+
+void execution_info_done(ExecutionInfo *i) {
+        if (!i)
+                return;
+        free(i->id);
+        free(i->workflow_slug);
+        free(i->trigger_node_id);
+        json_decref(i->trigger_payload);
+        json_decref(i->topology);
+        json_decref(i->nodes);
+        *i = (ExecutionInfo) {};
+}
+
+static char *column_strdup(const DbResult *res, size_t row, size_t col) {
+        const char *s = db_result_get(res, row, col);
+
+        return s ? strdup(s) : NULL;
+}
+
+int store_execution_info(Db *db, const char *id, ExecutionInfo *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        _cleanup_(execution_info_done) ExecutionInfo i = {};
+        int r;
+
+        r = db_queryv(db, &res,
+                      "SELECT e.execution_id, e.workflow_id, w.slug, e.trigger_node_id, e.trigger_payload, "
+                      "e.topology, e.nodes FROM executions e JOIN workflows w ON w.id = e.workflow_id "
+                      "WHERE e.execution_id = ?",
+                      id);
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+
+        i.id = column_strdup(res, 0, 0);
+        i.workflow_id = db_result_get_int64(res, 0, 1);
+        i.workflow_slug = column_strdup(res, 0, 2);
+        i.trigger_node_id = column_strdup(res, 0, 3);
+        i.trigger_payload = store_column_json(res, 0, 4, NULL);
+        i.topology = store_column_json(res, 0, 5, NULL);
+        i.nodes = store_column_json(res, 0, 6, NULL);
+        if (!i.id || !i.workflow_slug || !i.trigger_payload || !i.topology || !i.nodes)
+                return -ENOMEM;
+        if (!json_is_object(i.topology) || !json_is_object(i.nodes))
+                return -EBADMSG;
+        if (!db_result_is_null(res, 0, 3) && !i.trigger_node_id)
+                return -ENOMEM;
+
+        *ret = i;
+        i = (ExecutionInfo) {};
+        return 0;
+}
+
+void node_run_row_done(NodeRunRow *r) {
+        if (!r)
+                return;
+        free(r->execution_id);
+        free(r->node_id);
+        free(r->iteration);
+        json_decref(r->output);
+        free(r->route);
+        *r = (NodeRunRow) {};
+}
+
+void node_run_rows_free(NodeRunRow *rows, size_t n) {
+        for (size_t i = 0; rows && i < n; i++)
+                node_run_row_done(rows + i);
+        free(rows);
+}
+
+#define NODE_RUN_COLUMNS "id, execution_id, node_id, iteration, status, attempt, run_after, route"
+
+static int node_run_from_row(const DbResult *res, size_t row, bool with_output, NodeRunRow *ret) {
+        NodeRunRow n = {
+                .id = db_result_get_int64(res, row, 0),
+                .execution_id = column_strdup(res, row, 1),
+                .node_id = column_strdup(res, row, 2),
+                .iteration = column_strdup(res, row, 3),
+                .status = node_run_status_from_string(db_result_get(res, row, 4)),
+                .attempt = (unsigned) db_result_get_int64(res, row, 5),
+                .run_after = usec_from_text(db_result_get(res, row, 6)),
+                .route = column_strdup(res, row, 7),
+        };
+
+        if (with_output && !db_result_is_null(res, row, 8))
+                n.output = json_loads_or_null(db_result_get(res, row, 8));
+
+        if (!n.execution_id || !n.node_id || !n.iteration || (!n.route && !db_result_is_null(res, row, 7)) ||
+            (with_output && !n.output && !db_result_is_null(res, row, 8))) {
+                node_run_row_done(&n);
+                return -ENOMEM;
+        }
+        if (n.status < 0) {
+                node_run_row_done(&n);
+                return -EBADMSG;
+        }
+        *ret = n;
+        return 0;
+}
+
+int store_node_run_get(Db *db, int64_t id, NodeRunRow *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char id_text[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res, "SELECT " NODE_RUN_COLUMNS " FROM execution_nodes WHERE id = ?", db_int(id_text, id));
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+        return node_run_from_row(res, 0, false, ret);
+}
+
+int store_node_runs_list(Db *db, const char *execution_id, bool with_outputs, NodeRunRow **ret, size_t *ret_n) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        NodeRunRow *rows;
+        size_t n;
+        int r;
+
+        if (with_outputs)
+                r = db_queryv(db, &res, "SELECT " NODE_RUN_COLUMNS ", output FROM execution_nodes "
+                              "WHERE execution_id = ? ORDER BY id", execution_id);
+        else
+                r = db_queryv(db, &res, "SELECT " NODE_RUN_COLUMNS " FROM execution_nodes "
+                              "WHERE execution_id = ? ORDER BY id", execution_id);
+        if (r < 0)
+                return r;
+
+        n = db_result_rows(res);
+        rows = calloc(n + 1, sizeof(NodeRunRow));
+        if (!rows)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = node_run_from_row(res, i, with_outputs, rows + i);
+                if (r < 0) {
+                        node_run_rows_free(rows, i);
+                        return r;
+                }
+        }
+        *ret = rows;
+        *ret_n = n;
+        return 0;
+}
+
+int store_node_run_claim(Db *db, int64_t id) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char id_text[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ];
+        int r;
+
+        timestamp_now(now);
+        r = db_queryv(db, &res,
+                      "UPDATE execution_nodes SET status = 'running', attempt = attempt + 1, started_at = ?, "
+                      "updated_at = ? WHERE id = ? AND status = 'queued' RETURNING execution_id",
+                      now, now, db_int(id_text, id));
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ESTALE;
+
+        return db_queryv(db, NULL,
+                         "UPDATE executions SET status = 'running', started_at = ? "
+                         "WHERE execution_id = ? AND status = 'pending'",
+                         now, db_result_get(res, 0, 0));
+}
+
+int store_node_run_offer(Db *db, const char *execution_id, const char *node_id, const char *iteration,
+                         NodeRunStatus status, usec_t run_after, int64_t *ret_id) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char now[TIMESTAMP_BUFSZ], after[TIMESTAMP_BUFSZ];
+        int r;
+
+        timestamp_now(now);
+        r = db_queryv(db, &res,
+                      "INSERT INTO execution_nodes (execution_id, node_id, iteration, status, run_after, "
+                      "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                      "ON CONFLICT (execution_id, node_id, iteration) DO UPDATE SET status = excluded.status, "
+                      "run_after = excluded.run_after, updated_at = excluded.updated_at "
+                      "WHERE execution_nodes.status = 'waiting' RETURNING id",
+                      execution_id, node_id, iteration ?: "", node_run_status_to_string(status),
+                      status == NODE_RUN_QUEUED ? usec_text(after, run_after) : NULL, now, now);
+        if (r < 0)
+                return r;
+        /* The node already ran (or runs) in this iteration. */
+        if (db_result_rows(res) == 0)
+                return -EEXIST;
+        if (ret_id)
+                *ret_id = db_result_get_int64(res, 0, 0);
+        return 0;
+}
+
+int store_node_run_finish(Db *db, int64_t id, const NodeRunResult *result) {
+        _cleanup_free_ char *output = NULL;
+        char id_text[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], after[TIMESTAMP_BUFSZ];
+
+        if (json_text(result->output, &output) < 0)
+                return -ENOMEM;
+        return db_queryv(db, NULL,
+                         "UPDATE execution_nodes SET status = ?, output = ?, route = ?, error = ?, error_code = ?, "
+                         "run_after = ?, updated_at = ? WHERE id = ?",
+                         node_run_status_to_string(result->status), output, result->route, result->error,
+                         result->error_code, usec_text(after, result->run_after), timestamp_now(now),
+                         db_int(id_text, id));
+}
+
+int store_node_runs_cancel(Db *db, const char *execution_id) {
+        char now[TIMESTAMP_BUFSZ];
+
+        return db_queryv(db, NULL,
+                         "UPDATE execution_nodes SET status = 'cancelled', updated_at = ? "
+                         "WHERE execution_id = ? AND status IN ('waiting', 'queued')",
+                         timestamp_now(now), execution_id);
+}
+
+int store_node_runs_active(Db *db, const char *execution_id, const char *iteration, bool *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        if (iteration)
+                r = db_queryv(db, &res,
+                              "SELECT 1 FROM execution_nodes WHERE execution_id = ? AND iteration = ? "
+                              "AND status IN ('waiting', 'queued', 'running', 'looping') LIMIT 1",
+                              execution_id, iteration);
+        else
+                r = db_queryv(db, &res,
+                              "SELECT 1 FROM execution_nodes WHERE execution_id = ? "
+                              "AND status IN ('waiting', 'queued', 'running', 'looping') LIMIT 1",
+                              execution_id);
+        if (r < 0)
+                return r;
+        *ret = db_result_rows(res) > 0;
+        return 0;
+}
+
+int store_execution_log_add(Db *db, const ExecutionLogEntry *e) {
+        _cleanup_free_ char *input = NULL, *output = NULL, *metadata = NULL;
+        char retries[DB_INT_BUFSZ], duration[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ];
+
+        if (json_text(e->input, &input) < 0 || json_text(e->output, &output) < 0 ||
+            json_text(e->metadata, &metadata) < 0)
+                return -ENOMEM;
+        return db_queryv(db, NULL,
+                         "INSERT INTO execution_logs (execution_id, node_id, status, input, output, error, "
+                         "error_code, metadata, retry_count, duration_ms, timestamp) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         e->execution_id, e->node_id, e->status, input, output, e->error, e->error_code,
+                         metadata ?: "{}", db_int(retries, e->retry_count),
+                         db_int(duration, (int64_t) MIN(e->duration_ms, (uint64_t) INT64_MAX)), timestamp_now(now));
+}
+
+int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_t *final_output,
+                           const char *error, const char *error_code) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        _cleanup_free_ char *output = NULL;
+        char now[TIMESTAMP_BUFSZ];
+        int r;
+
+        if (json_text(final_output, &output) < 0)
+                return -ENOMEM;
+        timestamp_now(now);
+        r = db_queryv(db, &res,
+                      "UPDATE executions SET status = ?, final_output = ?, error_message = ?, error_code = ?, "
+                      "completed_at = ?, started_at = COALESCE(started_at, ?) "
+                      "WHERE execution_id = ? AND status IN ('pending', 'running', 'interrupted') "
+                      "RETURNING execution_id",
+                      execution_status_to_string(status), output, error, error_code, now, now, id);
+        if (r < 0)
+                return r;
+        return db_result_rows(res) > 0;
+}
+
+/* --- Recovery ---------------------------------------------------------------------------- */
+
+int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        _cleanup_free_ RecoveredRun *runs = NULL;
+        char now[TIMESTAMP_BUFSZ];
+        size_t n;
+        int r;
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        /* A run cut off mid-way runs again; the attempt it used stays counted. */
+        r = db_queryv(db, NULL,
+                      "UPDATE execution_nodes SET status = 'queued', updated_at = ? WHERE status = 'running' "
+                      "AND execution_id IN (SELECT execution_id FROM executions "
+                      "WHERE status IN ('pending', 'running'))",
+                      timestamp_now(now));
+        if (r >= 0)
+                r = db_query(db, &res,
+                             "SELECT n.id, n.execution_id, n.run_after FROM execution_nodes n "
+                             "JOIN executions e ON e.execution_id = n.execution_id "
+                             "WHERE e.status IN ('pending', 'running') AND n.status = 'queued' ORDER BY n.id",
+                             0, NULL);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0) {
+                (void) db_rollback(db);
+                return r;
+        }
+
+        n = db_result_rows(res);
+        runs = calloc(n + 1, sizeof(RecoveredRun));
+        if (!runs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                snprintf(runs[i].execution_id, sizeof runs[i].execution_id, "%s", db_result_get(res, i, 1));
+                runs[i].node_run_id = db_result_get_int64(res, i, 0);
+                runs[i].run_after = usec_from_text(db_result_get(res, i, 2));
+        }
+        *ret = TAKE_PTR(runs);
+        *ret_n = n;
+        return 0;
+}
