@@ -7,6 +7,7 @@
 #include "api/router.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
+#include "engine/events.h"
 #include "engine/node-types.h"
 #include "store/store-edges.h"
 #include "store/store-nodes.h"
@@ -214,6 +215,7 @@ static int edges_post(HttpRequest *req, HttpResponse *resp) {
         r = store_edge_create(req->manager->db, workflow_id, edge, &out);
         if (r < 0)
                 return r;
+        events_publish_workflow(http_request_param(req, "slug"), "edge_created", NULL, json_incref(out));
         return http_reply_json(resp, 201, out);
 }
 
@@ -262,6 +264,7 @@ static int edges_patch(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_error(resp, 404, "Edge not found.");
         if (r < 0)
                 return r;
+        events_publish_workflow(http_request_param(req, "slug"), "edge_updated", NULL, json_incref(out));
         return http_reply_json(resp, 200, out);
 }
 
@@ -281,6 +284,8 @@ static int edges_delete(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_error(resp, 404, "Edge not found.");
         if (r < 0)
                 return r;
+        events_publish_workflow(http_request_param(req, "slug"), "edge_deleted", NULL,
+                                json_pack("{s:I}", "id", (json_int_t) id));
         return http_reply_no_content(resp);
 }
 

@@ -9,6 +9,7 @@
 #include "common/crypto.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
+#include "engine/events.h"
 #include "engine/node-types.h"
 #include "store/store-nodes.h"
 
@@ -330,6 +331,7 @@ static int nodes_post(HttpRequest *req, HttpResponse *resp) {
         if (r < 0)
                 return reply_store_error(resp, r);
 
+        events_publish_workflow(http_request_param(req, "slug"), "node_created", NULL, json_incref(node));
         return http_reply_json(resp, 201, node);
 }
 
@@ -366,6 +368,7 @@ static int nodes_patch(HttpRequest *req, HttpResponse *resp) {
         if (r < 0)
                 return reply_store_error(resp, r);
 
+        events_publish_workflow(http_request_param(req, "slug"), "node_updated", NULL, json_incref(node));
         return http_reply_json(resp, 200, node);
 }
 
@@ -381,6 +384,8 @@ static int nodes_delete(HttpRequest *req, HttpResponse *resp) {
         if (r < 0)
                 return reply_store_error(resp, r);
 
+        events_publish_workflow(http_request_param(req, "slug"), "node_deleted", NULL,
+                                json_pack("{s:s}", "node_id", http_request_param(req, "node_id")));
         return http_reply_no_content(resp);
 }
 

@@ -11,6 +11,7 @@
 #include "common/crypto.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
+#include "engine/events.h"
 #include "engine/node-types.h"
 #include "store/store-edges.h"
 #include "store/store-nodes.h"
@@ -314,7 +315,15 @@ static int workflows_slug_patch(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_error(resp, 404, "Workflow not found.");
         if (r < 0)
                 return r;
+        /* On the channel its subscribers know, also when the slug just changed. */
+        events_publish_workflow(http_request_param(req, "slug"), "workflow_updated", NULL, json_incref(workflow));
         return http_reply_json(resp, 200, workflow);
+}
+
+/* Tells the workflow's subscribers, and lets the WebSocket hub end their subscriptions:
+ * the slug may soon name someone else's workflow. */
+static void publish_workflow_deleted(const char *slug) {
+        events_publish_workflow(slug, "workflow_deleted", NULL, json_pack("{s:s}", "slug", slug));
 }
 
 static int workflows_slug_delete(HttpRequest *req, HttpResponse *resp) {
@@ -330,6 +339,7 @@ static int workflows_slug_delete(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_error(resp, 404, "Workflow not found.");
         if (r < 0)
                 return r;
+        publish_workflow_deleted(http_request_param(req, "slug"));
         return http_reply_no_content(resp);
 }
 
@@ -359,6 +369,21 @@ static int workflows_batch_delete(HttpRequest *req, HttpResponse *resp) {
         r = store_workflow_delete_many(req->manager->db, &caller, json_object_get(body, "slugs"), &deleted);
         if (r < 0)
                 return r;
+        if (deleted > 0) {
+                /* The ones gone now are the ones deleted (the others were not the caller's). */
+                StoreCaller anyone = { .is_admin = true };
+                json_t *slug;
+                size_t i;
+
+                json_array_foreach(json_object_get(body, "slugs"), i, slug) {
+                        const char *s = json_string_value(slug);
+                        int64_t id;
+
+                        if (workflow_slug_is_valid(s) &&
+                            store_workflow_find(req->manager->db, &anyone, s, &id) == -ENOENT)
+                                publish_workflow_deleted(s);
+                }
+        }
         out = json_pack("{s:I}", "deleted", (json_int_t) deleted);
         if (!out)
                 return -ENOMEM;

@@ -28,6 +28,7 @@ extern const Route user_routes[];
 extern const Route workflow_routes[];
 extern const Route node_routes[];
 extern const Route edge_routes[];
+extern const Route execution_routes[];
 extern const Route misc_routes[];
 
 /* Dispatches req; always leaves a response in resp. */

@@ -18,6 +18,7 @@
 
 #include "api/router.h"
 #include "api/server.h"
+#include "api/ws-hub.h"
 #include "common/json-util.h"
 #include "common/log.h"
 #include "common/time-util.h"
@@ -36,6 +37,7 @@ struct Server {
         Manager *manager;
         struct lws_context *context;
         struct lws_vhost *vhost;
+        WsHub *hub;
         struct lws_http_mount mounts[3];
         Listener listeners[MAX_LISTENERS];
         size_t n_listeners;
@@ -56,6 +58,7 @@ typedef struct Connection {
         bool in_flight;
         bool close_after;
         usec_t started;
+        WsClient *ws;          /* after an upgrade to a WebSocket: the hub's client */
 } Connection;
 
 static Server *server_of(struct lws *wsi) {
@@ -70,7 +73,8 @@ static void connection_reset(Server *s, Connection *c) {
         http_request_done(&c->req);
         http_response_done(&c->resp);
         free(c->body);
-        *c = (Connection) {};
+        /* The WebSocket client is the hub's to free, when lws reports the close. */
+        *c = (Connection) { .ws = c->ws };
 }
 
 /* lws keeps the request line in a token named after the method. */
@@ -314,6 +318,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                         connection_reset(server_of(wsi), c);
                 return 0;
 
+        /* lws binds a WebSocket upgrade without a subprotocol to the first protocol. */
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        case LWS_CALLBACK_ESTABLISHED:
+        case LWS_CALLBACK_RECEIVE:
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+        case LWS_CALLBACK_CLOSED:
+                return ws_hub_callback(server_of(wsi)->hub, wsi, reason, c ? &c->ws : NULL, in, len);
+
         default:
                 return lws_callback_http_dummy(wsi, reason, user, in, len);
         }
@@ -322,6 +334,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 /* sd-event's epoll fd became readable: dispatch everything that is ready. */
 static int callback_sd_event(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                              void *in, size_t len) {
+        /* Not a WebSocket subprotocol, whatever a client asks for. */
+        if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
+                return -1;
         if (reason == LWS_CALLBACK_RAW_RX_FILE) {
                 Server *s = server_of(wsi);
 
@@ -331,9 +346,17 @@ static int callback_sd_event(struct lws *wsi, enum lws_callback_reasons reason, 
         return 0;
 }
 
+/* The WebSocket endpoint for clients that name the subprotocol "pipelit-ws". */
+static int callback_websocket(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                              void *in, size_t len) {
+        return ws_hub_callback(server_of(wsi)->hub, wsi, reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
         { .name = "http", .callback = callback_http, .per_session_data_size = sizeof(Connection) },
         { .name = "sd-event", .callback = callback_sd_event },
+        { .name = "pipelit-ws", .callback = callback_websocket,
+          .per_session_data_size = sizeof(WsClient *) },
         {},
 };
 
@@ -350,13 +373,16 @@ int server_new(Manager *m, Server **ret) {
         _cleanup_(server_freep) Server *s = NULL;
         struct lws_context_creation_info info = {};
         struct lws *raw;
-        int fd;
+        int fd, r;
 
         s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
         s->manager = m;
         s->last_activity = now_monotonic_usec();
+        r = ws_hub_new(m, &s->hub);
+        if (r < 0)
+                return r;
 
         lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log_emit);
 
@@ -417,6 +443,7 @@ Server *server_free(Server *s) {
         server_stop_accepting(s);
         if (s->context)
                 lws_context_destroy(s->context);
+        ws_hub_free(s->hub);
         free(s->description);
         free(s);
         return NULL;
@@ -563,6 +590,10 @@ void server_stop_accepting(Server *s) {
                 close(s->listeners[i].fd);
         }
         s->n_listeners = 0;
+}
+
+WsHub *server_hub(Server *s) {
+        return s ? s->hub : NULL;
 }
 
 unsigned server_requests_in_flight(Server *s) {

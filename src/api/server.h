@@ -11,6 +11,7 @@
 
 typedef struct Manager Manager;
 typedef struct Server Server;
+typedef struct WsHub WsHub;
 
 int server_new(Manager *m, Server **ret);
 Server *server_free(Server *s);
@@ -29,6 +30,9 @@ const char *server_describe(Server *s);
 void server_stop_accepting(Server *s);
 /* Requests whose headers arrived and whose response has not been sent yet. */
 unsigned server_requests_in_flight(Server *s);
+
+/* The WebSocket hub serving /ws/, owned by the server (see ws-hub.h). */
+WsHub *server_hub(Server *s);
 
 /* CLOCK_MONOTONIC time of the last request's end (or of the server's start). */
 uint64_t server_last_activity_usec(Server *s);

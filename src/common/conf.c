@@ -19,7 +19,12 @@
 #define DEFAULT_MAX_BODY_SIZE ((size_t) 1024 * 1024)
 #define DEFAULT_MAX_NODES_PER_WORKFLOW 1000
 #define MAX_NODES_PER_WORKFLOW_LIMIT 100000
+#define DEFAULT_MAX_NODE_OUTPUT_SIZE ((size_t) 1024 * 1024)
+#define DEFAULT_WORKERS 4
+#define WORKERS_LIMIT 1024
 #define DEFAULT_STATE_DIRECTORY "/var/lib/pipelit"
+#define DEFAULT_WEBSOCKET_PING_USEC (30ULL * 1000 * 1000)
+#define DEFAULT_WEBSOCKET_PONG_TIMEOUT_USEC (10ULL * 1000 * 1000)
 /* Configuration files are small; anything bigger is a mistake, not a configuration. */
 #define CONFIG_FILE_MAX ((size_t) 1024 * 1024)
 
@@ -450,6 +455,31 @@ static int config_set_idle_timeout(Config *c, const char *value) {
         return parse_seconds(value, &c->idle_timeout_usec);
 }
 
+static int config_set_websocket_ping(Config *c, const char *value) {
+        if (isempty(value)) {
+                c->websocket_ping_usec = DEFAULT_WEBSOCKET_PING_USEC;
+                return 0;
+        }
+        return parse_seconds(value, &c->websocket_ping_usec);
+}
+
+static int config_set_websocket_pong_timeout(Config *c, const char *value) {
+        uint64_t v;
+        int r;
+
+        if (isempty(value)) {
+                c->websocket_pong_timeout_usec = DEFAULT_WEBSOCKET_PONG_TIMEOUT_USEC;
+                return 0;
+        }
+        r = parse_seconds(value, &v);
+        if (r < 0)
+                return r;
+        if (v == 0)
+                return -EINVAL;
+        c->websocket_pong_timeout_usec = v;
+        return 0;
+}
+
 static bool database_url_is_supported(const char *url) {
         return startswith(url, "sqlite:") ||
                 startswith(url, "postgresql://") ||
@@ -483,6 +513,37 @@ static int config_set_max_nodes(Config *c, const char *value) {
         return 0;
 }
 
+static int config_set_max_node_output_size(Config *c, const char *value) {
+        size_t v;
+        int r;
+
+        if (isempty(value)) {
+                c->max_node_output_size = DEFAULT_MAX_NODE_OUTPUT_SIZE;
+                return 0;
+        }
+        r = parse_size(value, &v);
+        if (r < 0)
+                return r;
+        if (v == 0)
+                return -EINVAL;
+        c->max_node_output_size = v;
+        return 0;
+}
+
+static int config_set_workers(Config *c, const char *value) {
+        if (isempty(value)) {
+                c->workers = DEFAULT_WORKERS;
+                return 0;
+        }
+        /* Four digits at most: the range check below cannot be fooled by overflow. */
+        if (!all_digits(value) || strlen(value) > 4)
+                return -EINVAL;
+        c->workers = (unsigned) strtoul(value, NULL, 10);
+        if (c->workers > WORKERS_LIMIT)
+                return -EINVAL;
+        return 0;
+}
+
 static int config_set_log_level(Config *c, const char *value) {
         int level;
 
@@ -513,9 +574,13 @@ static const ConfigKey config_keys[] = {
         { "Server",  "MaxBodySize",         "PIPELIT_MAX_BODY_SIZE",          config_set_max_body_size },
         { "Server",  "StaticDirectory",     "PIPELIT_STATIC_DIRECTORY",       config_set_static_directory },
         { "Server",  "IdleTimeoutSec",      "PIPELIT_IDLE_TIMEOUT_SEC",       config_set_idle_timeout },
+        { "Server",  "WebSocketPingSec",    "PIPELIT_WEBSOCKET_PING_SEC",     config_set_websocket_ping },
+        { "Server",  "WebSocketPongTimeoutSec", "PIPELIT_WEBSOCKET_PONG_TIMEOUT_SEC", config_set_websocket_pong_timeout },
         { "Storage", "Database",            "PIPELIT_DATABASE",               config_set_database },
         { "Storage", "StateDirectory",      "PIPELIT_STATE_DIRECTORY",        config_set_state_directory },
         { "Limits",  "MaxNodesPerWorkflow", "PIPELIT_MAX_NODES_PER_WORKFLOW", config_set_max_nodes },
+        { "Limits",  "MaxNodeOutputSize",   "PIPELIT_MAX_NODE_OUTPUT_SIZE",   config_set_max_node_output_size },
+        { "Engine",  "Workers",             "PIPELIT_WORKERS",                config_set_workers },
         { "Log",     "Level",               "PIPELIT_LOG_LEVEL",              config_set_log_level },
 };
 
@@ -545,7 +610,11 @@ static const ConfigKey *config_key_find_env(const char *name) {
 void config_init(Config *c) {
         *c = (Config) {
                 .max_body_size = DEFAULT_MAX_BODY_SIZE,
+                .websocket_ping_usec = DEFAULT_WEBSOCKET_PING_USEC,
+                .websocket_pong_timeout_usec = DEFAULT_WEBSOCKET_PONG_TIMEOUT_USEC,
                 .max_nodes_per_workflow = DEFAULT_MAX_NODES_PER_WORKFLOW,
+                .max_node_output_size = DEFAULT_MAX_NODE_OUTPUT_SIZE,
+                .workers = DEFAULT_WORKERS,
                 .log_level = LOG_INFO,
         };
 }

@@ -22,12 +22,17 @@ typedef struct Config {
         size_t max_body_size;       /* MaxBodySize=1M (bytes, K/M/G suffixes), default 1 MiB */
         char *static_directory;     /* StaticDirectory= where the browser UI lives */
         uint64_t idle_timeout_usec; /* IdleTimeoutSec= (0 = never), only when socket-activated */
+        uint64_t websocket_ping_usec; /* WebSocketPingSec=30: ping a client silent this long (0 = never) */
+        uint64_t websocket_pong_timeout_usec; /* WebSocketPongTimeoutSec=10: then close it */
         /* [Storage] */
         char *database;             /* Database=sqlite:///… or postgresql://…; default
                                      * sqlite://<StateDirectory>/pipelit.db */
         char *state_directory;      /* StateDirectory=, default $STATE_DIRECTORY or /var/lib/pipelit */
         /* [Limits] */
         int64_t max_nodes_per_workflow; /* MaxNodesPerWorkflow=, default 1000 */
+        size_t max_node_output_size; /* MaxNodeOutputSize=1M: bytes of one node's output */
+        /* [Engine] */
+        unsigned workers;           /* Workers=4: threads running nodes (0 = no engine) */
         /* [Log] */
         int log_level;              /* Level=info (syslog level) */
 } Config;

@@ -7,12 +7,19 @@
 #include <systemd/sd-daemon.h>
 
 #include "api/server.h"
+#include "api/ws-hub.h"
+#include "broker/broker.h"
 #include "common/log.h"
 #include "daemon/manager.h"
+#include "engine/engine.h"
+#include "engine/events.h"
 #include "store/migrate.h"
 
 /* How long in-flight requests may take to finish after SIGTERM. */
 #define STOP_GRACE_USEC (25ULL * 1000 * 1000)
+/* How long running nodes may take to give up after SIGTERM; those that do not are run
+ * again after the next start. */
+#define ENGINE_STOP_USEC (3ULL * 1000 * 1000)
 
 int manager_new(Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -32,7 +39,17 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* The hub goes with the server; the broker may outlive both. */
+        if (m->broker)
+                broker_set_subscriber(m->broker, NULL, NULL);
         server_free(m->server);
+        /* A worker still inside a node keeps the engine, and so the broker, alive. */
+        engine_stop(m->engine, ENGINE_STOP_USEC);
+        if (!m->engine || !engine_busy(m->engine)) {
+                m->engine = engine_free(m->engine);
+                events_set_broker(NULL);
+                broker_free(m->broker);
+        }
         db_close(m->db);
         sd_event_unref(m->event);
         config_done(&m->config);
@@ -115,15 +132,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 /* Socket-activated and idle for IdleTimeoutSec=: exit; systemd keeps the socket and starts
- * us again on the next connection. Re-armed for the idle period after the last request. */
+ * us again on the next connection. Re-armed for the idle period after the last request or
+ * the last WebSocket client; never idle while a WebSocket client is connected. */
 static int on_idle_check(sd_event_source *s, uint64_t now, void *userdata) {
         Manager *m = userdata;
-        uint64_t idle_since = server_last_activity_usec(m->server),
+        WsHub *hub = server_hub(m->server);
+        uint64_t idle_since = MAX(server_last_activity_usec(m->server), ws_hub_last_activity_usec(hub)),
                  timeout = m->config.idle_timeout_usec;
 
         if (m->stopping)
                 return 0;
-        if (server_requests_in_flight(m->server) == 0 && now >= idle_since + timeout) {
+        if (server_requests_in_flight(m->server) == 0 && ws_hub_clients(hub) == 0 &&
+            now >= idle_since + timeout) {
                 log_info("Idle for %llu s, exiting until the next connection.",
                          (unsigned long long) (timeout / 1000000));
                 manager_stop(m);
@@ -172,12 +192,33 @@ static int manager_listen(Manager *m) {
         return 0;
 }
 
+/* The broker and the engine, which resumes what a previous run left unfinished. */
+static int manager_start_engine(Manager *m) {
+        int r;
+
+        r = broker_new_local(m->event, &m->broker);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the broker: %m");
+        events_set_broker(m->broker);
+
+        r = engine_new(m, m->broker, &m->engine);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the execution engine: %m");
+        return engine_start(m->engine, m->db);
+}
+
 int manager_run(Manager *m) {
         int r;
+
+        r = manager_start_engine(m);
+        if (r < 0)
+                return r;
 
         r = server_new(m, &m->server);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the HTTP server: %m");
+        /* Live events reach the WebSocket clients through the broker. */
+        broker_set_subscriber(m->broker, ws_hub_broker_message, server_hub(m->server));
         r = manager_listen(m);
         if (r < 0)
                 return r;
@@ -207,6 +248,8 @@ int manager_run(Manager *m) {
         (void) sd_notifyf(false, "READY=1\nSTATUS=Serving on %s", server_describe(m->server));
 
         r = server_run(m->server, &m->stopping, &m->forced);
+        /* After the requests in flight: none of them can start an execution any more. */
+        engine_stop(m->engine, ENGINE_STOP_USEC);
         if (r < 0)
                 return log_error_errno(r, "The event loop failed: %m");
         log_info("Stopped.");

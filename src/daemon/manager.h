@@ -1,5 +1,6 @@
-/* The daemon's state: event loop, configuration, database, HTTP server. One per process,
- * created by main and handed to every request (HttpRequest.manager). */
+/* The daemon's state: event loop, configuration, database, HTTP server, broker and
+ * execution engine. One per process, created by main and handed to every request
+ * (HttpRequest.manager). */
 #pragma once
 
 #include <stdbool.h>
@@ -8,6 +9,8 @@
 #include "common/conf.h"
 #include "store/db.h"
 
+typedef struct Broker Broker;
+typedef struct Engine Engine;
 typedef struct Server Server;
 
 typedef struct Manager {
@@ -15,6 +18,8 @@ typedef struct Manager {
         Config config;
         Db *db;
         Server *server;
+        Broker *broker;
+        Engine *engine;
         bool socket_activated;
         bool stopping;
         bool forced;     /* the grace period after SIGTERM ran out */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "common/macro.h"
+#include "engine/component.h"
 #include "engine/node-types.h"
 
 static const char *const port_data_type_table[_PORT_DATA_TYPE_MAX] = {
@@ -83,8 +84,8 @@ const char *port_data_type_to_string(PortDataType t) {
 /* The registry, in palette order: triggers, AI, routing, memory, agent tools, tools, logic,
  * output, other.
  *
- * implemented is true only for the triggers, which are entry points and never run; the
- * engine flips the flag of each other type as its component lands. */
+ * implemented is set here only for the triggers, which are entry points and never run; the
+ * other types are implemented when this build has a component for them (component_find()). */
 static const NodeTypeSpec node_types[] = {
         /* Triggers: entry points. The orchestrator seeds their output with the trigger
          * payload instead of running them. Their settings live in trigger_config. */
@@ -963,7 +964,7 @@ static json_t *node_type_to_json(const NodeTypeSpec *t) {
                          "requires_skills", t->requires_skills,
                          "executable", t->executable,
                          "is_tool", t->is_tool,
-                         "implemented", t->implemented,
+                         "implemented", t->implemented || component_find(t->component_type),
                          "config_schema", schema);
 }
 

@@ -148,7 +148,7 @@ static json_t *log_from_row(const DbResult *r, size_t row) {
             json_object_set_new_nocheck(l, "output", store_column_json(r, row, 4, NULL)) < 0 ||
             json_object_set_new_nocheck(l, "error", store_column_string(r, row, 5)) < 0 ||
             json_object_set_new_nocheck(l, "error_code", store_column_string(r, row, 6)) < 0 ||
-            json_object_set_new_nocheck(l, "metadata", store_column_json(r, row, 7, json_object())) < 0 ||
+            json_object_set_new_nocheck(l, "metadata", store_column_json(r, row, 7, NULL)) < 0 ||
             json_object_set_new_nocheck(l, "retry_count", store_column_integer(r, row, 8)) < 0 ||
             json_object_set_new_nocheck(l, "duration_ms", store_column_integer(r, row, 9)) < 0 ||
             json_object_set_new_nocheck(l, "timestamp", store_column_string(r, row, 10)) < 0)

@@ -317,18 +317,56 @@ int store_node_run_get(Db *db, int64_t id, NodeRunRow *ret) {
         return node_run_from_row(res, 0, false, ret);
 }
 
-int store_node_runs_list(Db *db, const char *execution_id, bool with_outputs, NodeRunRow **ret, size_t *ret_n) {
+/* Appends " AND column IN (?, …)" for values to sql, and the values to params. */
+static int append_in(FILE *sql, const char *column, const char *const *values, const char ***params, size_t *n) {
+        size_t k = 0;
+
+        if (!values)
+                return 0;
+        fprintf(sql, " AND %s IN (", column);
+        for (const char *const *v = values; *v; v++, k++) {
+                const char **p = reallocarray(*params, *n + 2, sizeof(char *));
+
+                if (!p)
+                        return -ENOMEM;
+                *params = p;
+                (*params)[(*n)++] = *v;
+                fputs(k > 0 ? ", ?" : "?", sql);
+        }
+        /* An empty list matches nothing, as IN () would if SQL allowed it. */
+        fputs(k == 0 ? "NULL)" : ")", sql);
+        return 0;
+}
+
+int store_node_runs_list(Db *db, const char *execution_id, const NodeRunFilter *filter, NodeRunRow **ret,
+                         size_t *ret_n) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
+        _cleanup_free_ const char **params = NULL;
+        _cleanup_free_ char *sql = NULL;
+        bool with_outputs = filter && filter->with_outputs;
+        size_t sql_size = 0, n_params = 0, n;
         NodeRunRow *rows;
-        size_t n;
+        FILE *f;
         int r;
 
-        if (with_outputs)
-                r = db_queryv(db, &res, "SELECT " NODE_RUN_COLUMNS ", output FROM execution_nodes "
-                              "WHERE execution_id = ? ORDER BY id", execution_id);
-        else
-                r = db_queryv(db, &res, "SELECT " NODE_RUN_COLUMNS " FROM execution_nodes "
-                              "WHERE execution_id = ? ORDER BY id", execution_id);
+        params = calloc(1, sizeof(char *));
+        f = open_memstream(&sql, &sql_size);
+        if (!params || !f) {
+                if (f)
+                        fclose(f);
+                return -ENOMEM;
+        }
+        params[n_params++] = execution_id;
+        fprintf(f, "SELECT " NODE_RUN_COLUMNS "%s FROM execution_nodes WHERE execution_id = ?",
+                with_outputs ? ", output" : "");
+        r = append_in(f, "iteration", filter ? filter->iterations : NULL, &params, &n_params);
+        if (r >= 0)
+                r = append_in(f, "node_id", filter ? filter->node_ids : NULL, &params, &n_params);
+        fputs(" ORDER BY id", f);
+        if (fclose(f) != 0 || r < 0)
+                return -ENOMEM;
+
+        r = db_query(db, &res, sql, n_params, params);
         if (r < 0)
                 return r;
 
@@ -345,6 +383,18 @@ int store_node_runs_list(Db *db, const char *execution_id, bool with_outputs, No
         }
         *ret = rows;
         *ret_n = n;
+        return 0;
+}
+
+int store_node_runs_count(Db *db, const char *execution_id, NodeRunStatus status, int64_t *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        r = db_queryv(db, &res, "SELECT COUNT(*) FROM execution_nodes WHERE execution_id = ? AND status = ?",
+                      execution_id, node_run_status_to_string(status));
+        if (r < 0)
+                return r;
+        *ret = db_result_get_int64(res, 0, 0);
         return 0;
 }
 
@@ -413,28 +463,8 @@ int store_node_runs_cancel(Db *db, const char *execution_id) {
 
         return db_queryv(db, NULL,
                          "UPDATE execution_nodes SET status = 'cancelled', updated_at = ? "
-                         "WHERE execution_id = ? AND status IN ('waiting', 'queued')",
+                         "WHERE execution_id = ? AND status IN ('waiting', 'queued', 'looping')",
                          timestamp_now(now), execution_id);
-}
-
-int store_node_runs_active(Db *db, const char *execution_id, const char *iteration, bool *ret) {
-        _cleanup_(db_result_freep) DbResult *res = NULL;
-        int r;
-
-        if (iteration)
-                r = db_queryv(db, &res,
-                              "SELECT 1 FROM execution_nodes WHERE execution_id = ? AND iteration = ? "
-                              "AND status IN ('waiting', 'queued', 'running', 'looping') LIMIT 1",
-                              execution_id, iteration);
-        else
-                r = db_queryv(db, &res,
-                              "SELECT 1 FROM execution_nodes WHERE execution_id = ? "
-                              "AND status IN ('waiting', 'queued', 'running', 'looping') LIMIT 1",
-                              execution_id);
-        if (r < 0)
-                return r;
-        *ret = db_result_rows(res) > 0;
-        return 0;
 }
 
 int store_execution_log_add(Db *db, const ExecutionLogEntry *e) {
@@ -494,7 +524,7 @@ int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n) {
                       timestamp_now(now));
         if (r >= 0)
                 r = db_query(db, &res,
-                             "SELECT n.id, n.execution_id, n.run_after FROM execution_nodes n "
+                             "SELECT n.id, n.execution_id, n.run_after, e.deadline_at FROM execution_nodes n "
                              "JOIN executions e ON e.execution_id = n.execution_id "
                              "WHERE e.status IN ('pending', 'running') AND n.status = 'queued' ORDER BY n.id",
                              0, NULL);
@@ -513,6 +543,7 @@ int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n) {
                 snprintf(runs[i].execution_id, sizeof runs[i].execution_id, "%s", db_result_get(res, i, 1));
                 runs[i].node_run_id = db_result_get_int64(res, i, 0);
                 runs[i].run_after = usec_from_text(db_result_get(res, i, 2));
+                runs[i].deadline = usec_from_text(db_result_get(res, i, 3));
         }
         *ret = TAKE_PTR(runs);
         *ret_n = n;

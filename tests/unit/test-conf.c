@@ -255,6 +255,26 @@ START_TEST(test_limits_bounds) {
 }
 END_TEST
 
+START_TEST(test_engine_settings) {
+        Config c;
+
+        config_init(&c);
+        ck_assert_uint_eq(c.workers, 4);
+        ck_assert_uint_eq(c.max_node_output_size, 1024 * 1024);
+        ck_assert_int_eq(config_parse_string(&c, "t.conf", "[Engine]\nWorkers=16\n[Limits]\nMaxNodeOutputSize=64K\n",
+                                             NULL), 0);
+        ck_assert_uint_eq(c.workers, 16);
+        ck_assert_uint_eq(c.max_node_output_size, 64 * 1024);
+        ck_assert_int_eq(config_parse_string(&c, "t.conf", "[Engine]\nWorkers=0\n", NULL), 0);
+        ck_assert_uint_eq(c.workers, 0);
+        ck_assert_int_eq(config_parse_string(&c, "t.conf", "[Engine]\nWorkers=\n[Limits]\nMaxNodeOutputSize=\n",
+                                             NULL), 0);
+        ck_assert_uint_eq(c.workers, 4);
+        ck_assert_uint_eq(c.max_node_output_size, 1024 * 1024);
+        config_done(&c);
+}
+END_TEST
+
 static const struct {
         const char *text;
         const char *error;
@@ -301,6 +321,9 @@ static const struct {
         { "[Limits]\nMaxNodesPerWorkflow=18446744073709551617\n",
           "t.conf:2: invalid value '18446744073709551617' for MaxNodesPerWorkflow=" },
         { "[Log]\nLevel=verbose\n",                "t.conf:2: invalid value 'verbose' for Level=" },
+        { "[Engine]\nWorkers=1025\n",             "t.conf:2: invalid value '1025' for Workers=" },
+        { "[Engine]\nWorkers=-1\n",               "t.conf:2: invalid value '-1' for Workers=" },
+        { "[Limits]\nMaxNodeOutputSize=0\n",      "t.conf:2: invalid value '0' for MaxNodeOutputSize=" },
         /* The first error stops the file; later lines are not reached. */
         { "[Server]\nBad=1\nWorse\n",              "t.conf:2: unknown key 'Bad' in section [Server]" },
 };
@@ -792,6 +815,7 @@ static Suite *conf_suite(void) {
 
         tc = tcase_create("parsers");
         tcase_add_test(tc, test_parse_size);
+        tcase_add_test(tc, test_engine_settings);
         tcase_add_test(tc, test_parse_seconds);
         tcase_add_test(tc, test_parse_bool);
         tcase_add_test(tc, test_parse_listen_address);

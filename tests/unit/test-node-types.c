@@ -461,7 +461,7 @@ START_TEST(test_to_json) {
         ck_assert_str_eq(json_string_value(json_object_get(entry, "data_type")), "any");
         ck_assert(json_is_true(json_object_get(entry, "required")));
         ck_assert(json_is_true(json_object_get(sw, "executable")));
-        ck_assert(json_is_false(json_object_get(sw, "implemented")));
+        ck_assert(json_is_true(json_object_get(sw, "implemented")));
         ck_assert_str_eq(json_string_value(json_object_get(sw, "category")), "logic");
         entry = json_object_get(json_object_get(json_object_get(sw, "config_schema"), "properties"), "rules");
         ck_assert_str_eq(json_string_value(json_object_get(entry, "type")), "array");

@@ -1,0 +1,69 @@
+/* The component table and the helpers components use to report their result. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "engine/component.h"
+#include "engine/components/registry.h"
+
+const Component *component_find(const char *component_type) {
+        if (!component_type)
+                return NULL;
+        for (const Component *c = components; c->component_type; c++)
+                if (streq(c->component_type, component_type))
+                        return c->run ? c : NULL;
+        return NULL;
+}
+
+int node_run_fail(NodeRun *run, const char *error_code, const char *format, ...) {
+        char *message = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
+        va_end(ap);
+
+        free(run->error);
+        run->error = message ?: strdup("out of memory");
+        free(run->error_code);
+        run->error_code = error_code ? strdup(error_code) : NULL;
+        return -EINVAL;
+}
+
+int node_run_output(NodeRun *run, const char *port, json_t *value) {
+        if (!value)
+                return -ENOMEM;
+        if (!run->output) {
+                run->output = json_object();
+                if (!run->output) {
+                        json_decref(value);
+                        return -ENOMEM;
+                }
+        }
+        /* json_object_set_new() takes value, on failure too. */
+        return json_object_set_new(run->output, port, value) < 0 ? -ENOMEM : 0;
+}
+
+bool node_run_should_stop(const NodeRun *run) {
+        if (run->cancelled && *run->cancelled)
+                return true;
+        return run->deadline > 0 && now_monotonic_usec() >= run->deadline;
+}
+
+void node_run_done(NodeRun *run) {
+        if (!run)
+                return;
+        json_decref(run->output);
+        run->output = NULL;
+        free(run->route);
+        run->route = NULL;
+        free(run->error);
+        run->error = NULL;
+        free(run->error_code);
+        run->error_code = NULL;
+        json_decref(run->loop_items);
+        run->loop_items = NULL;
+        run->delay_usec = 0;
+}

@@ -1,0 +1,60 @@
+/* The node runtime contract: one function per component type, run on a worker thread.
+ *
+ * The orchestrator prepares a NodeRun (the node with its config templates rendered, the
+ * template context, the node's input), calls the component, and commits what it filled in:
+ * output ports, route, error, delay, loop items. A component may block (outbound HTTP, a
+ * sandboxed process, later an LLM call): it runs on a worker thread, never the I/O thread,
+ * and must give up soon after *run->cancelled becomes true or the deadline passes. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/macro.h"
+#include "common/time-util.h"
+
+typedef struct NodeRun {
+        /* --- in (owned by the orchestrator) --- */
+        const char *execution_id;
+        const char *workflow_slug;
+        const char *node_id;
+        const char *component_type;
+        json_t *config;          /* NodeOut "config", templates rendered; extra_config always an object */
+        json_t *context;         /* template context: {"trigger": payload, "<node_id>": {ports…}, "loop": {item, index, total}} */
+        json_t *input;           /* the node's input: the output object of its single flow parent,
+                                  * or {parent_id: output, …} when several; the trigger payload for entry nodes */
+        unsigned attempt;        /* 1 for the first run */
+        const volatile bool *cancelled; /* becomes true when the execution is cancelled */
+        usec_t deadline;         /* CLOCK_MONOTONIC µs when the execution times out; 0 = none */
+        size_t max_output_size;  /* bytes of serialised output allowed */
+
+        /* --- out (owned by the NodeRun; the orchestrator frees them) --- */
+        json_t *output;          /* object: port name → value (required on success) */
+        char *route;             /* routing nodes: the route taken (rule id, "pass", "fail", …) */
+        char *error;             /* set on failure: a human message */
+        char *error_code;        /* short machine code: "timeout", "cancelled", "sandbox", "http", … */
+        bool retryable;          /* the failure may succeed on another attempt (default true) */
+        usec_t delay_usec;       /* wait: successors become runnable this much later */
+        json_t *loop_items;      /* loop: the array to iterate over */
+} NodeRun;
+
+typedef int (*ComponentFunc)(NodeRun *run);
+
+typedef struct Component {
+        const char *component_type;
+        ComponentFunc run;
+} Component;
+
+/* The component for a type, or NULL when this build cannot run it. The registry in
+ * node-types.c reports "implemented" from this. */
+const Component *component_find(const char *component_type);
+
+/* Sets run->error (formatted) and run->error_code; returns -EINVAL so a component can
+ * 'return node_run_fail(run, "code", "…")'. */
+int node_run_fail(NodeRun *run, const char *error_code, const char *format, ...) _printf_(3, 4);
+/* run->output = {port: value} taking ownership of value. */
+int node_run_output(NodeRun *run, const char *port, json_t *value);
+/* True when the run should stop: cancelled or past its deadline. */
+bool node_run_should_stop(const NodeRun *run);
+void node_run_done(NodeRun *run);

@@ -1,0 +1,377 @@
+/* The engine's life: worker threads, recovery at start, a clean stop; and the two things
+ * the API asks of it, starting and cancelling an execution. One node run's journey is
+ * orchestrator.c. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common/json-util.h"
+#include "common/log.h"
+#include "daemon/manager.h"
+#include "engine/events.h"
+#include "engine/orchestrator.h"
+#include "engine/run-plan.h"
+#include "store/store-edges.h"
+#include "store/store-nodes.h"
+
+/* How long a worker blocks in the queue before looking around again. */
+#define DEQUEUE_TIMEOUT_USEC (5ULL * 1000 * 1000)
+/* A job that met a broken database connection comes back this much later. */
+#define RETRY_AFTER_DB_ERROR_USEC (1ULL * 1000 * 1000)
+
+int engine_new(Manager *m, Broker *broker, Engine **ret) {
+        _cleanup_(engine_freep) Engine *e = NULL;
+
+        e = calloc(1, sizeof(Engine));
+        if (!e)
+                return -ENOMEM;
+        pthread_mutex_init(&e->lock, NULL);
+        pthread_cond_init(&e->exited, NULL);
+        e->broker = broker;
+        e->n_workers = m->config.workers;
+        e->max_output_size = m->config.max_node_output_size;
+        e->database_url = strdup(m->config.database);
+        e->workers = calloc(e->n_workers + 1, sizeof(Worker));
+        if (!e->database_url || !e->workers)
+                return -ENOMEM;
+        for (unsigned i = 0; i < e->n_workers; i++)
+                e->workers[i] = (Worker) { .engine = e, .index = i };
+
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static bool engine_all_exited(Engine *e) {
+        for (unsigned i = 0; i < e->n_workers; i++)
+                if (e->workers[i].started && !e->workers[i].exited)
+                        return false;
+        return true;
+}
+
+bool engine_busy(Engine *e) {
+        bool all_exited;
+
+        pthread_mutex_lock(&e->lock);
+        all_exited = engine_all_exited(e);
+        pthread_mutex_unlock(&e->lock);
+        return !all_exited;
+}
+
+Engine *engine_free(Engine *e) {
+        if (!e)
+                return NULL;
+        if (engine_busy(e)) {
+                /* A worker is still inside a component: freeing would pull its state from
+                 * under it. The process is exiting; let it. */
+                log_warning("Leaving a worker thread still running a node behind.");
+                return NULL;
+        }
+
+        for (unsigned i = 0; i < e->n_workers; i++) {
+                if (e->workers[i].started)
+                        (void) pthread_join(e->workers[i].thread, NULL);
+                db_close(e->workers[i].db);
+        }
+        free(e->workers);
+        free(e->database_url);
+        pthread_cond_destroy(&e->exited);
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+        return NULL;
+}
+
+void engine_enqueue(Engine *e, const char *execution_id, const int64_t *ids, size_t n, usec_t run_at) {
+        for (size_t i = 0; i < n; i++) {
+                BrokerJob job = { .node_run_id = ids[i] };
+                int r;
+
+                snprintf(job.execution_id, sizeof job.execution_id, "%s", execution_id);
+                r = broker_enqueue(e->broker, &job, run_at);
+                /* The run stays queued in the database; the next start enqueues it again. */
+                if (r < 0)
+                        log_error_errno(r, "Cannot enqueue node run %" PRIi64 " of execution %s: %m", ids[i],
+                                        execution_id);
+        }
+}
+
+void engine_worker_begin(Worker *w, const char *execution_id) {
+        Engine *e = w->engine;
+
+        pthread_mutex_lock(&e->lock);
+        snprintf(w->execution_id, sizeof w->execution_id, "%s", execution_id);
+        w->cancelled = e->stopping;
+        w->interrupted = e->stopping;
+        pthread_mutex_unlock(&e->lock);
+}
+
+void engine_worker_end(Worker *w) {
+        pthread_mutex_lock(&w->engine->lock);
+        w->execution_id[0] = 0;
+        w->cancelled = false;
+        pthread_mutex_unlock(&w->engine->lock);
+}
+
+/* --- Workers ------------------------------------------------------------------------------- */
+
+static int worker_connect(Worker *w) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (w->db)
+                return 0;
+        r = db_open(w->engine->database_url, &w->db, &error);
+        if (r < 0)
+                log_error_errno(r, "Worker %u cannot open the database: %s", w->index, error ?: "unknown error");
+        return r;
+}
+
+int engine_worker_reconnect(Worker *w) {
+        w->db = db_close(w->db);
+        return worker_connect(w);
+}
+
+static void *worker_main(void *userdata) {
+        Worker *w = userdata;
+        Engine *e = w->engine;
+
+        for (;;) {
+                BrokerJob job;
+                int r;
+
+                r = broker_dequeue(e->broker, &job, DEQUEUE_TIMEOUT_USEC);
+                if (r == -ESHUTDOWN)
+                        break;
+                if (r < 0)
+                        continue;
+
+                if (worker_connect(w) < 0 || orchestrator_run_job(w, &job) == -EAGAIN) {
+                        /* Reconnect on the next job; this one comes back a little later. */
+                        w->db = db_close(w->db);
+                        (void) broker_enqueue(e->broker, &job, now_realtime_usec() + RETRY_AFTER_DB_ERROR_USEC);
+                }
+        }
+
+        pthread_mutex_lock(&e->lock);
+        w->exited = true;
+        pthread_cond_broadcast(&e->exited);
+        pthread_mutex_unlock(&e->lock);
+        return NULL;
+}
+
+static int engine_recover(Engine *e, Db *db) {
+        _cleanup_free_ RecoveredRun *runs = NULL;
+        size_t n;
+        int r;
+
+        r = store_node_runs_recover(db, &runs, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                usec_t run_at = runs[i].run_after;
+
+                /* Due after the deadline: taken at the deadline, which times it out. */
+                if (runs[i].deadline > 0 && run_at > runs[i].deadline)
+                        run_at = runs[i].deadline;
+                engine_enqueue(e, runs[i].execution_id, &runs[i].node_run_id, 1, run_at);
+        }
+        if (n > 0)
+                log_info("Resuming %zu queued node run(s) of unfinished executions.", n);
+        return 0;
+}
+
+int engine_start(Engine *e, Db *db) {
+        int r;
+
+        r = engine_recover(e, db);
+        if (r < 0)
+                return log_error_errno(r, "Cannot recover unfinished executions: %s", db_last_error(db));
+
+        for (unsigned i = 0; i < e->n_workers; i++) {
+                Worker *w = &e->workers[i];
+
+                r = worker_connect(w);
+                if (r < 0)
+                        return r;
+                r = -pthread_create(&w->thread, NULL, worker_main, w);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot start worker thread %u: %m", i);
+                w->started = true;
+        }
+        if (e->n_workers == 0)
+                log_warning("Workers=0: executions are accepted but no node runs.");
+        return 0;
+}
+
+void engine_stop(Engine *e, usec_t timeout_usec) {
+        struct timespec until;
+
+        if (!e)
+                return;
+        pthread_mutex_lock(&e->lock);
+        e->stopping = true;
+        for (unsigned i = 0; i < e->n_workers; i++)
+                if (e->workers[i].execution_id[0]) {
+                        e->workers[i].interrupted = true;
+                        e->workers[i].cancelled = true;
+                }
+        pthread_mutex_unlock(&e->lock);
+        broker_shutdown(e->broker);
+
+        (void) clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t) (timeout_usec / 1000000);
+        until.tv_nsec += (long) (timeout_usec % 1000000) * 1000;
+        if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+        }
+
+        pthread_mutex_lock(&e->lock);
+        while (!engine_all_exited(e))
+                if (pthread_cond_timedwait(&e->exited, &e->lock, &until) == ETIMEDOUT)
+                        break;
+        pthread_mutex_unlock(&e->lock);
+}
+
+/* --- Executions ---------------------------------------------------------------------------- */
+
+/* {node_id: {component_type, label, config}} of the nodes in the graph. */
+static json_t *nodes_snapshot(const Topology *t, json_t *nodes) {
+        _cleanup_json_ json_t *snapshot = json_object();
+        json_t *node;
+        size_t i;
+
+        if (!snapshot)
+                return NULL;
+        json_array_foreach(nodes, i, node) {
+                const char *id = json_get_string(node, "node_id", NULL);
+
+                if (!id || !topology_contains(t, id))
+                        continue;
+                if (json_object_set_new(snapshot, id, json_pack("{s:O, s:O, s:O}",
+                                                                "component_type", json_object_get(node, "component_type"),
+                                                                "label", json_object_get(node, "label") ?: json_null(),
+                                                                "config", json_object_get(node, "config") ?: json_null())) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(snapshot);
+}
+
+typedef struct Start {
+        Topology *topology;
+        json_t *workflow, *topology_json, *nodes;
+        PlanStep step;
+} Start;
+
+static void start_done(Start *s) {
+        topology_free(s->topology);
+        json_decref(s->workflow);
+        json_decref(s->topology_json);
+        json_decref(s->nodes);
+        plan_step_done(&s->step);
+}
+
+/* The graph the execution runs and what starts it. */
+static int start_prepare(Db *db, const EngineRequest *req, Start *s, char **ret_error) {
+        _cleanup_json_ json_t *nodes = NULL, *edges = NULL;
+        _cleanup_(run_plan_freep) RunPlan *plan = NULL;
+        int r;
+
+        r = store_workflow_get(db, req->workflow_id, false, &s->workflow);
+        if (r < 0)
+                return r;
+        r = store_nodes_list(db, req->workflow_id, &nodes);
+        if (r >= 0)
+                r = store_edges_list(db, req->workflow_id, &edges);
+        if (r < 0)
+                return r;
+
+        r = topology_build(nodes, edges, req->trigger_node_id, &s->topology, ret_error);
+        if (r < 0)
+                return r;
+        r = run_plan_new(s->topology, NULL, &plan);
+        if (r >= 0)
+                r = run_plan_start(plan, &s->step);
+        if (r < 0)
+                return r;
+
+        s->topology_json = topology_to_json(s->topology);
+        s->nodes = nodes_snapshot(s->topology, nodes);
+        return s->topology_json && s->nodes ? 0 : -ENOMEM;
+}
+
+int engine_execute(Engine *e, Db *db, const EngineRequest *req, char ret_id[static EXECUTION_ID_LEN + 1],
+                   char **ret_error) {
+        _cleanup_(start_done) Start s = {};
+        _cleanup_json_ json_t *payload = NULL;
+        _cleanup_free_ int64_t *ids = NULL;
+        char id[EXECUTION_ID_LEN + 1];
+        int64_t max_seconds;
+        int r;
+
+        r = start_prepare(db, req, &s, ret_error);
+        if (r < 0)
+                return r;
+
+        payload = req->trigger_payload ? json_incref(req->trigger_payload) : json_object();
+        r = execution_id_new(id);
+        if (r < 0 || !payload)
+                return r < 0 ? r : -ENOMEM;
+
+        max_seconds = json_get_integer(s.workflow, "max_execution_seconds", 0);
+        r = store_execution_create(db, id, &(ExecutionNew) {
+                .workflow_id = req->workflow_id,
+                .user_id = req->user_id,
+                .trigger_node_id = req->trigger_node_id,
+                .trigger_payload = payload,
+                .topology = s.topology_json,
+                .nodes = s.nodes,
+                .deadline = max_seconds > 0 ? now_realtime_usec() + (usec_t) max_seconds * 1000000 : 0,
+                .run = s.step.run,
+                .wait = s.step.wait,
+        }, &ids);
+        if (r < 0)
+                return r;
+
+        events_publish_workflow(json_get_string(s.workflow, "slug", ""), "execution_started", id,
+                                json_pack("{s:I, s:s?}", "workflow_id", (json_int_t) req->workflow_id,
+                                          "trigger_node_id", req->trigger_node_id));
+        engine_enqueue(e, id, ids, s.step.n_run, 0);
+        memcpy(ret_id, id, sizeof id);
+        return 0;
+}
+
+int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workflow_slug) {
+        ExecutionState state;
+        int r;
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = store_execution_lock(db, execution_id, &state);
+        if (r >= 0 && execution_status_is_live(state.status)) {
+                r = store_execution_finish(db, execution_id, EXECUTION_CANCELLED, NULL, NULL, NULL);
+                if (r >= 0)
+                        r = store_node_runs_cancel(db, execution_id);
+                if (r >= 0)
+                        r = db_commit(db);
+                if (r >= 0)
+                        r = 1;
+        }
+        if (r <= 0) {
+                (void) db_rollback(db);
+                return r;
+        }
+
+        /* Running nodes see it through NodeRun.cancelled; their commit finds the execution over. */
+        pthread_mutex_lock(&e->lock);
+        for (unsigned i = 0; i < e->n_workers; i++)
+                if (streq(e->workers[i].execution_id, execution_id))
+                        e->workers[i].cancelled = true;
+        pthread_mutex_unlock(&e->lock);
+
+        events_publish_workflow(workflow_slug, "execution_cancelled", execution_id,
+                                json_pack("{s:s}", "execution_id", execution_id));
+        return 1;
+}

@@ -1,0 +1,59 @@
+/* The execution engine: worker threads that take node runs from the broker, run their
+ * components and commit what they produced, with the database as the durable record
+ * (DESIGN.md "Data flow of one run").
+ *
+ * Each worker has a database connection of its own. A node's output, its log and the node
+ * runs it makes runnable are committed in one transaction before anything is published or
+ * enqueued; at start the queue is rebuilt from the database, so after a crash every
+ * execution resumes where its last commit left it. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/macro.h"
+#include "store/db.h"
+#include "store/store-executions.h"
+
+typedef struct Broker Broker;
+typedef struct Engine Engine;
+typedef struct Manager Manager;
+
+/* Reads the settings it needs from m->config ([Engine] Workers=, [Limits]
+ * MaxNodeOutputSize=, [Storage] Database=). Starts nothing yet. */
+int engine_new(Manager *m, Broker *broker, Engine **ret);
+/* Joins the workers when engine_stop() let them finish; a worker still stuck in a node is
+ * left behind (the process is about to exit) rather than freed under it. */
+Engine *engine_free(Engine *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
+
+/* True while a worker thread is still inside a node (after engine_stop() gave up waiting). */
+bool engine_busy(Engine *e);
+
+/* Recovers what a previous run of the daemon left (node runs cut off mid-way go back to
+ * the queue, their attempt counted) using db, enqueues every queued node run at its
+ * run_after, then starts the workers. */
+int engine_start(Engine *e, Db *db);
+/* Stops taking node runs; running ones are asked to stop (as if cancelled) and given
+ * timeout_usec to return. Those interrupted are not committed: they run again after the
+ * next start. */
+void engine_stop(Engine *e, usec_t timeout_usec);
+
+typedef struct EngineRequest {
+        int64_t workflow_id;
+        int64_t user_id;                /* who started it; 0: nobody (a schedule, a webhook) */
+        const char *trigger_node_id;    /* the trigger that fired; NULL: run every entry node */
+        json_t *trigger_payload;        /* an object; NULL: {} */
+} EngineRequest;
+
+/* Creates the execution on the trigger-scoped graph of the workflow as it is now, publishes
+ * execution_started and enqueues its entry nodes. Runs on the caller's thread with db.
+ * -EINVAL with *ret_error (malloc'ed) when the graph cannot run (nothing connected to the
+ * trigger, a cycle, …), -ENOENT when the workflow is gone. */
+int engine_execute(Engine *e, Db *db, const EngineRequest *req, char ret_id[static EXECUTION_ID_LEN + 1],
+                   char **ret_error);
+
+/* Cancels a live execution: its queued node runs will not start and running ones are told
+ * to stop. Returns 1 when cancelled, 0 when it had already ended, -ENOENT. */
+int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workflow_slug);

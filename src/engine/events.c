@@ -1,0 +1,82 @@
+/* Live events: each event becomes its envelope's text here, on the publishing thread, and
+ * goes to the broker, which copies it and delivers it on the I/O thread (see events.h). */
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "broker/broker.h"
+#include "common/json-util.h"
+#include "common/time-util.h"
+#include "engine/events.h"
+
+#define CHANNEL_MAX 512
+
+/* Set at start and cleared at the end, while no worker runs; read by every publisher. */
+static Broker *events_broker;
+
+void events_set_broker(Broker *broker) {
+        __atomic_store_n(&events_broker, broker, __ATOMIC_RELEASE);
+}
+
+/* {"type", "channel", "execution_id"?, "timestamp", "data"}, in that order: the WebSocket
+ * hub recognises a few types by the start of the text. Borrows data. */
+static json_t *envelope_new(const char *channel, const char *type, const char *execution_id,
+                            json_t *data) {
+        _cleanup_json_ json_t *e = NULL;
+
+        e = json_pack("{s:s, s:s}", "type", type, "channel", channel);
+        if (!e)
+                return NULL;
+        if (execution_id && json_object_set_new(e, "execution_id", json_string(execution_id)) < 0)
+                return NULL;
+        if (json_object_set_new(e, "timestamp", json_real((double) now_realtime_usec() / 1e6)) < 0 ||
+            json_object_set(e, "data", data) < 0)
+                return NULL;
+        return TAKE_PTR(e);
+}
+
+static void publish_one(Broker *b, const char *channel, const char *type, const char *execution_id,
+                        json_t *data) {
+        _cleanup_json_ json_t *envelope = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+
+        envelope = envelope_new(channel, type, execution_id, data);
+        if (!envelope)
+                return;
+        text = json_write(envelope, &len);
+        if (!text)
+                return;
+        /* Events are a live view, never the record: one lost to memory pressure is not
+         * worth failing the work that announced it. */
+        (void) broker_publish(b, channel, text, len);
+}
+
+/* The data to send: data itself (its reference is taken over), or a new {} for NULL. */
+static json_t *data_or_empty(json_t *data) {
+        return data ?: json_object();
+}
+
+void events_publish(const char *channel, const char *type, const char *execution_id, json_t *data) {
+        Broker *b = __atomic_load_n(&events_broker, __ATOMIC_ACQUIRE);
+        _cleanup_json_ json_t *d = data_or_empty(data);
+
+        if (!b || !d || isempty(channel) || isempty(type))
+                return;
+        publish_one(b, channel, type, execution_id, d);
+}
+
+void events_publish_workflow(const char *slug, const char *type, const char *execution_id, json_t *data) {
+        Broker *b = __atomic_load_n(&events_broker, __ATOMIC_ACQUIRE);
+        _cleanup_json_ json_t *d = data_or_empty(data);
+        char channel[CHANNEL_MAX];
+
+        if (!b || !d || isempty(type))
+                return;
+        if (!isempty(slug) &&
+            snprintf(channel, sizeof channel, "workflow:%s", slug) < (int) sizeof channel)
+                publish_one(b, channel, type, execution_id, d);
+        if (!isempty(execution_id) &&
+            snprintf(channel, sizeof channel, "execution:%s", execution_id) < (int) sizeof channel)
+                publish_one(b, channel, type, execution_id, d);
+}

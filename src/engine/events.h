@@ -1,0 +1,23 @@
+/* Live events (reference inventory section 4): the engine and the API publish, the
+ * WebSocket hub delivers to the clients subscribed to a channel.
+ *
+ * Channels are "workflow:<slug>" and "execution:<id>". An event is the envelope
+ * {"type", "channel", "execution_id"?, "timestamp" (unix float seconds), "data"}.
+ * Publishing is thread-safe and never blocks on clients; delivery happens on the I/O
+ * thread, in publish order per publisher. Through the broker, so with the Redis backend
+ * events cross processes. */
+#pragma once
+
+#include <jansson.h>
+
+typedef struct Broker Broker;
+
+/* Set once at start (NULL disables publishing, e.g. in unit tests). */
+void events_set_broker(Broker *broker);
+
+/* Publishes type/data on channel; takes ownership of data (may be NULL → {}). */
+void events_publish(const char *channel, const char *type, const char *execution_id, json_t *data);
+
+/* Convenience: the same event on "workflow:<slug>" and, when execution_id is set, on
+ * "execution:<id>" (as the reference does for engine events). */
+void events_publish_workflow(const char *slug, const char *type, const char *execution_id, json_t *data);

@@ -1,0 +1,582 @@
+/* The transactions that commit a node run: its output or error, its log, the node runs it
+ * makes runnable (or rules out), loop iterations, retries, and the end of the execution. */
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "common/json-util.h"
+#include "common/log.h"
+#include "engine/orchestrator.h"
+#include "engine/run-plan.h"
+#include "engine/run-scope.h"
+
+/* Inputs logged larger than this are summarised: the outputs they came from are kept. */
+#define LOG_INPUT_MAX ((size_t) 64 * 1024)
+/* node_status events carry outputs with long strings cut, as the reference does. */
+#define EVENT_STRING_MAX ((size_t) 2048)
+
+/* --- Transactions ------------------------------------------------------------------------ */
+
+/* Begins and locks the execution: 1 when it is live (pending or running), 0 when not (the
+ * transaction stays open), negative on error (rolled back). */
+static int begin_locked(Job *j, ExecutionState *ret) {
+        int r;
+
+        r = db_begin(j->db);
+        if (r < 0)
+                return r;
+        r = store_execution_lock(j->db, j->info.id, ret);
+        if (r < 0) {
+                (void) db_rollback(j->db);
+                return r;
+        }
+        j->deadline = ret->deadline;
+        return ret->status == EXECUTION_PENDING || ret->status == EXECUTION_RUNNING;
+}
+
+/* Commits when r >= 0 (then enqueues and publishes), else rolls back and forgets. */
+static int end_transaction(Job *j, int r) {
+        if (r >= 0)
+                r = db_commit(j->db);
+        if (r < 0) {
+                (void) db_rollback(j->db);
+                job_reset_pending(j);
+                return r;
+        }
+        job_after_commit(j);
+        return 0;
+}
+
+/* --- Logs and events ----------------------------------------------------------------- */
+
+static json_t *log_input(json_t *input) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+
+        if (!input)
+                return NULL;
+        text = json_write(input, &size);
+        if (text && size <= LOG_INPUT_MAX)
+                return json_incref(input);
+        return json_pack("{s:b, s:I}", "truncated", true, "bytes", (json_int_t) size);
+}
+
+static int log_run(Job *j, const char *status, const NodeOutcome *o, json_t *output) {
+        _cleanup_json_ json_t *input = log_input(o->input), *metadata = NULL;
+
+        metadata = json_pack("{s:I, s:s?, s:s?}", "attempt", (json_int_t) j->row.attempt,
+                             "route", o->route, "iteration", isempty(j->row.iteration) ? NULL : j->row.iteration);
+        if (!metadata || (o->input && !input))
+                return -ENOMEM;
+
+        return store_execution_log_add(j->db, &(ExecutionLogEntry) {
+                .execution_id = j->info.id,
+                .node_id = j->row.node_id,
+                .status = status,
+                .input = input,
+                .output = output,
+                .error = o->error,
+                .error_code = o->error_code,
+                .metadata = metadata,
+                .retry_count = j->row.attempt > 0 ? j->row.attempt - 1 : 0,
+                .duration_ms = o->duration_ms,
+        });
+}
+
+/* A copy of v whose strings are cut at max bytes (on a UTF-8 boundary). */
+static json_t *truncate_strings(json_t *v, size_t max) {
+        json_t *copy, *item;
+        const char *key;
+        size_t i, n;
+
+        switch (json_typeof(v)) {
+        case JSON_STRING:
+                n = json_string_length(v);
+                if (n <= max)
+                        return json_incref(v);
+                n = max;
+                while (n > 0 && ((unsigned char) json_string_value(v)[n] & 0xc0) == 0x80)
+                        n--;
+                return json_stringn(json_string_value(v), n);
+        case JSON_OBJECT:
+                copy = json_object();
+                json_object_foreach(v, key, item)
+                        if (!copy || json_object_set_new(copy, key, truncate_strings(item, max)) < 0)
+                                return json_decref(copy), NULL;
+                return copy;
+        case JSON_ARRAY:
+                copy = json_array();
+                json_array_foreach(v, i, item)
+                        if (!copy || json_array_append_new(copy, truncate_strings(item, max)) < 0)
+                                return json_decref(copy), NULL;
+                return copy;
+        default:
+                return json_incref(v);
+        }
+}
+
+static int event_node_success(Job *j, const char *node_id, const char *iteration, json_t *output,
+                              uint64_t duration_ms) {
+        json_t *data = job_node_status(j, node_id, iteration, "success");
+
+        if (!data ||
+            json_object_set_new(data, "duration_ms", json_integer((json_int_t) duration_ms)) < 0 ||
+            json_object_set_new(data, "output", output ? truncate_strings(output, EVENT_STRING_MAX) : json_null()) < 0) {
+                json_decref(data);
+                return -ENOMEM;
+        }
+        return job_add_event(j, "node_status", data);
+}
+
+/* --- Node runs of a scope ------------------------------------------------------------------ */
+
+static const NodeRunRow *find_row(const NodeRunRow *rows, size_t n, const char *node_id, const char *iteration) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(rows[i].node_id, node_id) && streq(rows[i].iteration, iteration))
+                        return rows + i;
+        return NULL;
+}
+
+/* The plan of scope, its nodes' states read from the database. */
+static int scope_plan(Job *j, const char *scope, const char *loop_id, RunPlan **ret) {
+        _cleanup_(scope_chain_freep) char **chain = scope_chain(scope);
+        _cleanup_(run_plan_freep) RunPlan *p = NULL;
+        NodeRunRow *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!chain)
+                return -ENOMEM;
+        r = run_plan_new(j->topology, loop_id, &p);
+        if (r < 0)
+                return r;
+        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) { .iterations = (const char *const *) chain },
+                                 &rows, &n);
+        if (r < 0)
+                return r;
+        r = scope_fill_plan(p, rows, n, scope);
+        node_run_rows_free(rows, n);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int write_step(Job *j, const char *scope, const PlanStep *s, usec_t run_at) {
+        int64_t id;
+        int r;
+
+        for (size_t i = 0; i < s->n_run; i++) {
+                r = store_node_run_offer(j->db, j->info.id, s->run[i], scope, NODE_RUN_QUEUED, run_at, &id);
+                if (r >= 0)
+                        r = job_add_pending(j, id, run_at);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < s->n_wait; i++) {
+                r = store_node_run_offer(j->db, j->info.id, s->wait[i], scope, NODE_RUN_WAITING, 0, NULL);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < s->n_rule_out; i++) {
+                r = store_node_run_offer(j->db, j->info.id, s->rule_out[i], scope, NODE_RUN_RULED_OUT, 0, NULL);
+                if (r >= 0)
+                        r = job_add_event(j, "node_status", job_node_status(j, s->rule_out[i], scope, "skipped"));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* --- The end of the execution ------------------------------------------------------------ */
+
+static bool is_type(const Job *j, const char *node_id, const char *type) {
+        return streq_ptr(json_get_string(json_object_get(j->info.nodes, node_id), "component_type", NULL), type);
+}
+
+/* Inventory 2.9: a reply_chat's message; else the output of an agent that ends a branch;
+ * else every top-level node's output. */
+static json_t *final_output(const Job *j, const NodeRunRow *rows, size_t n) {
+        const NodeRunRow *reply = NULL, *agent = NULL;
+        json_t *outputs;
+
+        for (size_t i = 0; i < n; i++) {
+                const NodeRunRow *r = rows + i;
+                const char *const *children;
+
+                if (r->status != NODE_RUN_DONE || !isempty(r->iteration) || !r->output)
+                        continue;
+                if (is_type(j, r->node_id, "reply_chat"))
+                        reply = r;
+                else if ((is_type(j, r->node_id, "agent") || is_type(j, r->node_id, "deep_agent")) &&
+                         topology_children(j->topology, r->node_id, &children) == 0)
+                        agent = r;
+        }
+        if (reply || agent)
+                return json_pack("{s:O}", "output",
+                                 json_object_get((reply ?: agent)->output, "output") ?: json_null());
+
+        outputs = json_object();
+        for (size_t i = 0; outputs && i < n; i++)
+                if (rows[i].status == NODE_RUN_DONE && isempty(rows[i].iteration) && rows[i].output &&
+                    json_object_set(outputs, rows[i].node_id, rows[i].output) < 0)
+                        return json_decref(outputs), NULL;
+        return outputs ? json_pack("{s:o}", "node_outputs", outputs) : NULL;
+}
+
+static int finalize(Job *j) {
+        static const char *const top_level[] = { "", NULL };
+        _cleanup_json_ json_t *output = NULL;
+        NodeRunRow *rows = NULL;
+        int64_t steps;
+        size_t n = 0;
+        json_t *data;
+        int r;
+
+        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) { .iterations = top_level, .with_outputs = true },
+                                 &rows, &n);
+        if (r < 0)
+                return r;
+        output = final_output(j, rows, n);
+        node_run_rows_free(rows, n);
+        if (!output)
+                return -ENOMEM;
+        r = store_node_runs_count(j->db, j->info.id, NODE_RUN_DONE, &steps);
+        if (r < 0)
+                return r;
+
+        r = store_execution_finish(j->db, j->info.id, EXECUTION_COMPLETED, output, NULL, NULL);
+        if (r <= 0)
+                return r;
+        data = json_pack("{s:O, s:{s:I, s:i, s:f, s:i, s:i, s:i}}", "output", output, "activity_summary",
+                         "total_steps", (json_int_t) steps, "total_tokens", 0, "total_cost_usd", 0.0,
+                         "llm_calls", 0, "tool_invocations", 0, "child_count", 0);
+        return job_add_event(j, "execution_completed", data);
+}
+
+static int execution_fail(Job *j, const char *error, const char *error_code) {
+        int r;
+
+        r = store_execution_finish(j->db, j->info.id, EXECUTION_FAILED, NULL, error, error_code);
+        if (r <= 0)
+                return r;
+        r = store_node_runs_cancel(j->db, j->info.id);
+        if (r < 0)
+                return r;
+        return job_add_event(j, "execution_failed", json_pack("{s:s, s:s?}", "error", error, "error_code", error_code));
+}
+
+/* --- Advancing, loops ------------------------------------------------------------------- */
+
+static int advance(Job *j, const char *scope, const char *node_id, const char *route, usec_t delay_usec);
+
+/* Starts iteration index of loop_id; *ret_busy is false when nothing in it can run. */
+static int start_iteration(Job *j, const char *outer, const char *loop_id, unsigned index, bool *ret_busy) {
+        _cleanup_(run_plan_freep) RunPlan *p = NULL;
+        _cleanup_(plan_step_done) PlanStep step = {};
+        _cleanup_free_ char *scope = scope_child(outer, loop_id, index);
+        int r;
+
+        if (!scope)
+                return -ENOMEM;
+        r = scope_plan(j, scope, loop_id, &p);
+        if (r >= 0)
+                r = run_plan_start(p, &step);
+        if (r >= 0)
+                r = write_step(j, scope, &step, 0);
+        if (r < 0)
+                return r;
+        *ret_busy = run_plan_busy(p);
+        return 0;
+}
+
+/* Every iteration ran: the loop's results are {completion_node_id: output} per iteration. */
+static int loop_finish(Job *j, const char *outer, const char *loop_id, unsigned total) {
+        _cleanup_json_ json_t *results = json_array(), *output = NULL;
+        const char *const *completions;
+        size_t n_completions = topology_loop_completions(j->topology, loop_id, &completions);
+        _cleanup_free_ const char **node_ids = calloc(n_completions + 2, sizeof(char *));
+        const NodeRunRow *loop_row;
+        NodeRunRow *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!results || !node_ids)
+                return -ENOMEM;
+        /* The completion nodes' runs of every iteration, and the loop's own. */
+        memcpy(node_ids, completions, n_completions * sizeof(char *));
+        node_ids[n_completions] = loop_id;
+        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) { .node_ids = node_ids, .with_outputs = true },
+                                 &rows, &n);
+        if (r < 0)
+                return r;
+        for (unsigned k = 0; r >= 0 && k < total; k++) {
+                _cleanup_free_ char *scope = scope_child(outer, loop_id, k);
+                json_t *result = json_object();
+
+                if (!scope || json_array_append_new(results, result) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (size_t c = 0; c < n_completions; c++) {
+                        const NodeRunRow *done = find_row(rows, n, completions[c], scope);
+
+                        if (done && done->status == NODE_RUN_DONE && done->output &&
+                            json_object_set(result, completions[c], done->output) < 0)
+                                r = -ENOMEM;
+                }
+        }
+        loop_row = find_row(rows, n, loop_id, outer);
+        if (r >= 0 && !loop_row)
+                r = -EBADMSG;
+        if (r >= 0) {
+                output = json_pack("{s:O}", "results", results);
+                r = output ? store_node_run_finish(j->db, loop_row->id, &(NodeRunResult) {
+                                .status = NODE_RUN_DONE, .output = output }) : -ENOMEM;
+        }
+        node_run_rows_free(rows, n);
+        if (r < 0)
+                return r;
+
+        r = event_node_success(j, loop_id, outer, output, 0);
+        if (r < 0)
+                return r;
+        return advance(j, outer, loop_id, NULL, 0);
+}
+
+/* Starts the iterations from first on until one has something to run; past the last, the
+ * loop finishes. */
+static int loop_continue(Job *j, const char *outer, const char *loop_id, unsigned first) {
+        const char *const iterations[] = { outer, NULL }, *const node_ids[] = { loop_id, NULL };
+        const NodeRunRow *loop_row;
+        NodeRunRow *rows = NULL;
+        size_t n = 0;
+        unsigned total;
+        int r;
+
+        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) {
+                .iterations = iterations, .node_ids = node_ids, .with_outputs = true }, &rows, &n);
+        if (r < 0)
+                return r;
+        loop_row = find_row(rows, n, loop_id, outer);
+        total = loop_row ? (unsigned) json_array_size(json_object_get(loop_row->output, "items")) : 0;
+        node_run_rows_free(rows, n);
+        if (!loop_row)
+                return -EBADMSG;
+
+        for (unsigned i = first; i < total; i++) {
+                bool busy;
+
+                r = start_iteration(j, outer, loop_id, i, &busy);
+                if (r < 0)
+                        return r;
+                if (busy)
+                        return 0;
+        }
+        return loop_finish(j, outer, loop_id, total);
+}
+
+/* Nothing of iteration scope is left to run: on to the next. */
+static int iteration_done(Job *j, const char *scope) {
+        _cleanup_free_ char *outer = NULL, *loop_id = NULL;
+        unsigned index;
+        int r;
+
+        r = scope_parse(scope, &outer, &loop_id, &index);
+        if (r < 0)
+                return r;
+        return loop_continue(j, outer, loop_id, index + 1);
+}
+
+static int advance(Job *j, const char *scope, const char *node_id, const char *route, usec_t delay_usec) {
+        _cleanup_(run_plan_freep) RunPlan *p = NULL;
+        _cleanup_(plan_step_done) PlanStep step = {}, unblocked = {};
+        _cleanup_free_ char *outer = NULL, *loop_id = NULL;
+        unsigned index;
+        int r;
+
+        if (!isempty(scope)) {
+                r = scope_parse(scope, &outer, &loop_id, &index);
+                if (r < 0)
+                        return r;
+        }
+        r = scope_plan(j, scope, loop_id, &p);
+        if (r >= 0)
+                r = run_plan_advance(p, node_id, route, &step);
+        if (r >= 0)
+                r = write_step(j, scope, &step, delay_usec > 0 ? now_realtime_usec() + delay_usec : 0);
+        if (r >= 0)
+                r = run_plan_unblock(p, &unblocked);
+        if (r < 0)
+                return r;
+        if (unblocked.n_run > 0) {
+                log_warning("Execution %s: starting %zu node(s) whose parents can no longer finish.", j->info.id,
+                            unblocked.n_run);
+                r = write_step(j, scope, &unblocked, 0);
+                if (r < 0)
+                        return r;
+        }
+
+        if (run_plan_busy(p))
+                return 0;
+        return isempty(scope) ? finalize(j) : iteration_done(j, scope);
+}
+
+/* The node finished (output, route): store it and go on. */
+static int node_done(Job *j, json_t *output, const char *route, usec_t delay_usec, uint64_t duration_ms) {
+        int r;
+
+        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                .status = NODE_RUN_DONE, .output = output, .route = route });
+        if (r >= 0)
+                r = event_node_success(j, j->row.node_id, j->row.iteration, output, duration_ms);
+        if (r < 0)
+                return r;
+        return advance(j, j->row.iteration, j->row.node_id, route, delay_usec);
+}
+
+/* A loop node with items and a body: it waits while its iterations run. */
+static int loop_start(Job *j, json_t *output, json_t *items) {
+        _cleanup_json_ json_t *looping = json_deep_copy(output);
+        int r;
+
+        if (!looping || json_object_set(looping, "items", items) < 0)
+                return -ENOMEM;
+        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                .status = NODE_RUN_LOOPING, .output = looping });
+        if (r < 0)
+                return r;
+        return loop_continue(j, j->row.iteration, j->row.node_id, 0);
+}
+
+static int finish_cancelled(Job *j, const NodeOutcome *o) {
+        int r;
+
+        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                .status = NODE_RUN_CANCELLED, .output = o->output, .error = o->error, .error_code = o->error_code });
+        if (r < 0)
+                return r;
+        return log_run(j, "cancelled", o, o->output);
+}
+
+int commit_success(Job *j, const NodeOutcome *o) {
+        const char *const *body;
+        ExecutionState state;
+        int r;
+
+        r = begin_locked(j, &state);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return end_transaction(j, finish_cancelled(j, o));
+
+        r = log_run(j, "completed", o, o->output);
+        if (r < 0)
+                return end_transaction(j, r);
+        if (json_array_size(o->loop_items) > 0 && topology_loop_body(j->topology, j->row.node_id, &body) > 0)
+                r = loop_start(j, o->output, o->loop_items);
+        else
+                r = node_done(j, o->output, o->route, o->delay_usec, o->duration_ms);
+        return end_transaction(j, r);
+}
+
+/* continue_on_fail, or a loop body node under on_error=continue. */
+static bool failure_continues(const Job *j) {
+        if (setting_bool(job_setting(j, "continue_on_fail"), false))
+                return true;
+        return j->loop_id && streq_ptr(json_string_value(job_node_setting(j, j->loop_id, "on_error")), "continue");
+}
+
+static usec_t retry_delay(const Job *j) {
+        double base = setting_number(job_setting(j, "retry_backoff_seconds"), NODE_RETRY_BACKOFF_SECONDS_DEFAULT);
+        double seconds = MAX(base, 0.0) * ldexp(1.0, (int) MIN(j->row.attempt, 30u) - 1);
+
+        return (usec_t) (MIN(seconds, NODE_RETRY_DELAY_MAX_SECONDS) * 1e6);
+}
+
+static int failure_event(Job *j, const NodeOutcome *o, bool will_retry) {
+        json_t *data = job_node_status(j, j->row.node_id, j->row.iteration, "failed");
+
+        if (!data ||
+            json_object_set_new(data, "error", json_string(o->error)) < 0 ||
+            json_object_set_new(data, "error_code", json_string(o->error_code)) < 0 ||
+            json_object_set_new(data, "attempt", json_integer(j->row.attempt)) < 0 ||
+            json_object_set_new(data, "will_retry", json_boolean(will_retry)) < 0) {
+                json_decref(data);
+                return -ENOMEM;
+        }
+        return job_add_event(j, "node_status", data);
+}
+
+static int node_failed(Job *j, const NodeOutcome *o) {
+        _cleanup_json_ json_t *error_output = NULL;
+        _cleanup_free_ char *message = NULL;
+        bool retry = o->retryable && j->row.attempt < job_max_attempts(j);
+        int r;
+
+        r = log_run(j, "failed", o, NULL);
+        if (r >= 0)
+                r = failure_event(j, o, retry);
+        if (r < 0)
+                return r;
+
+        if (retry) {
+                usec_t run_after = now_realtime_usec() + retry_delay(j);
+
+                r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                        .status = NODE_RUN_QUEUED, .error = o->error, .error_code = o->error_code,
+                        .run_after = run_after });
+                return r < 0 ? r : job_add_pending(j, j->row.id, run_after);
+        }
+
+        if (failure_continues(j)) {
+                error_output = json_pack("{s:s, s:s}", "error", o->error, "error_code", o->error_code);
+                return error_output ? node_done(j, error_output, NULL, 0, o->duration_ms) : -ENOMEM;
+        }
+
+        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                .status = NODE_RUN_FAILED, .error = o->error, .error_code = o->error_code });
+        if (r < 0)
+                return r;
+        if (asprintf(&message, "Node %s: %s", j->row.node_id, o->error) < 0)
+                return -ENOMEM;
+        return execution_fail(j, message, o->error_code);
+}
+
+int commit_failure(Job *j, const NodeOutcome *o) {
+        ExecutionState state;
+        int r;
+
+        r = begin_locked(j, &state);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return end_transaction(j, finish_cancelled(j, o));
+        return end_transaction(j, node_failed(j, o));
+}
+
+int commit_timeout(Job *j, bool claimed) {
+        static const char message[] = "Execution timed out: it ran longer than the workflow's max_execution_seconds";
+        NodeOutcome o = { .error = message, .error_code = "timeout" };
+        ExecutionState state;
+        int r;
+
+        r = begin_locked(j, &state);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return end_transaction(j, claimed ? finish_cancelled(j, &o) : 0);
+
+        if (claimed) {
+                r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                        .status = NODE_RUN_FAILED, .error = message, .error_code = "timeout" });
+                if (r >= 0)
+                        r = log_run(j, "failed", &o, NULL);
+                if (r >= 0)
+                        r = failure_event(j, &o, false);
+                if (r < 0)
+                        return end_transaction(j, r);
+        }
+        return end_transaction(j, execution_fail(j, message, "timeout"));
+}

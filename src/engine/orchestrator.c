@@ -1,0 +1,487 @@
+/* One node run: claim it, prepare what its component sees (rendered settings, template
+ * context, input), run the component on this worker thread, and hand the outcome to the
+ * commit. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/json-util.h"
+#include "common/log.h"
+#include "engine/events.h"
+#include "engine/node-types.h"
+#include "engine/orchestrator.h"
+#include "engine/run-scope.h"
+#include "engine/template.h"
+
+/* A commit that meets a busy database or a broken connection is tried this many times. */
+#define COMMIT_ATTEMPTS 5
+#define COMMIT_RETRY_USEC (200U * 1000)
+
+void job_done(Job *j) {
+        execution_info_done(&j->info);
+        topology_free(j->topology);
+        node_run_row_done(&j->row);
+        free(j->loop_id);
+        free(j->loop_outer);
+        free(j->pending);
+        json_decref(j->events);
+        *j = (Job) {};
+}
+
+void job_reset_pending(Job *j) {
+        j->n_pending = 0;
+        json_array_clear(j->events);
+}
+
+int job_add_pending(Job *j, int64_t id, usec_t run_at) {
+        if (j->n_pending == j->n_pending_alloc) {
+                size_t n = MAX(j->n_pending_alloc * 2, (size_t) 8);
+                PendingRun *p = reallocarray(j->pending, n, sizeof(PendingRun));
+
+                if (!p)
+                        return -ENOMEM;
+                j->pending = p;
+                j->n_pending_alloc = n;
+        }
+        /* A run due after the deadline is taken at the deadline, which fails the execution
+         * on time instead of when the wait is over. */
+        if (j->deadline > 0 && (run_at == 0 || run_at > j->deadline))
+                run_at = run_at == 0 ? 0 : j->deadline;
+        j->pending[j->n_pending++] = (PendingRun) { .id = id, .run_at = run_at };
+        return 0;
+}
+
+int job_add_event(Job *j, const char *type, json_t *data) {
+        if (!data)
+                return -ENOMEM;
+        if (!j->events) {
+                j->events = json_array();
+                if (!j->events) {
+                        json_decref(data);
+                        return -ENOMEM;
+                }
+        }
+        return json_array_append_new(j->events, json_pack("[s, o]", type, data)) < 0 ? -ENOMEM : 0;
+}
+
+void job_after_commit(Job *j) {
+        json_t *event;
+        size_t i;
+
+        /* Events first: a successor taken at once by another worker must not announce
+         * itself before the node it follows. */
+        json_array_foreach(j->events, i, event)
+                events_publish_workflow(j->info.workflow_slug, json_string_value(json_array_get(event, 0)),
+                                        j->info.id, json_incref(json_array_get(event, 1)));
+        for (size_t k = 0; k < j->n_pending; k++)
+                engine_enqueue(j->engine, j->info.id, &j->pending[k].id, 1, j->pending[k].run_at);
+        job_reset_pending(j);
+}
+
+json_t *job_node_status(const Job *j, const char *node_id, const char *iteration, const char *status) {
+        json_t *node = json_object_get(j->info.nodes, node_id);
+        const char *type = json_get_string(node, "component_type", "");
+        const NodeTypeSpec *spec = node_type_find(type);
+        json_t *data;
+
+        data = json_pack("{s:s, s:s, s:s, s:s, s:O}", "node_id", node_id, "status", status, "component_type", type,
+                         "display_name", spec ? spec->display_name : type,
+                         "node_label", json_object_get(node, "label") ?: json_null());
+        if (data && !isempty(iteration) && json_object_set_new(data, "iteration", json_string(iteration)) < 0)
+                return json_decref(data), NULL;
+        return data;
+}
+
+json_t *job_node_setting(const Job *j, const char *node_id, const char *key) {
+        json_t *v = json_object_get(json_object_get(json_object_get(json_object_get(j->info.nodes, node_id), "config"),
+                                                    "extra_config"), key);
+
+        return json_is_null(v) ? NULL : v;
+}
+
+json_t *job_setting(const Job *j, const char *key) {
+        return job_node_setting(j, j->row.node_id, key);
+}
+
+double setting_number(json_t *v, double def) {
+        char *end;
+        double d;
+
+        if (json_is_number(v))
+                return json_number_value(v);
+        if (!json_is_string(v))
+                return def;
+        d = strtod(json_string_value(v), &end);
+        return end != json_string_value(v) && *end == 0 && isfinite(d) ? d : def;
+}
+
+bool setting_bool(json_t *v, bool def) {
+        const char *s = json_string_value(v);
+
+        if (json_is_boolean(v))
+                return json_is_true(v);
+        if (json_is_integer(v))
+                return json_integer_value(v) != 0;
+        if (s && (streq(s, "true") || streq(s, "True") || streq(s, "1") || streq(s, "yes")))
+                return true;
+        if (s && (streq(s, "false") || streq(s, "False") || streq(s, "0") || streq(s, "no")))
+                return false;
+        return def;
+}
+
+/* --- Loading and claiming -------------------------------------------------------------- */
+
+static int job_load(Job *j) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = store_execution_info(j->db, j->broker_job.execution_id, &j->info);
+        if (r < 0)
+                return r;
+        r = topology_from_json(j->info.topology, &j->topology, &error);
+        if (r < 0) {
+                log_error("Execution %s has an unreadable graph: %s", j->info.id, error ?: "out of memory");
+                return r;
+        }
+        r = store_node_run_get(j->db, j->broker_job.node_run_id, &j->row);
+        if (r < 0)
+                return r;
+        j->node = json_object_get(j->info.nodes, j->row.node_id);
+        j->component_type = json_get_string(j->node, "component_type", NULL);
+        if (!j->component_type)
+                return -EBADMSG;
+
+        if (!isempty(j->row.iteration)) {
+                r = scope_parse(j->row.iteration, &j->loop_outer, &j->loop_id, &j->loop_index);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+unsigned job_max_attempts(const Job *j) {
+        double retries = setting_number(job_setting(j, "retries"), NODE_RETRIES_DEFAULT);
+
+        return (unsigned) MIN(MAX(retries, 0.0), (double) NODE_RETRIES_MAX) + 1;
+}
+
+/* 1: claimed and ready to run; 0: nothing to do (already taken, cancelled, over); <0. */
+static int job_claim(Job *j) {
+        ExecutionState state;
+        NodeRunRow fresh = {};
+        usec_t now = now_realtime_usec();
+        int r;
+
+        r = db_begin(j->db);
+        if (r < 0)
+                return r;
+        r = store_execution_lock(j->db, j->info.id, &state);
+        if (r < 0)
+                goto drop;
+        j->deadline = state.deadline;
+        if (state.status != EXECUTION_PENDING && state.status != EXECUTION_RUNNING)
+                goto drop;
+
+        r = store_node_run_get(j->db, j->row.id, &fresh);
+        if (r < 0)
+                goto drop;
+        j->row.attempt = fresh.attempt;
+        if (fresh.status != NODE_RUN_QUEUED) {
+                node_run_row_done(&fresh);
+                goto drop;
+        }
+        node_run_row_done(&fresh);
+
+        if (j->deadline > 0 && now >= j->deadline) {
+                (void) db_rollback(j->db);
+                return commit_timeout(j, false);
+        }
+        /* Taken early (enqueued twice): it comes back when it is due. */
+        if (j->row.run_after > now + 1000) {
+                (void) db_rollback(j->db);
+                engine_enqueue(j->engine, j->info.id, &j->row.id, 1, j->row.run_after);
+                return 0;
+        }
+        if (j->row.attempt >= job_max_attempts(j)) {
+                NodeOutcome o = {
+                        .error = "The node was interrupted (the daemon stopped) and has no attempts left",
+                        .error_code = "interrupted",
+                };
+
+                (void) db_rollback(j->db);
+                return commit_failure(j, &o) < 0 ? -EIO : 0;
+        }
+
+        r = store_node_run_claim(j->db, j->row.id);
+        if (r == -ESTALE)
+                goto drop;
+        if (r < 0)
+                goto fail;
+        r = db_commit(j->db);
+        if (r < 0)
+                goto fail;
+        j->row.attempt++;
+        return 1;
+
+drop:
+        (void) db_rollback(j->db);
+        return r == -ENOENT || r == -ESTALE || r >= 0 ? 0 : r;
+fail:
+        (void) db_rollback(j->db);
+        return r;
+}
+
+/* --- Preparing ------------------------------------------------------------------------------ */
+
+/* {item, index, total} of the innermost loop, from its run's stored items. */
+static json_t *job_loop_context(const Job *j, const NodeRunRow *rows, size_t n) {
+        for (size_t i = 0; j->loop_id && i < n; i++) {
+                json_t *items;
+
+                if (!streq(rows[i].node_id, j->loop_id) || !streq(rows[i].iteration, j->loop_outer))
+                        continue;
+                items = json_object_get(rows[i].output, "items");
+                return json_pack("{s:O, s:I, s:I}", "item", json_array_get(items, j->loop_index) ?: json_null(),
+                                 "index", (json_int_t) j->loop_index, "total", (json_int_t) json_array_size(items));
+        }
+        return NULL;
+}
+
+/* The node's config with system_prompt and extra_config rendered against context. */
+static int job_render_config(const Job *j, json_t *context, json_t **ret, TemplateError *error) {
+        _cleanup_json_ json_t *config = NULL, *templates = NULL, *rendered = NULL;
+        json_t *stored = json_object_get(j->node, "config"), *extra;
+        int r;
+
+        extra = json_object_get(stored, "extra_config");
+        templates = json_pack("{s:O, s:o}", "system_prompt", json_object_get(stored, "system_prompt") ?: json_null(),
+                              "extra_config", json_is_object(extra) ? json_incref(extra) : json_object());
+        config = json_is_object(stored) ? json_copy(stored) : json_object();
+        if (!templates || !config)
+                return -ENOMEM;
+
+        r = template_render_json(templates, context, &rendered, error);
+        if (r < 0)
+                return r;
+        if (json_object_update(config, rendered) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(config);
+        return 0;
+}
+
+/* Fills run's inputs. On a template error, *ret_error gets the message. */
+static int job_prepare(Job *j, NodeRun *run, char **ret_error) {
+        _cleanup_(scope_chain_freep) char **chain = scope_chain(j->row.iteration);
+        _cleanup_json_ json_t *loop = NULL;
+        TemplateError error = {};
+        NodeRunRow *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!chain)
+                return -ENOMEM;
+        /* Only the runs this scope can see: not every iteration of a loop. */
+        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) {
+                .iterations = (const char *const *) chain, .with_outputs = true }, &rows, &n);
+        if (r < 0)
+                return r;
+        loop = job_loop_context(j, rows, n);
+        run->context = scope_context(j->info.trigger_payload, j->info.trigger_node_id, rows, n, j->row.iteration, loop);
+        node_run_rows_free(rows, n);
+        if (!run->context)
+                return -ENOMEM;
+        run->input = scope_input(j->topology, j->row.node_id, run->context, j->loop_id);
+        if (!run->input)
+                return -ENOMEM;
+
+        r = job_render_config(j, run->context, &run->config, &error);
+        if (r == -EINVAL || r == -E2BIG) {
+                *ret_error = TAKE_PTR(error.message);
+                return 0;
+        }
+        template_error_done(&error);
+        return r;
+}
+
+/* The monotonic time of the realtime deadline. */
+static usec_t monotonic_deadline(usec_t deadline) {
+        usec_t now = now_realtime_usec(), mono = now_monotonic_usec();
+
+        if (deadline == 0)
+                return 0;
+        return deadline > now ? mono + (deadline - now) : mono;
+}
+
+/* Checks a successful run's output; on a problem fills o with a failure and returns false. */
+static bool job_output_acceptable(const Job *j, NodeRun *run, NodeOutcome *o, char **message) {
+        size_t size = 0;
+        char *text;
+
+        if (!run->output)
+                run->output = json_object();
+        if (!json_is_object(run->output)) {
+                o->error = "The component produced an output that is not an object";
+                o->error_code = "internal";
+                return false;
+        }
+        text = json_write(run->output, &size);
+        free(text);
+        if (!text) {
+                o->error = "Out of memory";
+                o->error_code = "internal";
+                return false;
+        }
+        if (size > j->engine->max_output_size) {
+                if (asprintf(message, "The node's output is %zu bytes, more than the limit of %zu "
+                             "(MaxNodeOutputSize=)", size, j->engine->max_output_size) < 0)
+                        *message = NULL;
+                o->error = *message ?: "The node's output is too large";
+                o->error_code = "output_too_large";
+                return false;
+        }
+        return true;
+}
+
+/* The work is done: commit it, trying again while the database is busy or the connection
+ * broke, since the node's effect happened and should not be run again for nothing. */
+static int job_commit(Job *j, const NodeOutcome *o) {
+        int r;
+
+        for (unsigned attempt = 1;; attempt++) {
+                if (j->deadline > 0 && now_realtime_usec() >= j->deadline)
+                        r = commit_timeout(j, true);
+                else if (o->error)
+                        r = commit_failure(j, o);
+                else
+                        r = commit_success(j, o);
+                if ((r != -EBUSY && r != -EIO) || attempt >= COMMIT_ATTEMPTS)
+                        return r;
+
+                log_warning_errno(r, "Cannot commit node '%s' of execution %s (%s), trying again: %m",
+                                  j->row.node_id, j->info.id, db_last_error(j->db));
+                (void) usleep(attempt * COMMIT_RETRY_USEC);
+                if (r == -EIO) {
+                        /* A broken connection: a new one, or give up (the next start runs
+                         * the node again). */
+                        r = engine_worker_reconnect(j->worker);
+                        j->db = j->worker->db;
+                        if (r < 0)
+                                return r;
+                }
+        }
+}
+
+static int job_run(Job *j) {
+        _cleanup_free_ char *template_error = NULL, *message = NULL;
+        const Component *component;
+        usec_t started = now_monotonic_usec();
+        NodeOutcome o = { .retryable = false };
+        NodeRun run = {
+                .execution_id = j->info.id,
+                .workflow_slug = j->info.workflow_slug,
+                .node_id = j->row.node_id,
+                .component_type = j->component_type,
+                .attempt = j->row.attempt,
+                .cancelled = &j->worker->cancelled,
+                .deadline = monotonic_deadline(j->deadline),
+                .max_output_size = j->engine->max_output_size,
+                .retryable = true,
+        };
+        int r;
+
+        (void) job_add_event(j, "node_status", job_node_status(j, j->row.node_id, j->row.iteration, "running"));
+        job_after_commit(j);
+
+        r = job_prepare(j, &run, &template_error);
+        component = component_find(j->component_type);
+        if (r < 0) {
+                if (asprintf(&message, "Cannot prepare the node: %s", strerror(-r)) < 0)
+                        message = NULL;
+                o.error = message ?: "Cannot prepare the node";
+                o.error_code = "internal";
+                o.retryable = true;
+        } else if (template_error) {
+                o.error = template_error;
+                o.error_code = "template";
+        } else if (!component) {
+                if (asprintf(&message, "component type '%s' cannot run yet", j->component_type) < 0)
+                        message = NULL;
+                o.error = message ?: "component cannot run yet";
+                o.error_code = "not_implemented";
+        } else {
+                engine_worker_begin(j->worker, j->info.id);
+                r = component->run(&run);
+                engine_worker_end(j->worker);
+
+                /* Stopped by engine_stop(): not committed, it runs again after the restart. */
+                if (j->worker->interrupted && (r < 0 || run.error)) {
+                        r = 0;
+                        goto out;
+                }
+                if (r >= 0 && !run.error && job_output_acceptable(j, &run, &o, &message)) {
+                        o = (NodeOutcome) {
+                                .output = run.output,
+                                .route = run.route,
+                                .delay_usec = run.delay_usec,
+                                .loop_items = run.loop_items,
+                        };
+                } else if (!o.error) {
+                        o.error = run.error ?: "The component failed without saying why";
+                        o.error_code = run.error_code ?: "error";
+                        o.retryable = run.retryable;
+                }
+        }
+
+        o.input = run.input;
+        o.duration_ms = (now_monotonic_usec() - started) / 1000;
+        r = job_commit(j, &o);
+out:
+        json_decref(run.config);
+        json_decref(run.context);
+        json_decref(run.input);
+        node_run_done(&run);
+        return r;
+}
+
+int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
+        Job j = {
+                .engine = w->engine,
+                .worker = w,
+                .db = w->db,
+                .broker_job = *broker_job,
+        };
+        int r;
+
+        r = job_load(&j);
+        if (r >= 0)
+                r = job_claim(&j);
+        if (r == -ENOENT || r == 0) {
+                /* Deleted, already taken, or over: nothing to do. */
+                job_done(&j);
+                return 0;
+        }
+        if (r == -EBUSY || r == -EIO) {
+                /* Nothing changed yet: the job comes back. */
+                log_warning_errno(r, "Cannot take node run %" PRIi64 " of execution %s, trying again later: %m (%s)",
+                                  broker_job->node_run_id, broker_job->execution_id, db_last_error(j.db));
+                job_done(&j);
+                return -EAGAIN;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Cannot take node run %" PRIi64 " of execution %s: %m", broker_job->node_run_id,
+                                broker_job->execution_id);
+                job_done(&j);
+                return 0;
+        }
+
+        r = job_run(&j);
+        /* The node run stays running in the database; the next start runs it again. */
+        if (r < 0)
+                log_error_errno(r, "Node '%s' of execution %s: %m (%s)", j.row.node_id, j.info.id,
+                                db_last_error(j.db));
+        job_done(&j);
+        return 0;
+}
