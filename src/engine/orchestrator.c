@@ -250,15 +250,32 @@ static json_t *job_loop_context(const Job *j, const NodeRunRow *rows, size_t n) 
         return NULL;
 }
 
+/* Program text reaches its data through variables (code: input, trigger…; transform: "."):
+ * rendering it as a template would splice data into a program, and "{{" is legal in both. */
+static const struct {
+        const char *component_type, *key;
+} verbatim_keys[] = {
+        { "code", "code" },
+        { "transform", "program" },
+};
+
 /* The node's config with system_prompt and extra_config rendered against context. */
 static int job_render_config(const Job *j, json_t *context, json_t **ret, TemplateError *error) {
-        _cleanup_json_ json_t *config = NULL, *templates = NULL, *rendered = NULL;
-        json_t *stored = json_object_get(j->node, "config"), *extra;
+        _cleanup_json_ json_t *config = NULL, *templates = NULL, *rendered = NULL, *extra = NULL;
+        json_t *stored = json_object_get(j->node, "config"), *stored_extra;
+        const char *type = j->component_type;
         int r;
 
-        extra = json_object_get(stored, "extra_config");
-        templates = json_pack("{s:O, s:o}", "system_prompt", json_object_get(stored, "system_prompt") ?: json_null(),
-                              "extra_config", json_is_object(extra) ? json_incref(extra) : json_object());
+        stored_extra = json_object_get(stored, "extra_config");
+        extra = json_is_object(stored_extra) ? json_copy(stored_extra) : json_object();
+        if (!extra)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(verbatim_keys); i++)
+                if (streq_ptr(type, verbatim_keys[i].component_type))
+                        (void) json_object_del(extra, verbatim_keys[i].key);
+
+        templates = json_pack("{s:O, s:O}", "system_prompt", json_object_get(stored, "system_prompt") ?: json_null(),
+                              "extra_config", extra);
         config = json_is_object(stored) ? json_copy(stored) : json_object();
         if (!templates || !config)
                 return -ENOMEM;
@@ -266,6 +283,13 @@ static int job_render_config(const Job *j, json_t *context, json_t **ret, Templa
         r = template_render_json(templates, context, &rendered, error);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < ELEMENTSOF(verbatim_keys); i++) {
+                json_t *v = json_object_get(stored_extra, verbatim_keys[i].key);
+
+                if (v && streq_ptr(type, verbatim_keys[i].component_type) &&
+                    json_object_set(json_object_get(rendered, "extra_config"), verbatim_keys[i].key, v) < 0)
+                        return -ENOMEM;
+        }
         if (json_object_update(config, rendered) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(config);
