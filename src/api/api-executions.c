@@ -217,6 +217,56 @@ static int executions_cancel(HttpRequest *req, HttpResponse *resp) {
         return http_reply_json(resp, 200, json_pack("{s:s, s:s}", "execution_id", id, "status", "cancelled"));
 }
 
+static int executions_resume(HttpRequest *req, HttpResponse *resp) {
+        static const JsonField fields[] = {
+                { "input", JSON_FIELD_ANY, JSON_FIELD_REQUIRED },
+                { "task_id", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+        };
+        _cleanup_json_ json_t *body = NULL, *errors = NULL, *status = NULL;
+        _cleanup_free_ char *slug = NULL;
+        StoreCaller caller = api_caller(req);
+        const char *id = execution_id_from_path(req, resp), *task_id;
+        Manager *m = req->manager;
+        json_t *answer = NULL;
+        int r;
+
+        if (!id)
+                return 0;
+        r = store_execution_workflow_slug(m->db, &caller, id, &slug);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "Execution not found.");
+        if (r < 0)
+                return r;
+        body = http_request_json_object(req, resp);
+        if (!body)
+                return resp->status ? 0 : -ENOMEM;
+        errors = json_array();
+        if (!errors)
+                return -ENOMEM;
+        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
+        if (json_array_size(errors) > 0)
+                return http_reply_detail(resp, 422, TAKE_PTR(errors));
+        if (!m->engine)
+                return http_reply_error(resp, 503, "The execution engine is not running.");
+
+        task_id = json_get_string(body, "task_id", NULL);
+        r = engine_resume(m->engine, m->db, id, slug, task_id, json_object_get(body, "input"), &answer);
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "Execution not found.");
+        if (r == -ESRCH)
+                return http_reply_error(resp, 404, "No pending confirmation '%s' in this execution.", task_id);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                r = store_execution_status(m->db, &caller, id, &status);
+                if (r < 0)
+                        return r;
+                return http_reply_error(resp, 409, "Execution is %s, not interrupted.",
+                                        json_get_string(status, "status", "not interrupted"));
+        }
+        return http_reply_json(resp, 200, answer);
+}
+
 static int executions_batch_delete(HttpRequest *req, HttpResponse *resp) {
         static const JsonField fields[] = {
                 { "execution_ids", JSON_FIELD_STRING_ARRAY, JSON_FIELD_REQUIRED },
@@ -251,5 +301,6 @@ const Route execution_routes[] = {
         { HTTP_GET, "/api/v1/executions/{id}/", executions_id_get, AUTH_USER },
         { HTTP_GET, "/api/v1/executions/{id}/status/", executions_status, AUTH_USER },
         { HTTP_POST, "/api/v1/executions/{id}/cancel/", executions_cancel, AUTH_USER },
+        { HTTP_POST, "/api/v1/executions/{id}/resume/", executions_resume, AUTH_USER },
         {},
 };

@@ -123,6 +123,7 @@ static const JsonField workflow_create_fields[] = {
         { "max_execution_seconds", JSON_FIELD_INTEGER, 0, 1, INT32_MAX },
         { "input_schema", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
         { "output_schema", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
+        { "settings", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
 };
 
 static const JsonField workflow_update_fields[] = {
@@ -137,6 +138,7 @@ static const JsonField workflow_update_fields[] = {
         { "max_execution_seconds", JSON_FIELD_INTEGER, 0, 1, INT32_MAX },
         { "input_schema", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
         { "output_schema", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
+        { "settings", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
 };
 
 static void check_tags(json_t *body, json_t *errors) {
@@ -174,6 +176,68 @@ static void check_schema_size(json_t *body, const char *field, json_t *errors) {
         json_error_append(errors, field, "too_long", msg);
 }
 
+#define RETENTION_DAYS_MAX 3650000
+#define RETENTION_COUNT_MAX 1000000000
+
+static void settings_error(json_t *errors, const char *key, const char *subkey, const char *type, const char *msg) {
+        json_t *e = json_pack("{s:[s, s, s], s:s, s:s}", "loc", "body", "settings", key, "msg", msg, "type", type);
+
+        if (e && subkey && json_array_append_new(json_object_get(e, "loc"), json_string(subkey)) < 0) {
+                json_decref(e);
+                return;
+        }
+        if (e)
+                json_array_append_new(errors, e);
+}
+
+/* null (no limit, whatever the [Retention] default) or a whole number from 1 to max. */
+static void check_retention_limit(json_t *retention, const char *key, int64_t max, json_t *errors) {
+        json_t *v = json_object_get(retention, key);
+        char msg[96];
+
+        if (!v || json_is_null(v))
+                return;
+        if (!json_is_integer(v)) {
+                settings_error(errors, "retention", key, "int_type", "Input should be a valid integer or null");
+                return;
+        }
+        if (json_integer_value(v) < 1 || json_integer_value(v) > max) {
+                snprintf(msg, sizeof msg, "Input should be between 1 and %" PRIi64, max);
+                settings_error(errors, "retention", key, "value_error", msg);
+        }
+}
+
+/* settings: {retention: {keep_successful: "all"|"none", max_age_days, max_count}}. Unknown
+ * keys are refused so that a typo does not silently keep everything. */
+static void check_settings(json_t *body, json_t *errors) {
+        json_t *settings = json_object_get(body, "settings"), *retention, *v;
+        const char *key, *keep;
+
+        if (!json_is_object(settings))
+                return;
+        json_object_foreach(settings, key, v)
+                if (!streq(key, "retention"))
+                        settings_error(errors, key, NULL, "extra_forbidden", "Unknown setting (known: retention)");
+
+        retention = json_object_get(settings, "retention");
+        if (!retention || json_is_null(retention))
+                return;
+        if (!json_is_object(retention)) {
+                settings_error(errors, "retention", NULL, "dict_type", "Input should be an object or null");
+                return;
+        }
+        json_object_foreach(retention, key, v)
+                if (!streq(key, "keep_successful") && !streq(key, "max_age_days") && !streq(key, "max_count"))
+                        settings_error(errors, "retention", key, "extra_forbidden",
+                                       "Unknown retention setting (known: keep_successful, max_age_days, max_count)");
+        v = json_object_get(retention, "keep_successful");
+        keep = json_string_value(v);
+        if (v && !json_is_null(v) && (!keep || (!streq(keep, "all") && !streq(keep, "none"))))
+                settings_error(errors, "retention", "keep_successful", "enum", "Input should be 'all' or 'none'");
+        check_retention_limit(retention, "max_age_days", RETENTION_DAYS_MAX, errors);
+        check_retention_limit(retention, "max_count", RETENTION_COUNT_MAX, errors);
+}
+
 /* Field errors of a workflow body (create, or update when !create). */
 static int check_workflow_body(HttpRequest *req, json_t *body, bool create, json_t *errors) {
         StoreCaller caller = api_caller(req);
@@ -209,6 +273,7 @@ static int check_workflow_body(HttpRequest *req, json_t *body, bool create, json
         check_tags(body, errors);
         check_schema_size(body, "input_schema", errors);
         check_schema_size(body, "output_schema", errors);
+        check_settings(body, errors);
 
         handler = json_object_get(body, "error_handler_workflow_id");
         if (json_is_integer(handler)) {

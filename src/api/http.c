@@ -77,6 +77,50 @@ char *http_request_query(const HttpRequest *req, const char *name) {
         return NULL;
 }
 
+/* Adds value under name, turning a repeated name's value into an array of them all. */
+static int query_object_add(json_t *o, char *name, char *value) {
+        _cleanup_free_ char *n = name, *v = value;
+        json_t *old, *s;
+
+        if (!n || !v)
+                return -ENOMEM;
+        s = json_string(v);
+        if (!s)
+                return -EINVAL;   /* not UTF-8: left out */
+        old = json_object_get(o, n);
+        if (!old)
+                return json_object_set_new(o, n, s) < 0 ? -ENOMEM : 0;
+        if (!json_is_array(old)) {
+                json_t *a = json_pack("[O]", old);
+
+                if (!a || json_object_set_new(o, n, a) < 0) {
+                        json_decref(s);
+                        return -ENOMEM;
+                }
+                old = a;
+        }
+        return json_array_append_new(old, s) < 0 ? -ENOMEM : 0;
+}
+
+json_t *http_request_query_object(const HttpRequest *req) {
+        _cleanup_json_ json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        for (const char *p = req->query; p && *p;) {
+                const char *end = strchrnul(p, '&');
+                const char *eq = memchr(p, '=', (size_t) (end - p));
+                const char *key_end = eq ? eq : end;
+
+                if (key_end > p &&
+                    query_object_add(o, query_decode(p, (size_t) (key_end - p)),
+                                     eq ? query_decode(eq + 1, (size_t) (end - eq - 1)) : strdup("")) == -ENOMEM)
+                        return NULL;
+                p = *end ? end + 1 : end;
+        }
+        return TAKE_PTR(o);
+}
+
 int http_reply_json(HttpResponse *resp, int status, json_t *json) {
         json_decref(resp->json);
         resp->status = status;

@@ -52,9 +52,11 @@ typedef struct AuthUser {
 
 typedef struct HttpRequest {
         Manager *manager;
+        void *connection;      /* the server's, for http_request_header() and http_defer() */
         HttpMethod method;
         char *path;            /* percent-decoded, without the query string */
-        char *query;           /* raw query string (no '?'), or NULL */
+        char *query;           /* query string (no '?'), each name and value percent-encoded
+                                * anew by the server, or NULL */
         char *authorization;   /* the Authorization header, or NULL */
         char *content_type;
         char *peer;            /* "127.0.0.1" or "unix" */
@@ -78,12 +80,40 @@ typedef struct HttpResponse {
         const char *content_type;
         char *location;        /* optional Location header */
         char *allow;           /* Allow header of a 405 */
+        bool deferred;         /* set by http_defer(): answered later */
 } HttpResponse;
 
 /* Path parameter {name} of the matched route, or NULL. */
 const char *http_request_param(const HttpRequest *req, const char *name);
 /* Decoded value of query parameter name (malloc'ed), or NULL when absent. */
 char *http_request_query(const HttpRequest *req, const char *name);
+/* Every query parameter, decoded: {name: value}, or {name: [value, …]} for a name given
+ * more than once. NULL on OOM. */
+json_t *http_request_query_object(const HttpRequest *req);
+
+/* Implemented by the server (server.c), which keeps the request's headers until it is
+ * answered; they are valid in the handler. */
+
+/* The value of header name (any case) as sent, malloc'ed, or NULL when absent. */
+char *http_request_header(const HttpRequest *req, const char *name);
+/* The headers the server can list, {lowercase name: value}: every standard header and
+ * the common webhook headers named in server.c. (libwebsockets cannot enumerate headers
+ * it does not know; http_request_header() still reads them by name.) NULL on OOM. */
+json_t *http_request_headers(const HttpRequest *req);
+
+/* Answering later: a handler calls http_defer(), keeps the handle, returns 0 without
+ * filling resp, and later (from any callback on the I/O thread) calls
+ * http_deferred_complete() exactly once. The request counts as in flight until then, so a
+ * stopping daemon waits for it. When the client went away first, completing does nothing
+ * but release the handle. */
+typedef struct HttpDeferred HttpDeferred;
+
+/* NULL when the request cannot be deferred (no connection, already deferred) or on OOM. */
+HttpDeferred *http_defer(HttpRequest *req, HttpResponse *resp);
+/* Answers status with json (taken, may be NULL) and releases d. */
+void http_deferred_complete(HttpDeferred *d, int status, json_t *json);
+/* True while the client still waits for the answer. */
+bool http_deferred_client_waiting(const HttpDeferred *d);
 
 /* Takes ownership of json (which may be NULL for an empty body). */
 int http_reply_json(HttpResponse *resp, int status, json_t *json);

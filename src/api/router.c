@@ -13,6 +13,7 @@
 
 static const Route *const route_tables[] = {
         misc_routes, auth_routes, user_routes, workflow_routes, node_routes, edge_routes, execution_routes,
+        chat_routes, webhook_routes,
 };
 
 typedef struct Segments {
@@ -161,7 +162,7 @@ void router_dispatch(HttpRequest *req, HttpResponse *resp) {
         if (r < 0) {
                 log_error_errno(r, "%s %s failed: %m", http_method_to_string(req->method), req->path);
                 http_reply_error(resp, 500, "Internal Server Error");
-        } else if (resp->status == 0) {
+        } else if (resp->status == 0 && !resp->deferred) {
                 log_error("%s %s produced no response", http_method_to_string(req->method), req->path);
                 http_reply_error(resp, 500, "Internal Server Error");
         }

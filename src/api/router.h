@@ -29,6 +29,8 @@ extern const Route workflow_routes[];
 extern const Route node_routes[];
 extern const Route edge_routes[];
 extern const Route execution_routes[];
+extern const Route chat_routes[];
+extern const Route webhook_routes[];
 extern const Route misc_routes[];
 
 /* Dispatches req; always leaves a response in resp. */

@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "api/execution-watch.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "api/ws-hub.h"
@@ -38,6 +39,7 @@ struct Server {
         struct lws_context *context;
         struct lws_vhost *vhost;
         WsHub *hub;
+        ExecutionWatch *execution_watch;
         struct lws_http_mount mounts[3];
         Listener listeners[MAX_LISTENERS];
         size_t n_listeners;
@@ -49,6 +51,7 @@ struct Server {
 /* Per connection; lws zeroes it on connect and frees it on close. Reused across
  * keep-alive requests, so connection_reset() clears it after each one. */
 typedef struct Connection {
+        struct lws *wsi;
         HttpRequest req;
         HttpResponse resp;
         char *body;
@@ -57,18 +60,40 @@ typedef struct Connection {
         bool awaiting_body;    /* dispatch on LWS_CALLBACK_HTTP_BODY_COMPLETION */
         bool in_flight;
         bool close_after;
+        bool answer_ready;     /* a deferred answer waits in resp for HTTP_WRITEABLE */
         usec_t started;
+        HttpDeferred *deferred;
         WsClient *ws;          /* after an upgrade to a WebSocket: the hub's client */
 } Connection;
 
+/* A deferred request's handle: one reference for the handler that deferred it, one for
+ * the connection while it waits. */
+struct HttpDeferred {
+        unsigned n_ref;
+        Connection *connection; /* NULL once answered or gone */
+};
+
+/* The mark of a connection that must end (see LWS_CALLBACK_HTTP_DROP_PROTOCOL). */
+static char pipelined_behind_deferred;
+
 static Server *server_of(struct lws *wsi) {
         return lws_context_user(lws_get_context(wsi));
+}
+
+static void deferred_unref(HttpDeferred *d) {
+        if (d && --d->n_ref == 0)
+                free(d);
 }
 
 static void connection_reset(Server *s, Connection *c) {
         if (c->in_flight && s->in_flight > 0) {
                 s->in_flight--;
                 s->last_activity = now_monotonic_usec();
+        }
+        if (c->deferred) {
+                /* Answered, or the client went away: completing is a no-op from now on. */
+                c->deferred->connection = NULL;
+                deferred_unref(c->deferred);
         }
         http_request_done(&c->req);
         http_response_done(&c->resp);
@@ -104,29 +129,64 @@ static char *header_dup(struct lws *wsi, enum lws_token_indexes token) {
         return v;
 }
 
-/* lws keeps each "k=v" argument as a fragment of WSI_TOKEN_HTTP_URI_ARGS; join them back
- * into one query string. */
+/* Appends s[0..n) to out, percent-encoding all but unreserved characters (RFC 3986). */
+static char *query_encode(char *out, const char *s, size_t n) {
+        static const char hex[] = "0123456789ABCDEF";
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char) s[i];
+
+                if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '-' || ch == '.' || ch == '_' || ch == '~')
+                        *out++ = (char) ch;
+                else {
+                        *out++ = '%';
+                        *out++ = hex[ch >> 4];
+                        *out++ = hex[ch & 15];
+                }
+        }
+        return out;
+}
+
+/* lws keeps each "k=v" argument as a fragment of WSI_TOKEN_HTTP_URI_ARGS, already
+ * percent-decoded (a decoded '&' or '=' stays inside its fragment). Join them back into one
+ * query string, encoding each name and value again, so that http_request_query() decodes
+ * exactly once. */
 static char *query_dup(struct lws *wsi) {
         int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-        size_t size, len = 0;
-        char *q;
+        _cleanup_free_ char *fragment = NULL;
+        char *q, *out;
 
         if (total <= 0)
                 return NULL;
-        size = (size_t) total + 64;
-        q = malloc(size);
-        if (!q)
+        fragment = malloc((size_t) total + 1);
+        /* Every byte may triple, plus one separator per (non-empty) fragment. */
+        q = malloc((size_t) total * 3 + 1 + (size_t) total);
+        if (!fragment || !q) {
+                free(q);
                 return NULL;
+        }
+        out = q;
         for (int i = 0;; i++) {
-                int n = lws_hdr_copy_fragment(wsi, q + len + (len > 0), (int) (size - len - 1),
-                                              WSI_TOKEN_HTTP_URI_ARGS, i);
+                int n = lws_hdr_copy_fragment(wsi, fragment, total + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
+                const char *eq;
+
                 if (n < 0)
                         break;
-                if (len > 0)
-                        q[len++] = '&';
-                len += (size_t) n;
+                if (n == 0)
+                        continue;
+                if (out > q)
+                        *out++ = '&';
+                eq = memchr(fragment, '=', (size_t) n);
+                if (!eq) {
+                        out = query_encode(out, fragment, (size_t) n);
+                        continue;
+                }
+                out = query_encode(out, fragment, (size_t) (eq - fragment));
+                *out++ = '=';
+                out = query_encode(out, eq + 1, (size_t) (n - (eq - fragment) - 1));
         }
-        q[len] = 0;
+        *out = 0;
         return q;
 }
 
@@ -134,8 +194,10 @@ static int connection_begin(struct lws *wsi, Server *s, Connection *c) {
         char peer[64] = "";
 
         connection_reset(s, c);
+        c->wsi = wsi;
         c->started = now_monotonic_usec();
         c->req.manager = s->manager;
+        c->req.connection = c;
         c->req.method = _HTTP_METHOD_INVALID;
         for (size_t i = 0; i < ELEMENTSOF(method_tokens); i++)
                 if (lws_hdr_total_length(wsi, method_tokens[i].token) > 0) {
@@ -237,7 +299,160 @@ static int connection_dispatch(struct lws *wsi, Server *s, Connection *c) {
                 c->req.body_len = c->body_len;
                 router_dispatch(&c->req, &c->resp);
         }
+        if (c->resp.deferred && c->resp.status == 0) {
+                /* Answered later by http_deferred_complete(), which may take longer than
+                 * lws lets a request sit idle. lws keeps reading meanwhile, so a client
+                 * that leaves is noticed (and the request released) at once. */
+                lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+                return 0;
+        }
         return connection_respond(wsi, s, c);
+}
+
+/* --- Deferred answers ------------------------------------------------------------------------ */
+
+HttpDeferred *http_defer(HttpRequest *req, HttpResponse *resp) {
+        Connection *c = req->connection;
+        HttpDeferred *d;
+
+        if (!c || c->deferred || &c->resp != resp)
+                return NULL;
+        d = malloc(sizeof *d);
+        if (!d)
+                return NULL;
+        *d = (HttpDeferred) { .n_ref = 2, .connection = c };
+        c->deferred = d;
+        resp->deferred = true;
+        return d;
+}
+
+void http_deferred_complete(HttpDeferred *d, int status, json_t *json) {
+        Connection *c = d ? d->connection : NULL;
+
+        if (!c || c->answer_ready) {
+                json_decref(json);
+                deferred_unref(d);
+                return;
+        }
+        http_reply_json(&c->resp, status, json);
+        c->answer_ready = true;
+        /* lws writes from its own callback: connection_respond() runs at HTTP_WRITEABLE
+         * (or right after the handler, when it completes before returning). */
+        lws_callback_on_writable(c->wsi);
+        deferred_unref(d);
+}
+
+bool http_deferred_client_waiting(const HttpDeferred *d) {
+        return d && d->connection && !d->connection->answer_ready;
+}
+
+/* --- Request headers ------------------------------------------------------------------------- */
+
+/* Headers lws does not know that webhook senders commonly set: listed in
+ * http_request_headers() when present. */
+static const char *const listed_custom_headers[] = {
+        "x-github-event", "x-github-delivery", "x-github-hook-id", "x-github-hook-installation-target-id",
+        "x-github-hook-installation-target-type", "x-hub-signature", "x-hub-signature-256",
+        "x-gitlab-event", "x-gitlab-event-uuid", "x-gitlab-instance", "x-gitlab-webhook-uuid",
+        "x-gitea-event", "x-gitea-delivery", "x-gitea-signature", "x-gogs-event", "x-event-key",
+        "x-hook-uuid", "x-request-id", "x-correlation-id", "x-delivery-id", "x-event-type",
+        "x-event-id", "x-webhook-id", "x-webhook-event", "x-webhook-signature", "x-signature",
+        "stripe-signature", "x-slack-signature", "x-slack-request-timestamp", "x-twilio-signature",
+        "x-shopify-topic", "x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-shopify-webhook-id",
+        "x-amz-sns-message-type", "x-amz-sns-message-id", "x-amz-sns-topic-arn", "ce-id", "ce-type",
+        "ce-source", "ce-specversion", "ce-time", "ce-subject", "traceparent", "tracestate",
+        "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-pipelit-secret", "x-pipelit-signature",
+};
+
+/* The lws token of a known header name (lowercase, without ':'), or -1. Request-line
+ * pseudo tokens ("get ", ":path", "uri-args") never match: their text has no ':' at
+ * the end or starts with one. */
+static int header_token(const char *name) {
+        size_t n = strlen(name);
+
+        for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+                const char *text = (const char *) lws_token_to_string((enum lws_token_indexes) t);
+
+                if (text && text[0] != ':' && strlen(text) == n + 1 && text[n] == ':' &&
+                    strncmp(text, name, n) == 0)
+                        return t;
+        }
+        return -1;
+}
+
+static char *custom_header_dup(struct lws *wsi, const char *lower) {
+        char key[128];
+        int len, klen = snprintf(key, sizeof key, "%s:", lower);
+        char *v;
+
+        if (klen <= 0 || (size_t) klen >= sizeof key)
+                return NULL;
+        len = lws_hdr_custom_length(wsi, key, klen);
+        if (len < 0)
+                return NULL;
+        v = malloc((size_t) len + 1);
+        if (!v)
+                return NULL;
+        if (lws_hdr_custom_copy(wsi, v, len + 1, key, klen) < 0) {
+                free(v);
+                return NULL;
+        }
+        return v;
+}
+
+char *http_request_header(const HttpRequest *req, const char *name) {
+        const Connection *c = req->connection;
+        char lower[128];
+        size_t n = strlen(name);
+        int token;
+
+        if (!c || !c->wsi || n == 0 || n >= sizeof lower)
+                return NULL;
+        for (size_t i = 0; i <= n; i++)
+                lower[i] = (char) (name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+        token = header_token(lower);
+        if (token >= 0)
+                return header_dup(c->wsi, (enum lws_token_indexes) token);
+        return custom_header_dup(c->wsi, lower);
+}
+
+static int headers_add(json_t *o, const char *name, char *value) {
+        _cleanup_free_ char *v = value;
+        json_t *s;
+
+        if (!v)
+                return 0;
+        s = json_string(v);
+        if (!s)
+                return 0;       /* not UTF-8: left out */
+        return json_object_set_new(o, name, s) < 0 ? -ENOMEM : 0;
+}
+
+json_t *http_request_headers(const HttpRequest *req) {
+        const Connection *c = req->connection;
+        _cleanup_json_ json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        if (!c || !c->wsi)
+                return TAKE_PTR(o);
+        for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+                const char *text = (const char *) lws_token_to_string((enum lws_token_indexes) t);
+                size_t n = text ? strlen(text) : 0;
+                char name[64];
+
+                if (n < 2 || text[0] == ':' || text[n - 1] != ':' || n > sizeof name ||
+                    lws_hdr_total_length(c->wsi, (enum lws_token_indexes) t) <= 0)
+                        continue;
+                memcpy(name, text, n - 1);
+                name[n - 1] = 0;
+                if (headers_add(o, name, header_dup(c->wsi, (enum lws_token_indexes) t)) < 0)
+                        return NULL;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(listed_custom_headers); i++)
+                if (headers_add(o, listed_custom_headers[i], custom_header_dup(c->wsi, listed_custom_headers[i])) < 0)
+                        return NULL;
+        return TAKE_PTR(o);
 }
 
 static int connection_body(Server *s, Connection *c, const void *data, size_t len) {
@@ -276,6 +491,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_HTTP: {
                 char cl[32];
 
+                /* A request pipelined behind a deferred one (see HTTP_DROP_PROTOCOL). */
+                if (lws_get_opaque_user_data(wsi) == &pipelined_behind_deferred)
+                        return -1;
                 s = server_of(wsi);
                 if (connection_begin(wsi, s, c) < 0)
                         return -1;
@@ -312,8 +530,20 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                 c->awaiting_body = false;
                 return connection_dispatch(wsi, s, c);
 
-        case LWS_CALLBACK_CLOSED_HTTP:
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+                /* Only a deferred answer waits for this; anything else is a stale wish. */
+                if (!c || !c->answer_ready)
+                        return 0;
+                return connection_respond(wsi, server_of(wsi), c);
+
         case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+                /* lws 4.1 starts on a request pipelined behind a deferred one while the
+                 * first is unanswered, dropping this connection state (and so our answer)
+                 * first. Neither can be served in order: the connection is closed instead. */
+                if (c && c->deferred)
+                        lws_set_opaque_user_data(wsi, &pipelined_behind_deferred);
+                /* fall through */
+        case LWS_CALLBACK_CLOSED_HTTP:
                 if (c)
                         connection_reset(server_of(wsi), c);
                 return 0;
@@ -383,6 +613,9 @@ int server_new(Manager *m, Server **ret) {
         r = ws_hub_new(m, &s->hub);
         if (r < 0)
                 return r;
+        r = execution_watch_new(m->event, &s->execution_watch);
+        if (r < 0)
+                return r;
 
         lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log_emit);
 
@@ -443,6 +676,8 @@ Server *server_free(Server *s) {
         server_stop_accepting(s);
         if (s->context)
                 lws_context_destroy(s->context);
+        /* After the connections: what the watches still wait for goes nowhere now. */
+        execution_watch_free(s->execution_watch);
         ws_hub_free(s->hub);
         free(s->description);
         free(s);
@@ -594,6 +829,17 @@ void server_stop_accepting(Server *s) {
 
 WsHub *server_hub(Server *s) {
         return s ? s->hub : NULL;
+}
+
+ExecutionWatch *server_execution_watch(Server *s) {
+        return s ? s->execution_watch : NULL;
+}
+
+void server_broker_message(const char *channel, const char *message, size_t len, void *userdata) {
+        Server *s = userdata;
+
+        ws_hub_broker_message(channel, message, len, s->hub);
+        execution_watch_message(s->execution_watch, channel, message, len);
 }
 
 unsigned server_requests_in_flight(Server *s) {

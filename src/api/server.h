@@ -5,10 +5,12 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/macro.h"
 
+typedef struct ExecutionWatch ExecutionWatch;
 typedef struct Manager Manager;
 typedef struct Server Server;
 typedef struct WsHub WsHub;
@@ -28,11 +30,18 @@ const char *server_describe(Server *s);
 
 /* Closes the listening sockets: no new connections. */
 void server_stop_accepting(Server *s);
-/* Requests whose headers arrived and whose response has not been sent yet. */
+/* Requests whose headers arrived and whose response has not been sent yet (deferred ones
+ * included). */
 unsigned server_requests_in_flight(Server *s);
 
 /* The WebSocket hub serving /ws/, owned by the server (see ws-hub.h). */
 WsHub *server_hub(Server *s);
+/* The watches for the end of executions (sync webhooks), owned by the server (see
+ * execution-watch.h). */
+ExecutionWatch *server_execution_watch(Server *s);
+/* The broker's subscriber (a BrokerMessageFunc, userdata: the server): hands every event to
+ * the WebSocket hub and to the execution watches. */
+void server_broker_message(const char *channel, const char *message, size_t len, void *userdata);
 
 /* CLOCK_MONOTONIC time of the last request's end (or of the server's start). */
 uint64_t server_last_activity_usec(Server *s);

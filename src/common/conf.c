@@ -21,6 +21,11 @@
 #define MAX_NODES_PER_WORKFLOW_LIMIT 100000
 #define DEFAULT_MAX_NODE_OUTPUT_SIZE ((size_t) 1024 * 1024)
 #define DEFAULT_WORKERS 4
+#define DEFAULT_MAX_SUBWORKFLOW_DEPTH 5
+#define MAX_SUBWORKFLOW_DEPTH_LIMIT 1000
+/* A day short of 10,000 years keeps every computed age far from overflow. */
+#define RETENTION_DAYS_LIMIT 3650000
+#define RETENTION_COUNT_LIMIT INT64_C(1000000000)
 #define WORKERS_LIMIT 1024
 #define DEFAULT_STATE_DIRECTORY "/var/lib/pipelit"
 #define DEFAULT_WEBSOCKET_PING_USEC (30ULL * 1000 * 1000)
@@ -544,6 +549,54 @@ static int config_set_workers(Config *c, const char *value) {
         return 0;
 }
 
+static int config_set_max_subworkflow_depth(Config *c, const char *value) {
+        if (isempty(value)) {
+                c->max_subworkflow_depth = DEFAULT_MAX_SUBWORKFLOW_DEPTH;
+                return 0;
+        }
+        if (!all_digits(value) || strlen(value) > 4)
+                return -EINVAL;
+        c->max_subworkflow_depth = (unsigned) strtoul(value, NULL, 10);
+        if (c->max_subworkflow_depth > MAX_SUBWORKFLOW_DEPTH_LIMIT)
+                return -EINVAL;
+        return 0;
+}
+
+static int config_set_retention_keep_successful(Config *c, const char *value) {
+        if (isempty(value) || streq(value, "all"))
+                c->retention_keep_successful = true;
+        else if (streq(value, "none"))
+                c->retention_keep_successful = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* An empty value (the default) sets no limit; otherwise a whole number from 1 to max. */
+static int parse_retention_limit(const char *value, int64_t max, int64_t *ret) {
+        long long v;
+
+        if (isempty(value)) {
+                *ret = 0;
+                return 0;
+        }
+        if (!all_digits(value) || strlen(value) > 10)
+                return -EINVAL;
+        v = strtoll(value, NULL, 10);
+        if (v < 1 || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int config_set_retention_max_age_days(Config *c, const char *value) {
+        return parse_retention_limit(value, RETENTION_DAYS_LIMIT, &c->retention_max_age_days);
+}
+
+static int config_set_retention_max_count(Config *c, const char *value) {
+        return parse_retention_limit(value, RETENTION_COUNT_LIMIT, &c->retention_max_count);
+}
+
 static int config_set_log_level(Config *c, const char *value) {
         int level;
 
@@ -580,7 +633,11 @@ static const ConfigKey config_keys[] = {
         { "Storage", "StateDirectory",      "PIPELIT_STATE_DIRECTORY",        config_set_state_directory },
         { "Limits",  "MaxNodesPerWorkflow", "PIPELIT_MAX_NODES_PER_WORKFLOW", config_set_max_nodes },
         { "Limits",  "MaxNodeOutputSize",   "PIPELIT_MAX_NODE_OUTPUT_SIZE",   config_set_max_node_output_size },
+        { "Limits",  "MaxSubworkflowDepth", "PIPELIT_MAX_SUBWORKFLOW_DEPTH",  config_set_max_subworkflow_depth },
         { "Engine",  "Workers",             "PIPELIT_WORKERS",                config_set_workers },
+        { "Retention", "KeepSuccessful",    "PIPELIT_RETENTION_KEEP_SUCCESSFUL", config_set_retention_keep_successful },
+        { "Retention", "MaxAgeDays",        "PIPELIT_RETENTION_MAX_AGE_DAYS", config_set_retention_max_age_days },
+        { "Retention", "MaxCount",          "PIPELIT_RETENTION_MAX_COUNT",    config_set_retention_max_count },
         { "Log",     "Level",               "PIPELIT_LOG_LEVEL",              config_set_log_level },
 };
 
@@ -615,6 +672,8 @@ void config_init(Config *c) {
                 .max_nodes_per_workflow = DEFAULT_MAX_NODES_PER_WORKFLOW,
                 .max_node_output_size = DEFAULT_MAX_NODE_OUTPUT_SIZE,
                 .workers = DEFAULT_WORKERS,
+                .max_subworkflow_depth = DEFAULT_MAX_SUBWORKFLOW_DEPTH,
+                .retention_keep_successful = true,
                 .log_level = LOG_INFO,
         };
 }

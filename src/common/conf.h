@@ -31,8 +31,13 @@ typedef struct Config {
         /* [Limits] */
         int64_t max_nodes_per_workflow; /* MaxNodesPerWorkflow=, default 1000 */
         size_t max_node_output_size; /* MaxNodeOutputSize=1M: bytes of one node's output */
+        unsigned max_subworkflow_depth; /* MaxSubworkflowDepth=5: generations of child executions */
         /* [Engine] */
         unsigned workers;           /* Workers=4: threads running nodes (0 = no engine) */
+        /* [Retention] defaults for workflows whose settings say nothing */
+        bool retention_keep_successful; /* KeepSuccessful=all|none: data of completed runs */
+        int64_t retention_max_age_days; /* MaxAgeDays= (0: keep runs of any age) */
+        int64_t retention_max_count;    /* MaxCount= (0: keep any number of runs) */
         /* [Log] */
         int log_level;              /* Level=info (syslog level) */
 } Config;

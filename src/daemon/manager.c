@@ -217,8 +217,8 @@ int manager_run(Manager *m) {
         r = server_new(m, &m->server);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the HTTP server: %m");
-        /* Live events reach the WebSocket clients through the broker. */
-        broker_set_subscriber(m->broker, ws_hub_broker_message, server_hub(m->server));
+        /* Live events reach the WebSocket clients and the execution watches through the broker. */
+        broker_set_subscriber(m->broker, server_broker_message, m->server);
         r = manager_listen(m);
         if (r < 0)
                 return r;

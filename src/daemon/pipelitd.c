@@ -7,6 +7,7 @@
 
 #include "common/conf.h"
 #include "common/crypto.h"
+#include "common/i18n.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "daemon/create-admin.h"
@@ -29,22 +30,23 @@ typedef struct Options {
 } Options;
 
 static void help(void) {
-        printf("Usage: pipelitd [OPTIONS]\n\n"
-               "Serves pipelit: the workflow API, the browser UI and the execution engine.\n\n"
-               "  -h --help                Show this help and exit\n"
-               "     --version             Show the version and exit\n"
-               "  -c --config=FILE         Configuration file (default " CONFIG_DEFAULT_PATH ",\n"
-               "                           plus drop-ins in FILE.d/*.conf)\n"
-               "  -l --listen=ADDR:PORT    Listen on this TCP address (repeatable; default\n"
-               "                           " DEFAULT_LISTEN " unless systemd passes sockets)\n"
-               "     --listen-unix=PATH    Also listen on this unix socket\n"
-               "     --state-dir=DIR       Where the embedded database lives\n"
-               "     --database=URL        sqlite:///path/to/db or postgresql://…\n"
-               "     --log-level=LEVEL     debug, info, notice, warning, err\n"
-               "     --create-admin=NAME   Create an admin user and exit (password from the\n"
-               "                           first line of stdin, else generated and printed)\n\n"
-               "Environment: PIPELIT_DATABASE, PIPELIT_LISTEN, PIPELIT_LOG_LEVEL, … override\n"
-               "the configuration file; see pipelitd.conf(5).\n");
+        printf(_("Usage: pipelitd [OPTIONS]\n\n"
+                 "Serves pipelit: the workflow API, the browser UI and the execution engine.\n\n"
+                 "  -h --help                Show this help and exit\n"
+                 "     --version             Show the version and exit\n"
+                 "  -c --config=FILE         Configuration file (default %s,\n"
+                 "                           plus drop-ins in FILE.d/*.conf)\n"
+                 "  -l --listen=ADDR:PORT    Listen on this TCP address (repeatable; default\n"
+                 "                           %s unless systemd passes sockets)\n"
+                 "     --listen-unix=PATH    Also listen on this unix socket\n"
+                 "     --state-dir=DIR       Where the embedded database lives\n"
+                 "     --database=URL        sqlite:///path/to/db or postgresql://…\n"
+                 "     --log-level=LEVEL     debug, info, notice, warning, err\n"
+                 "     --create-admin=NAME   Create an admin user and exit (password from the\n"
+                 "                           first line of stdin, else generated and printed)\n\n"
+                 "Environment: PIPELIT_DATABASE, PIPELIT_LISTEN, PIPELIT_LOG_LEVEL, … override\n"
+                 "the configuration file; see pipelitd.conf(5).\n"),
+               CONFIG_DEFAULT_PATH, DEFAULT_LISTEN);
 }
 
 static int parse_argv(int argc, char *argv[], Options *o) {
@@ -105,7 +107,7 @@ static int parse_argv(int argc, char *argv[], Options *o) {
                         return -EINVAL;
                 }
         if (optind < argc) {
-                fprintf(stderr, "pipelitd: unexpected argument '%s'\n", argv[optind]);
+                fprintf(stderr, _("pipelitd: unexpected argument '%s'\n"), argv[optind]);
                 return -EINVAL;
         }
         return 1;
@@ -146,7 +148,7 @@ static int apply_options(Config *c, const Options *o) {
         if (o->log_level) {
                 r = log_level_from_string(o->log_level);
                 if (r < 0) {
-                        fprintf(stderr, "pipelitd: --log-level: unknown level '%s'\n", o->log_level);
+                        fprintf(stderr, _("pipelitd: --log-level: unknown level '%s'\n"), o->log_level);
                         return r;
                 }
                 c->log_level = r;
@@ -183,6 +185,7 @@ int main(int argc, char *argv[]) {
         sigset_t mask;
         int r;
 
+        i18n_init();
         log_open();
         r = parse_argv(argc, argv, &o);
         listen = o.listen;

@@ -28,6 +28,9 @@ typedef struct NodeRun {
         const volatile bool *cancelled; /* becomes true when the execution is cancelled */
         usec_t deadline;         /* CLOCK_MONOTONIC µs when the execution times out; 0 = none */
         size_t max_output_size;  /* bytes of serialised output allowed */
+        json_t *resume_input;    /* a paused node resumed: the answer it was given; else NULL */
+        json_t *child_result;    /* workflow: the child execution that ended, {execution_id,
+                                  * workflow_slug, status, final_output, error_message, error_code} */
 
         /* --- out (owned by the NodeRun; the orchestrator frees them) --- */
         json_t *output;          /* object: port name → value (required on success) */

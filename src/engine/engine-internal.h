@@ -4,8 +4,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include <systemd/sd-event.h>
+
 #include "broker/broker.h"
 #include "engine/engine.h"
+#include "engine/run-plan.h"
+#include "engine/topology.h"
 
 /* Retries of a failing node, unless its extra_config says otherwise. */
 #define NODE_RETRIES_DEFAULT 3
@@ -27,11 +31,27 @@ typedef struct Worker {
         volatile bool interrupted;      /* stopped by engine_stop(), not by a user */
 } Worker;
 
+/* What finished runs of a workflow keep (retention.c): the workflow's settings.retention
+ * over the [Retention] defaults. */
+typedef struct RetentionPolicy {
+        bool keep_successful;   /* the data of completed runs (node outputs, logs, payload) */
+        int64_t max_age_days;   /* 0: runs of any age */
+        int64_t max_count;      /* 0: any number of runs */
+} RetentionPolicy;
+
 struct Engine {
         Broker *broker;
         char *database_url;
         unsigned n_workers;
         size_t max_output_size;
+        unsigned max_subworkflow_depth;
+        RetentionPolicy retention;
+
+        /* Pruning old runs, on the I/O thread with its connection (retention.c). */
+        sd_event *event;
+        Db *io_db;
+        sd_event_source *prune_timer;
+        int64_t prune_cursor;   /* the last workflow id looked at in this pass */
 
         pthread_mutex_t lock;
         pthread_cond_t exited;          /* a worker thread ended */
@@ -52,3 +72,53 @@ void engine_enqueue(Engine *e, const char *execution_id, const int64_t *ids, siz
 /* Worker bookkeeping for cancellation. */
 void engine_worker_begin(Worker *w, const char *execution_id);
 void engine_worker_end(Worker *w);
+
+/* --- Starting executions (engine.c) --------------------------------------------------------- */
+
+/* Where an execution comes from, beyond its trigger. */
+typedef struct ExecutionOrigin {
+        const char *parent_execution_id;        /* a subworkflow node's child */
+        const char *parent_node_id;
+        int64_t parent_node_run_id;
+        unsigned depth;
+        const char *error_of_execution_id;      /* an error handler's run */
+} ExecutionOrigin;
+
+/* The graph an execution runs and what starts it, read before its transaction. */
+typedef struct ExecutionStart {
+        Topology *topology;
+        json_t *workflow, *topology_json, *nodes;
+        PlanStep step;
+        int64_t *run_ids;       /* after execution_start_insert() */
+} ExecutionStart;
+
+void execution_start_done(ExecutionStart *s);
+/* -EINVAL with *ret_error when the graph cannot run, -ENOENT when the workflow is gone. */
+int execution_start_prepare(Db *db, const EngineRequest *req, ExecutionStart *s, char **ret_error);
+/* In a transaction: creates the execution id (origin may be NULL). */
+int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
+                           const char *id);
+/* After the commit: publishes execution_started and enqueues the entry nodes. */
+void execution_start_announce(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id);
+/* engine_execute() with an origin. */
+int engine_execute_from(Engine *e, Db *db, const EngineRequest *req, const ExecutionOrigin *origin,
+                        char ret_id[static EXECUTION_ID_LEN + 1], char **ret_error);
+
+/* --- The end of an execution ------------------------------------------------------------- */
+
+/* After an execution ended (committed): its live children are cancelled unless it
+ * completed, and the subworkflow node waiting for it resumes (subworkflow.c). Errors are
+ * logged here. */
+void engine_execution_ended(Engine *e, Db *db, const char *execution_id, ExecutionStatus status);
+/* Resumes the subworkflow node run that waits for an ended child. */
+int engine_resume_parent(Engine *e, Db *db, const char *parent_execution_id, int64_t node_run_id);
+/* At start: children whose parent ended are cancelled, parents whose child ended resume. */
+int engine_recover_children(Engine *e, Db *db);
+
+/* --- Retention (retention.c) --------------------------------------------------------------- */
+
+/* The policy of a workflow given its settings object (may be NULL). */
+RetentionPolicy retention_policy(const Engine *e, json_t *settings);
+/* Arms the pruning pass: at once, then every hour. */
+int retention_start(Engine *e, Db *db);
+void retention_stop(Engine *e);

@@ -32,6 +32,13 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
         e->broker = broker;
         e->n_workers = m->config.workers;
         e->max_output_size = m->config.max_node_output_size;
+        e->max_subworkflow_depth = m->config.max_subworkflow_depth;
+        e->retention = (RetentionPolicy) {
+                .keep_successful = m->config.retention_keep_successful,
+                .max_age_days = m->config.retention_max_age_days,
+                .max_count = m->config.retention_max_count,
+        };
+        e->event = sd_event_ref(m->event);
         e->database_url = strdup(m->config.database);
         e->workers = calloc(e->n_workers + 1, sizeof(Worker));
         if (!e->database_url || !e->workers)
@@ -76,6 +83,8 @@ Engine *engine_free(Engine *e) {
         }
         free(e->workers);
         free(e->database_url);
+        retention_stop(e);
+        sd_event_unref(e->event);
         pthread_cond_destroy(&e->exited);
         pthread_mutex_destroy(&e->lock);
         free(e);
@@ -185,8 +194,13 @@ int engine_start(Engine *e, Db *db) {
         int r;
 
         r = engine_recover(e, db);
+        if (r >= 0)
+                r = engine_recover_children(e, db);
         if (r < 0)
                 return log_error_errno(r, "Cannot recover unfinished executions: %s", db_last_error(db));
+        r = retention_start(e, db);
+        if (r < 0)
+                return log_error_errno(r, "Cannot arm the pruning of old executions: %m");
 
         for (unsigned i = 0; i < e->n_workers; i++) {
                 Worker *w = &e->workers[i];
@@ -209,6 +223,7 @@ void engine_stop(Engine *e, usec_t timeout_usec) {
 
         if (!e)
                 return;
+        retention_stop(e);
         pthread_mutex_lock(&e->lock);
         e->stopping = true;
         for (unsigned i = 0; i < e->n_workers; i++)
@@ -249,31 +264,31 @@ static json_t *nodes_snapshot(const Topology *t, json_t *nodes) {
 
                 if (!id || !topology_contains(t, id))
                         continue;
-                if (json_object_set_new(snapshot, id, json_pack("{s:O, s:O, s:O}",
+                if (json_object_set_new(snapshot, id, json_pack("{s:O, s:O, s:O, s:b, s:O}",
                                                                 "component_type", json_object_get(node, "component_type"),
                                                                 "label", json_object_get(node, "label") ?: json_null(),
-                                                                "config", json_object_get(node, "config") ?: json_null())) < 0)
+                                                                "config", json_object_get(node, "config") ?: json_null(),
+                                                                "interrupt_before",
+                                                                json_get_bool(node, "interrupt_before", false),
+                                                                "subworkflow_id",
+                                                                json_object_get(node, "subworkflow_id") ?: json_null())) < 0)
                         return NULL;
         }
         return TAKE_PTR(snapshot);
 }
 
-typedef struct Start {
-        Topology *topology;
-        json_t *workflow, *topology_json, *nodes;
-        PlanStep step;
-} Start;
-
-static void start_done(Start *s) {
+void execution_start_done(ExecutionStart *s) {
         topology_free(s->topology);
         json_decref(s->workflow);
         json_decref(s->topology_json);
         json_decref(s->nodes);
         plan_step_done(&s->step);
+        free(s->run_ids);
+        *s = (ExecutionStart) {};
 }
 
 /* The graph the execution runs and what starts it. */
-static int start_prepare(Db *db, const EngineRequest *req, Start *s, char **ret_error) {
+int execution_start_prepare(Db *db, const EngineRequest *req, ExecutionStart *s, char **ret_error) {
         _cleanup_json_ json_t *nodes = NULL, *edges = NULL;
         _cleanup_(run_plan_freep) RunPlan *plan = NULL;
         int r;
@@ -301,45 +316,76 @@ static int start_prepare(Db *db, const EngineRequest *req, Start *s, char **ret_
         return s->topology_json && s->nodes ? 0 : -ENOMEM;
 }
 
-int engine_execute(Engine *e, Db *db, const EngineRequest *req, char ret_id[static EXECUTION_ID_LEN + 1],
-                   char **ret_error) {
-        _cleanup_(start_done) Start s = {};
+int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
+                           const char *id) {
         _cleanup_json_ json_t *payload = NULL;
-        _cleanup_free_ int64_t *ids = NULL;
-        char id[EXECUTION_ID_LEN + 1];
         int64_t max_seconds;
-        int r;
-
-        r = start_prepare(db, req, &s, ret_error);
-        if (r < 0)
-                return r;
 
         payload = req->trigger_payload ? json_incref(req->trigger_payload) : json_object();
-        r = execution_id_new(id);
-        if (r < 0 || !payload)
-                return r < 0 ? r : -ENOMEM;
+        if (!payload)
+                return -ENOMEM;
+        /* A transaction tried again inserts again. */
+        free(s->run_ids);
+        s->run_ids = NULL;
 
-        max_seconds = json_get_integer(s.workflow, "max_execution_seconds", 0);
-        r = store_execution_create(db, id, &(ExecutionNew) {
+        max_seconds = json_get_integer(s->workflow, "max_execution_seconds", 0);
+        return store_execution_insert(db, id, &(ExecutionNew) {
                 .workflow_id = req->workflow_id,
                 .user_id = req->user_id,
                 .trigger_node_id = req->trigger_node_id,
                 .trigger_payload = payload,
-                .topology = s.topology_json,
-                .nodes = s.nodes,
+                .topology = s->topology_json,
+                .nodes = s->nodes,
                 .deadline = max_seconds > 0 ? now_realtime_usec() + (usec_t) max_seconds * 1000000 : 0,
-                .run = s.step.run,
-                .wait = s.step.wait,
-        }, &ids);
+                .run = s->step.run,
+                .wait = s->step.wait,
+                .parent_execution_id = origin ? origin->parent_execution_id : NULL,
+                .parent_node_id = origin ? origin->parent_node_id : NULL,
+                .parent_node_run_id = origin ? origin->parent_node_run_id : 0,
+                .depth = origin ? origin->depth : 0,
+                .error_of_execution_id = origin ? origin->error_of_execution_id : NULL,
+        }, &s->run_ids);
+}
+
+void execution_start_announce(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id) {
+        events_publish_workflow(json_get_string(s->workflow, "slug", ""), "execution_started", id,
+                                json_pack("{s:I, s:s?}", "workflow_id", (json_int_t) req->workflow_id,
+                                          "trigger_node_id", req->trigger_node_id));
+        engine_enqueue(e, id, s->run_ids, s->step.n_run, 0);
+}
+
+int engine_execute_from(Engine *e, Db *db, const EngineRequest *req, const ExecutionOrigin *origin,
+                        char ret_id[static EXECUTION_ID_LEN + 1], char **ret_error) {
+        _cleanup_(execution_start_done) ExecutionStart s = {};
+        char id[EXECUTION_ID_LEN + 1];
+        int r;
+
+        r = execution_start_prepare(db, req, &s, ret_error);
+        if (r < 0)
+                return r;
+        r = execution_id_new(id);
         if (r < 0)
                 return r;
 
-        events_publish_workflow(json_get_string(s.workflow, "slug", ""), "execution_started", id,
-                                json_pack("{s:I, s:s?}", "workflow_id", (json_int_t) req->workflow_id,
-                                          "trigger_node_id", req->trigger_node_id));
-        engine_enqueue(e, id, ids, s.step.n_run, 0);
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = execution_start_insert(db, req, origin, &s, id);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0) {
+                (void) db_rollback(db);
+                return r;
+        }
+
+        execution_start_announce(e, req, &s, id);
         memcpy(ret_id, id, sizeof id);
         return 0;
+}
+
+int engine_execute(Engine *e, Db *db, const EngineRequest *req, char ret_id[static EXECUTION_ID_LEN + 1],
+                   char **ret_error) {
+        return engine_execute_from(e, db, req, NULL, ret_id, ret_error);
 }
 
 int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workflow_slug) {
@@ -373,5 +419,6 @@ int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workf
 
         events_publish_workflow(workflow_slug, "execution_cancelled", execution_id,
                                 json_pack("{s:s}", "execution_id", execution_id));
+        engine_execution_ended(e, db, execution_id, EXECUTION_CANCELLED);
         return 1;
 }

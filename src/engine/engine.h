@@ -55,5 +55,14 @@ int engine_execute(Engine *e, Db *db, const EngineRequest *req, char ret_id[stat
                    char **ret_error);
 
 /* Cancels a live execution: its queued node runs will not start and running ones are told
- * to stop. Returns 1 when cancelled, 0 when it had already ended, -ENOENT. */
+ * to stop; its live child executions are cancelled too. Returns 1 when cancelled, 0 when it
+ * had already ended, -ENOENT. */
 int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workflow_slug);
+
+/* Answers a pending confirmation of an interrupted execution: task_id's, or (NULL) the
+ * oldest. Its node run goes on with input; a node that is not a human_confirmation runs on
+ * a yes and otherwise cancels the execution. Returns 1 with *ret {execution_id, status,
+ * node_id, task_id}, 0 when the execution is not interrupted, -ESRCH for an unknown
+ * task_id, -ENOENT. */
+int engine_resume(Engine *e, Db *db, const char *execution_id, const char *workflow_slug, const char *task_id,
+                  json_t *input, json_t **ret);

@@ -809,7 +809,7 @@ static const NodeTypeSpec node_types[] = {
                                 "trigger_mode": {"type": "string", "enum": ["implicit", "explicit"], "default": "implicit",
                                                  "description": "implicit runs the workflow directly; explicit goes through its workflow triggers"},
                                 "input_mapping": {"type": "object", "default": {},
-                                                  "description": "Child payload keys mapped to dotted paths of this run's state"}},
+                                                  "description": "Child payload keys mapped to templates or dotted paths of this run's state"}},
                         "required": ["target_workflow"]}),
         },
         {
@@ -855,7 +855,7 @@ static const NodeTypeSpec node_types[] = {
                                 "prompt": {"type": "string", "default": "",
                                            "description": "Question shown to the person; a template"},
                                 "timeout_seconds": {"type": "integer", "minimum": 0, "default": 0,
-                                                    "description": "Seconds to wait for an answer before cancelling; 0 waits indefinitely"}}}),
+                                                    "description": "Seconds to wait for an answer before the node fails as expired; 0 uses the system's confirmation timeout (300 by default)"}}}),
         },
         {
                 .component_type = "error_handler",

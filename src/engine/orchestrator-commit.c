@@ -10,6 +10,7 @@
 #include "engine/orchestrator.h"
 #include "engine/run-plan.h"
 #include "engine/run-scope.h"
+#include "store/store-flow.h"
 
 /* Inputs logged larger than this are summarised: the outputs they came from are kept. */
 #define LOG_INPUT_MAX ((size_t) 64 * 1024)
@@ -32,7 +33,8 @@ static int begin_locked(Job *j, ExecutionState *ret) {
                 return r;
         }
         j->deadline = ret->deadline;
-        return ret->status == EXECUTION_PENDING || ret->status == EXECUTION_RUNNING;
+        /* Interrupted: some node waits for an answer, the other branches go on. */
+        return execution_status_is_live(ret->status);
 }
 
 /* Commits when r >= 0 (then enqueues and publishes), else rolls back and forgets. */
@@ -225,6 +227,22 @@ static json_t *final_output(const Job *j, const NodeRunRow *rows, size_t n) {
         return outputs ? json_pack("{s:o}", "node_outputs", outputs) : NULL;
 }
 
+/* A workflow that keeps nothing of its successful runs drops their data now, in the
+ * transaction that completes them. */
+static int finalize_retention(Job *j) {
+        _cleanup_json_ json_t *settings = NULL;
+        int r;
+
+        r = store_workflow_settings(j->db, j->info.workflow_id, &settings);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (retention_policy(j->engine, settings).keep_successful)
+                return 0;
+        return store_execution_drop_data(j->db, j->info.id);
+}
+
 static int finalize(Job *j) {
         static const char *const top_level[] = { "", NULL };
         _cleanup_json_ json_t *output = NULL;
@@ -249,6 +267,10 @@ static int finalize(Job *j) {
         r = store_execution_finish(j->db, j->info.id, EXECUTION_COMPLETED, output, NULL, NULL);
         if (r <= 0)
                 return r;
+        j->ended = EXECUTION_COMPLETED;
+        r = finalize_retention(j);
+        if (r < 0)
+                return r;
         data = json_pack("{s:O, s:{s:I, s:i, s:f, s:i, s:i, s:i}}", "output", output, "activity_summary",
                          "total_steps", (json_int_t) steps, "total_tokens", 0, "total_cost_usd", 0.0,
                          "llm_calls", 0, "tool_invocations", 0, "child_count", 0);
@@ -262,6 +284,10 @@ static int execution_fail(Job *j, const char *error, const char *error_code) {
         if (r <= 0)
                 return r;
         r = store_node_runs_cancel(j->db, j->info.id);
+        if (r < 0)
+                return r;
+        j->ended = EXECUTION_FAILED;
+        r = error_handler_insert(j, error, error_code, &j->handler);
         if (r < 0)
                 return r;
         return job_add_event(j, "execution_failed", json_pack("{s:s, s:s?}", "error", error, "error_code", error_code));
@@ -579,4 +605,113 @@ int commit_timeout(Job *j, bool claimed) {
                         return end_transaction(j, r);
         }
         return end_transaction(j, execution_fail(j, message, "timeout"));
+}
+
+/* --- Parking ------------------------------------------------------------------------------- */
+
+static int park_pause(Job *j, const NodeOutcome *o) {
+        char task_id[CONFIRMATION_TASK_ID_LEN + 1], expires[TIMESTAMP_BUFSZ];
+        json_t *data;
+        int r;
+
+        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                .status = NODE_RUN_PAUSED, .run_after = o->expires_at });
+        if (r >= 0)
+                r = store_confirmation_add(j->db, &(ConfirmationNew) {
+                        .execution_id = j->info.id,
+                        .node_run_id = j->row.id,
+                        .node_id = j->row.node_id,
+                        .prompt = o->prompt,
+                        .expires_at = o->expires_at,
+                }, task_id);
+        if (r >= 0)
+                r = store_execution_set_status(j->db, j->info.id, EXECUTION_RUNNING, EXECUTION_INTERRUPTED);
+        if (r < 0)
+                return r;
+
+        r = job_add_event(j, "node_status", job_node_status(j, j->row.node_id, j->row.iteration, "waiting"));
+        if (r < 0)
+                return r;
+        data = json_pack("{s:s, s:s, s:s, s:s}", "node_id", j->row.node_id, "task_id", task_id,
+                         "prompt", o->prompt ?: "", "expires_at", timestamp_format(expires, o->expires_at));
+        if (data && !isempty(j->row.iteration) && json_object_set_new(data, "iteration", json_string(j->row.iteration)) < 0) {
+                json_decref(data);
+                data = NULL;
+        }
+        r = job_add_event(j, "execution_interrupted", data);
+        if (r < 0)
+                return r;
+        /* The job comes back when the question expires (or the execution times out). */
+        return job_add_pending(j, j->row.id, o->expires_at);
+}
+
+static int park_child(Job *j, ChildStart *child) {
+        json_t *data;
+        int r;
+
+        if (!child->existing) {
+                r = execution_start_insert(j->db, &child->request, &child->origin, &child->start, child->id);
+                if (r < 0)
+                        return r;
+                j->child = child;
+        }
+        /* Waiting holds no worker: only the deadline brings the run back by itself. */
+        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                .status = NODE_RUN_AWAITING, .run_after = j->deadline });
+        if (r < 0)
+                return r;
+
+        data = job_node_status(j, j->row.node_id, j->row.iteration, "waiting");
+        if (data && json_object_set_new(data, "child_execution_ids", json_pack("[s]", child->id)) < 0) {
+                json_decref(data);
+                data = NULL;
+        }
+        r = job_add_event(j, "node_status", data);
+        if (r >= 0 && j->deadline > 0)
+                r = job_add_pending(j, j->row.id, j->deadline);
+        return r;
+}
+
+int commit_park(Job *j, const NodeOutcome *o) {
+        ExecutionState state;
+        int r;
+
+        r = begin_locked(j, &state);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return end_transaction(j, finish_cancelled(j, o));
+        return end_transaction(j, o->child ? park_child(j, o->child) : park_pause(j, o));
+}
+
+int commit_expired(Job *j) {
+        NodeOutcome o = { .error = "No answer came before the confirmation expired", .error_code = "expired" };
+        ExecutionState state;
+        NodeRunStatus status;
+        NodeRunRow fresh = {};
+        int64_t left;
+        int r;
+
+        r = begin_locked(j, &state);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return end_transaction(j, 0);
+
+        /* Answered (or cancelled) meanwhile: nothing expires. */
+        r = store_node_run_get(j->db, j->row.id, &fresh);
+        status = fresh.status;
+        node_run_row_done(&fresh);
+        if (r == -ENOENT || (r >= 0 && status != NODE_RUN_PAUSED))
+                return end_transaction(j, 0);
+
+        if (r >= 0)
+                r = store_confirmation_delete_run(j->db, j->row.id);
+        if (r >= 0)
+                r = store_confirmations_count(j->db, j->info.id, &left);
+        if (r >= 0 && left == 0)
+                r = store_execution_set_status(j->db, j->info.id, EXECUTION_INTERRUPTED, EXECUTION_RUNNING);
+        if (r >= 0)
+                r = node_failed(j, &o);
+        return end_transaction(j, r);
 }

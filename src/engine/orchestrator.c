@@ -28,12 +28,16 @@ void job_done(Job *j) {
         free(j->loop_outer);
         free(j->pending);
         json_decref(j->events);
+        child_start_free(j->handler);
         *j = (Job) {};
 }
 
 void job_reset_pending(Job *j) {
         j->n_pending = 0;
         json_array_clear(j->events);
+        j->child = NULL;
+        j->handler = child_start_free(j->handler);
+        j->ended = EXECUTION_PENDING;
 }
 
 int job_add_pending(Job *j, int64_t id, usec_t run_at) {
@@ -67,18 +71,51 @@ int job_add_event(Job *j, const char *type, json_t *data) {
         return json_array_append_new(j->events, json_pack("[s, o]", type, data)) < 0 ? -ENOMEM : 0;
 }
 
+/* A child's node_status goes to the top-level execution too, as child_node_status
+ * (inventory 4.3), so one subscription follows a run with all its subworkflows. */
+static void forward_to_root(const Job *j, const char *type, json_t *data) {
+        json_t *copy;
+
+        if (!j->info.root_execution_id || !streq(type, "node_status"))
+                return;
+        copy = json_deep_copy(data);
+        if (!copy ||
+            json_object_set_new(copy, "child_execution_id", json_string(j->info.id)) < 0 ||
+            json_object_set_new(copy, "parent_node_id", j->info.root_node_id ? json_string(j->info.root_node_id)
+                                                                                : json_null()) < 0 ||
+            json_object_set_new(copy, "is_child_event", json_true()) < 0) {
+                json_decref(copy);
+                return;
+        }
+        events_publish_workflow(j->info.root_workflow_slug, "child_node_status", j->info.root_execution_id, copy);
+}
+
 void job_after_commit(Job *j) {
+        ExecutionStatus ended = j->ended;
         json_t *event;
         size_t i;
 
         /* Events first: a successor taken at once by another worker must not announce
          * itself before the node it follows. */
-        json_array_foreach(j->events, i, event)
-                events_publish_workflow(j->info.workflow_slug, json_string_value(json_array_get(event, 0)),
-                                        j->info.id, json_incref(json_array_get(event, 1)));
+        json_array_foreach(j->events, i, event) {
+                const char *type = json_string_value(json_array_get(event, 0));
+
+                events_publish_workflow(j->info.workflow_slug, type, j->info.id, json_incref(json_array_get(event, 1)));
+                forward_to_root(j, type, json_array_get(event, 1));
+        }
         for (size_t k = 0; k < j->n_pending; k++)
                 engine_enqueue(j->engine, j->info.id, &j->pending[k].id, 1, j->pending[k].run_at);
+        if (j->child)
+                execution_start_announce(j->engine, &j->child->request, &j->child->start, j->child->id);
+        if (j->handler) {
+                log_info("Execution %s of workflow '%s' failed; its error handler runs as execution %s.",
+                         j->info.id, j->info.workflow_slug, j->handler->id);
+                execution_start_announce(j->engine, &j->handler->request, &j->handler->start, j->handler->id);
+        }
+
         job_reset_pending(j);
+        if (ended != EXECUTION_PENDING)
+                engine_execution_ended(j->engine, j->db, j->info.id, ended);
 }
 
 json_t *job_node_status(const Job *j, const char *node_id, const char *iteration, const char *status) {
@@ -168,6 +205,21 @@ unsigned job_max_attempts(const Job *j) {
         return (unsigned) MIN(MAX(retries, 0.0), (double) NODE_RETRIES_MAX) + 1;
 }
 
+/* A job for a parked run comes at its deadline: the execution's, or the expiry of its
+ * question. Anything earlier (enqueued twice) is put back. */
+static int job_parked_due(Job *j, NodeRunStatus parked, usec_t due, usec_t now) {
+        if (j->deadline > 0 && now >= j->deadline)
+                return commit_timeout(j, false);
+        if (parked == NODE_RUN_PAUSED && due > 0 && now >= due)
+                return commit_expired(j) < 0 ? -EIO : 0;
+        if (due > now)
+                engine_enqueue(j->engine, j->info.id, &j->row.id, 1,
+                               j->deadline > 0 ? MIN(due, j->deadline) : due);
+        else if (j->deadline > 0)
+                engine_enqueue(j->engine, j->info.id, &j->row.id, 1, j->deadline);
+        return 0;
+}
+
 /* 1: claimed and ready to run; 0: nothing to do (already taken, cancelled, over); <0. */
 static int job_claim(Job *j) {
         ExecutionState state;
@@ -182,13 +234,21 @@ static int job_claim(Job *j) {
         if (r < 0)
                 goto drop;
         j->deadline = state.deadline;
-        if (state.status != EXECUTION_PENDING && state.status != EXECUTION_RUNNING)
+        if (!execution_status_is_live(state.status))
                 goto drop;
 
         r = store_node_run_get(j->db, j->row.id, &fresh);
         if (r < 0)
                 goto drop;
         j->row.attempt = fresh.attempt;
+        if (fresh.status == NODE_RUN_PAUSED || fresh.status == NODE_RUN_AWAITING) {
+                NodeRunStatus parked = fresh.status;
+                usec_t due = fresh.run_after;
+
+                node_run_row_done(&fresh);
+                (void) db_rollback(j->db);
+                return job_parked_due(j, parked, due, now);
+        }
         if (fresh.status != NODE_RUN_QUEUED) {
                 node_run_row_done(&fresh);
                 goto drop;
@@ -377,6 +437,8 @@ static int job_commit(Job *j, const NodeOutcome *o) {
         for (unsigned attempt = 1;; attempt++) {
                 if (j->deadline > 0 && now_realtime_usec() >= j->deadline)
                         r = commit_timeout(j, true);
+                else if (o->pause || o->child)
+                        r = commit_park(j, o);
                 else if (o->error)
                         r = commit_failure(j, o);
                 else
@@ -398,8 +460,68 @@ static int job_commit(Job *j, const NodeOutcome *o) {
         }
 }
 
+/* Pauses and subworkflows. 1 when o now says what happens instead of the component: the
+ * run parks (a question, a child execution to wait for) or cannot start its child; 0 when
+ * the component runs, with the answer it was resumed with or the child that ended. */
+static int job_park(Job *j, NodeRun *run, NodeOutcome *o, char **ret_text, ChildStart **ret_child) {
+        _cleanup_(child_execution_done) ChildExecution child = {};
+        const char *error_code = NULL;
+        int r;
+
+        if (job_pauses(j)) {
+                r = store_node_run_resume_input(j->db, j->row.id, &run->resume_input);
+                if (r < 0)
+                        return r;
+                if (!run->resume_input) {
+                        r = confirmation_prepare(j, run, ret_text, &o->expires_at);
+                        if (r < 0)
+                                return r;
+                        o->pause = true;
+                        o->prompt = *ret_text;
+                        return 1;
+                }
+        }
+        if (!streq(j->component_type, "workflow"))
+                return 0;
+
+        r = store_execution_child_of(j->db, j->row.id, &child);
+        if (r >= 0 && !execution_status_is_live(child.status)) {
+                run->child_result = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:s?}", "execution_id", child.id,
+                                              "workflow_slug", child.workflow_slug,
+                                              "status", execution_status_to_string(child.status),
+                                              "final_output", child.final_output,
+                                              "error_message", child.error_message, "error_code", child.error_code);
+                return run->child_result ? 0 : -ENOMEM;
+        }
+        if (r >= 0) {
+                /* Its child still runs (the run was queued twice): wait for it again. */
+                *ret_child = calloc(1, sizeof(ChildStart));
+                if (!*ret_child)
+                        return -ENOMEM;
+                (*ret_child)->existing = true;
+                memcpy((*ret_child)->id, child.id, sizeof child.id);
+                o->child = *ret_child;
+                return 1;
+        }
+        if (r != -ENOENT)
+                return r;
+
+        r = subworkflow_prepare(j, run, ret_child, ret_text, &error_code);
+        if (r == -EINVAL) {
+                o->error = *ret_text ?: "Cannot start the child execution";
+                o->error_code = error_code ?: "config";
+                o->retryable = false;
+                return 1;
+        }
+        if (r < 0)
+                return r;
+        o->child = *ret_child;
+        return 1;
+}
+
 static int job_run(Job *j) {
-        _cleanup_free_ char *template_error = NULL, *message = NULL;
+        _cleanup_free_ char *template_error = NULL, *message = NULL, *park_text = NULL;
+        _cleanup_(child_start_freep) ChildStart *child = NULL;
         const Component *component;
         usec_t started = now_monotonic_usec();
         NodeOutcome o = { .retryable = false };
@@ -435,7 +557,13 @@ static int job_run(Job *j) {
                         message = NULL;
                 o.error = message ?: "component cannot run yet";
                 o.error_code = "not_implemented";
-        } else {
+        } else if ((r = job_park(j, &run, &o, &park_text, &child)) < 0) {
+                if (asprintf(&message, "Cannot prepare the node: %s", strerror(-r)) < 0)
+                        message = NULL;
+                o.error = message ?: "Cannot prepare the node";
+                o.error_code = "internal";
+                o.retryable = true;
+        } else if (r == 0) {
                 engine_worker_begin(j->worker, j->info.id);
                 r = component->run(&run);
                 engine_worker_end(j->worker);
@@ -466,6 +594,8 @@ out:
         json_decref(run.config);
         json_decref(run.context);
         json_decref(run.input);
+        json_decref(run.resume_input);
+        json_decref(run.child_result);
         node_run_done(&run);
         return r;
 }

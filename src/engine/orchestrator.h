@@ -12,6 +12,22 @@
 #include "engine/component.h"
 #include "engine/engine-internal.h"
 #include "engine/topology.h"
+#include "store/store-flow.h"
+
+/* A child execution a subworkflow node starts: prepared before the commit that creates it
+ * (subworkflow.c), announced after it. */
+typedef struct ChildStart {
+        EngineRequest request;
+        ExecutionOrigin origin;
+        ExecutionStart start;
+        char id[EXECUTION_ID_LEN + 1];
+        char *trigger_node_id;
+        json_t *payload;
+        bool existing;          /* already created: only wait for it again */
+} ChildStart;
+
+ChildStart *child_start_free(ChildStart *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ChildStart *, child_start_free);
 
 typedef struct PendingRun {
         int64_t id;
@@ -39,6 +55,9 @@ typedef struct Job {
         PendingRun *pending;
         size_t n_pending, n_pending_alloc;
         json_t *events;         /* [[type, data], …] */
+        ChildStart *child;      /* borrowed: a child execution created */
+        ChildStart *handler;    /* owned: the error handler's run created */
+        ExecutionStatus ended;  /* how the execution ended; EXECUTION_PENDING: it did not */
 } Job;
 
 void job_done(Job *j);
@@ -61,6 +80,23 @@ double setting_number(json_t *v, double def);
 unsigned job_max_attempts(const Job *j);
 bool setting_bool(json_t *v, bool def);
 
+/* --- Parking: a node run that waits without holding a worker ------------------------------- */
+
+/* The node pauses for a person's answer before it runs: a human_confirmation, or any node
+ * with interrupt_before (confirmation.c). */
+bool job_pauses(const Job *j);
+/* The question (extra_config.prompt, rendered, or a generic one) and when it expires. */
+int confirmation_prepare(Job *j, const NodeRun *run, char **ret_prompt, usec_t *ret_expires_at);
+/* The child a subworkflow node starts (subworkflow.c). On a mistake in its settings, or past
+ * the limit of generations, returns -EINVAL with *ret_error (malloc'ed) and
+ * *ret_error_code. */
+int subworkflow_prepare(Job *j, const NodeRun *run, ChildStart **ret, char **ret_error, const char **ret_error_code);
+
+/* In the transaction that fails the execution: creates its error handler's run when its
+ * workflow names one with a trigger_error node (error-handler.c). 1 with *ret, 0 when none
+ * runs. */
+int error_handler_insert(Job *j, const char *error, const char *error_code, ChildStart **ret);
+
 /* --- Commits (orchestrator-commit.c); each opens and commits its own transaction --------- */
 
 typedef struct NodeOutcome {
@@ -72,10 +108,19 @@ typedef struct NodeOutcome {
         const char *error, *error_code; /* failure */
         bool retryable;
         uint64_t duration_ms;
+        /* Parked instead: paused with a question until expires_at, or waiting for child. */
+        bool pause;
+        const char *prompt;
+        usec_t expires_at;
+        ChildStart *child;
 } NodeOutcome;
 
 int commit_success(Job *j, const NodeOutcome *o);
 int commit_failure(Job *j, const NodeOutcome *o);
+/* The node run pauses (o->pause) or waits for its child (o->child). */
+int commit_park(Job *j, const NodeOutcome *o);
+/* A paused node run got no answer in time: it fails with error_code "expired". */
+int commit_expired(Job *j);
 /* The execution ran out of time: it fails with error_code "timeout". claimed: the node
  * run of the job had started (it fails too; otherwise it is cancelled with the rest). */
 int commit_timeout(Job *j, bool claimed);

@@ -138,6 +138,8 @@ PlanState plan_state_from_node_run(NodeRunStatus s) {
         case NODE_RUN_QUEUED:
         case NODE_RUN_RUNNING:
         case NODE_RUN_LOOPING:
+        case NODE_RUN_PAUSED:
+        case NODE_RUN_AWAITING:
                 return PLAN_ACTIVE;
         case NODE_RUN_DONE:
                 return PLAN_FINISHED;

@@ -7,6 +7,7 @@
 
 #include "common/json-util.h"
 #include "store/store-executions.h"
+#include "store/store-flow.h"
 
 #define EXECUTION_COLUMNS                                                                       \
         "e.execution_id, w.slug, e.status, e.error_message, e.error_code, e.started_at, "      \
@@ -208,16 +209,21 @@ static int execution_node_runs(Db *db, const char *id, json_t **ret) {
 int store_execution_get(Db *db, const StoreCaller *caller, const char *id, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         _cleanup_json_ json_t *e = NULL;
-        json_t *logs = NULL, *runs = NULL;
+        json_t *logs = NULL, *runs = NULL, *confirmations = NULL, *children = NULL;
         int r;
 
-        r = execution_query(db, caller, id, ", e.final_output, e.trigger_payload", &res);
+        r = execution_query(db, caller, id, ", e.final_output, e.trigger_payload, e.parent_execution_id, "
+                            "e.parent_node_id, e.depth, e.error_of_execution_id", &res);
         if (r < 0)
                 return r;
         e = execution_from_row(res, 0);
         if (!e ||
             json_object_set_new_nocheck(e, "final_output", store_column_json(res, 0, _EX_COLUMNS, NULL)) < 0 ||
-            json_object_set_new_nocheck(e, "trigger_payload", store_column_json(res, 0, _EX_COLUMNS + 1, NULL)) < 0)
+            json_object_set_new_nocheck(e, "trigger_payload", store_column_json(res, 0, _EX_COLUMNS + 1, NULL)) < 0 ||
+            json_object_set_new_nocheck(e, "parent_execution_id", store_column_string(res, 0, _EX_COLUMNS + 2)) < 0 ||
+            json_object_set_new_nocheck(e, "parent_node_id", store_column_string(res, 0, _EX_COLUMNS + 3)) < 0 ||
+            json_object_set_new_nocheck(e, "depth", store_column_integer(res, 0, _EX_COLUMNS + 4)) < 0 ||
+            json_object_set_new_nocheck(e, "error_of_execution_id", store_column_string(res, 0, _EX_COLUMNS + 5)) < 0)
                 return -ENOMEM;
 
         r = execution_logs(db, id, &logs);
@@ -229,6 +235,16 @@ int store_execution_get(Db *db, const StoreCaller *caller, const char *id, json_
         if (r < 0)
                 return r;
         if (json_object_set_new_nocheck(e, "node_runs", runs) < 0)
+                return -ENOMEM;
+        r = store_confirmations_json(db, id, &confirmations);
+        if (r < 0)
+                return r;
+        if (json_object_set_new_nocheck(e, "pending_confirmations", confirmations) < 0)
+                return -ENOMEM;
+        r = store_execution_children_json(db, id, &children);
+        if (r < 0)
+                return r;
+        if (json_object_set_new_nocheck(e, "children", children) < 0)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(e);

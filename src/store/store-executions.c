@@ -27,6 +27,8 @@ static const char *const node_run_status_table[_NODE_RUN_STATUS_MAX] = {
         [NODE_RUN_FAILED] = "failed",
         [NODE_RUN_RULED_OUT] = "ruled_out",
         [NODE_RUN_CANCELLED] = "cancelled",
+        [NODE_RUN_PAUSED] = "paused",
+        [NODE_RUN_AWAITING] = "awaiting",
 };
 
 static int table_lookup(const char *const *table, int n, const char *s) {
@@ -128,7 +130,8 @@ static int offer_all(Db *db, const char *id, const char *const *nodes, NodeRunSt
 
 static int execution_insert(Db *db, const char *id, const ExecutionNew *e) {
         _cleanup_free_ char *payload = NULL, *topology = NULL, *nodes = NULL;
-        char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], deadline[TIMESTAMP_BUFSZ];
+        char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], deadline[TIMESTAMP_BUFSZ],
+                depth[DB_INT_BUFSZ], parent_run[DB_INT_BUFSZ];
         int r;
 
         if (json_text(e->trigger_payload, &payload) < 0 || json_text(e->topology, &topology) < 0 ||
@@ -137,15 +140,19 @@ static int execution_insert(Db *db, const char *id, const ExecutionNew *e) {
 
         r = db_queryv(db, NULL,
                       "INSERT INTO executions (execution_id, workflow_id, trigger_node_id, user_id, status, "
-                      "trigger_payload, deadline_at, created_at, topology, nodes) "
-                      "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                      "trigger_payload, deadline_at, created_at, topology, nodes, parent_execution_id, "
+                      "parent_node_id, parent_node_run_id, depth, error_of_execution_id) "
+                      "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       id, db_int(workflow, e->workflow_id), e->trigger_node_id,
                       e->user_id > 0 ? db_int(user, e->user_id) : NULL, payload,
-                      usec_text(deadline, e->deadline), timestamp_now(now), topology, nodes);
+                      usec_text(deadline, e->deadline), timestamp_now(now), topology, nodes,
+                      e->parent_execution_id, e->parent_node_id,
+                      e->parent_node_run_id > 0 ? db_int(parent_run, e->parent_node_run_id) : NULL,
+                      db_int(depth, e->depth), e->error_of_execution_id);
         return r;
 }
 
-int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids) {
+int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids) {
         _cleanup_free_ int64_t *ids = NULL;
         size_t n_run = 0;
         int r;
@@ -156,21 +163,32 @@ int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_
         if (!ids)
                 return -ENOMEM;
 
-        r = db_begin(db);
-        if (r < 0)
-                return r;
         r = execution_insert(db, id, e);
         if (r >= 0)
                 r = offer_all(db, id, e->run, NODE_RUN_QUEUED, ids);
         if (r >= 0)
                 r = offer_all(db, id, e->wait, NODE_RUN_WAITING, NULL);
+        if (r < 0)
+                return r;
+
+        *ret_run_ids = TAKE_PTR(ids);
+        return 0;
+}
+
+int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids) {
+        _cleanup_free_ int64_t *ids = NULL;
+        int r;
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = store_execution_insert(db, id, e, &ids);
         if (r >= 0)
                 r = db_commit(db);
         if (r < 0) {
                 (void) db_rollback(db);
                 return r;
         }
-
         *ret_run_ids = TAKE_PTR(ids);
         return 0;
 }
@@ -214,6 +232,11 @@ void execution_info_done(ExecutionInfo *i) {
         json_decref(i->trigger_payload);
         json_decref(i->topology);
         json_decref(i->nodes);
+        free(i->parent_execution_id);
+        free(i->error_of_execution_id);
+        free(i->root_execution_id);
+        free(i->root_workflow_slug);
+        free(i->root_node_id);
         *i = (ExecutionInfo) {};
 }
 
@@ -223,6 +246,35 @@ static char *column_strdup(const DbResult *res, size_t row, size_t col) {
         return s ? strdup(s) : NULL;
 }
 
+/* For a child: the top-level execution above it, that one's workflow, and the node of it
+ * the line of children started from. Generations are few (MaxSubworkflowDepth=). */
+static int execution_root(Db *db, ExecutionInfo *i) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        r = db_queryv(db, &res,
+                      "WITH RECURSIVE chain(id, parent, node, n) AS ("
+                      "SELECT execution_id, parent_execution_id, parent_node_id, 0 FROM executions "
+                      "WHERE execution_id = ? "
+                      "UNION ALL SELECT e.execution_id, e.parent_execution_id, e.parent_node_id, c.n + 1 "
+                      "FROM executions e JOIN chain c ON e.execution_id = c.parent WHERE c.n < 1000) "
+                      "SELECT c.parent, c.node, w.slug FROM chain c "
+                      "JOIN executions p ON p.execution_id = c.parent JOIN workflows w ON w.id = p.workflow_id "
+                      "WHERE p.parent_execution_id IS NULL",
+                      i->id);
+        if (r < 0)
+                return r;
+        /* The line was cut (a parent deleted): nothing to forward to. */
+        if (db_result_rows(res) == 0)
+                return 0;
+        i->root_execution_id = column_strdup(res, 0, 0);
+        i->root_node_id = column_strdup(res, 0, 1);
+        i->root_workflow_slug = column_strdup(res, 0, 2);
+        if (!i->root_execution_id || !i->root_workflow_slug || (!i->root_node_id && !db_result_is_null(res, 0, 1)))
+                return -ENOMEM;
+        return 0;
+}
+
 int store_execution_info(Db *db, const char *id, ExecutionInfo *ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         _cleanup_(execution_info_done) ExecutionInfo i = {};
@@ -230,12 +282,14 @@ int store_execution_info(Db *db, const char *id, ExecutionInfo *ret) {
 
         r = db_queryv(db, &res,
                       "SELECT e.execution_id, e.workflow_id, w.slug, e.trigger_node_id, e.trigger_payload, "
-                      "e.topology, e.nodes FROM executions e JOIN workflows w ON w.id = e.workflow_id "
+                      "e.topology, e.nodes, e.user_id, e.depth, e.parent_execution_id, e.parent_node_run_id, "
+                      "e.error_of_execution_id FROM executions e JOIN workflows w ON w.id = e.workflow_id "
                       "WHERE e.execution_id = ?",
                       id);
         if (r < 0)
                 return r;
-        if (db_result_rows(res) == 0)
+        /* A run whose data retention dropped has nothing left to run either. */
+        if (db_result_rows(res) == 0 || db_result_is_null(res, 0, 5) || db_result_is_null(res, 0, 6))
                 return -ENOENT;
 
         i.id = column_strdup(res, 0, 0);
@@ -245,12 +299,24 @@ int store_execution_info(Db *db, const char *id, ExecutionInfo *ret) {
         i.trigger_payload = store_column_json(res, 0, 4, NULL);
         i.topology = store_column_json(res, 0, 5, NULL);
         i.nodes = store_column_json(res, 0, 6, NULL);
+        i.user_id = db_result_is_null(res, 0, 7) ? 0 : db_result_get_int64(res, 0, 7);
+        i.depth = (unsigned) MAX(db_result_get_int64(res, 0, 8), (int64_t) 0);
+        i.parent_execution_id = column_strdup(res, 0, 9);
+        i.parent_node_run_id = db_result_is_null(res, 0, 10) ? 0 : db_result_get_int64(res, 0, 10);
+        i.error_of_execution_id = column_strdup(res, 0, 11);
         if (!i.id || !i.workflow_slug || !i.trigger_payload || !i.topology || !i.nodes)
                 return -ENOMEM;
         if (!json_is_object(i.topology) || !json_is_object(i.nodes))
                 return -EBADMSG;
-        if (!db_result_is_null(res, 0, 3) && !i.trigger_node_id)
+        if ((!db_result_is_null(res, 0, 3) && !i.trigger_node_id) ||
+            (!db_result_is_null(res, 0, 9) && !i.parent_execution_id) ||
+            (!db_result_is_null(res, 0, 11) && !i.error_of_execution_id))
                 return -ENOMEM;
+        if (i.parent_execution_id) {
+                r = execution_root(db, &i);
+                if (r < 0)
+                        return r;
+        }
 
         *ret = i;
         i = (ExecutionInfo) {};
@@ -463,7 +529,7 @@ int store_node_runs_cancel(Db *db, const char *execution_id) {
 
         return db_queryv(db, NULL,
                          "UPDATE execution_nodes SET status = 'cancelled', updated_at = ? "
-                         "WHERE execution_id = ? AND status IN ('waiting', 'queued', 'looping')",
+                         "WHERE execution_id = ? AND status IN ('waiting', 'queued', 'looping', 'paused', 'awaiting')",
                          timestamp_now(now), execution_id);
 }
 
@@ -501,7 +567,11 @@ int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_
                       execution_status_to_string(status), output, error, error_code, now, now, id);
         if (r < 0)
                 return r;
-        return db_result_rows(res) > 0;
+        if (db_result_rows(res) == 0)
+                return 0;
+        /* Nobody can answer a confirmation of a run that is over. */
+        r = db_queryv(db, NULL, "DELETE FROM pending_confirmations WHERE execution_id = ?", id);
+        return r < 0 ? r : 1;
 }
 
 /* --- Recovery ---------------------------------------------------------------------------- */
@@ -520,13 +590,14 @@ int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n) {
         r = db_queryv(db, NULL,
                       "UPDATE execution_nodes SET status = 'queued', updated_at = ? WHERE status = 'running' "
                       "AND execution_id IN (SELECT execution_id FROM executions "
-                      "WHERE status IN ('pending', 'running'))",
+                      "WHERE status IN ('pending', 'running', 'interrupted'))",
                       timestamp_now(now));
         if (r >= 0)
                 r = db_query(db, &res,
                              "SELECT n.id, n.execution_id, n.run_after, e.deadline_at FROM execution_nodes n "
                              "JOIN executions e ON e.execution_id = n.execution_id "
-                             "WHERE e.status IN ('pending', 'running') AND n.status = 'queued' ORDER BY n.id",
+                             "WHERE e.status IN ('pending', 'running', 'interrupted') "
+                             "AND n.status IN ('queued', 'paused', 'awaiting') ORDER BY n.id",
                              0, NULL);
         if (r >= 0)
                 r = db_commit(db);

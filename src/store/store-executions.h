@@ -41,6 +41,8 @@ typedef enum NodeRunStatus {
         NODE_RUN_FAILED,
         NODE_RUN_RULED_OUT,
         NODE_RUN_CANCELLED,
+        NODE_RUN_PAUSED,        /* waits for a person's answer (human confirmation) */
+        NODE_RUN_AWAITING,      /* a subworkflow node waiting for its child execution */
         _NODE_RUN_STATUS_MAX,
         _NODE_RUN_STATUS_INVALID = -22,
 } NodeRunStatus;
@@ -65,11 +67,20 @@ typedef struct ExecutionNew {
         usec_t deadline;                /* CLOCK_REALTIME µs; 0: none */
         const char *const *run;         /* entry nodes to queue, NULL-terminated */
         const char *const *wait;        /* entry nodes waiting for a parent */
+        /* A child execution: the execution and the subworkflow node run that wait for it. */
+        const char *parent_execution_id;
+        const char *parent_node_id;
+        int64_t parent_node_run_id;
+        unsigned depth;                 /* 0 for a top-level execution */
+        /* An error handler's run: the execution whose failure it handles. */
+        const char *error_of_execution_id;
 } ExecutionNew;
 
 /* Creates a pending execution and its entry node runs in one transaction. id is from
  * execution_id_new(); *ret_run_ids (malloc'ed, one per e->run) get the queued rows' ids. */
 int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids);
+/* The same inside the caller's transaction (a subworkflow node creating its child). */
+int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids);
 
 /* --- Running (in a transaction) -------------------------------------------------------- */
 
@@ -92,6 +103,14 @@ typedef struct ExecutionInfo {
         json_t *trigger_payload;
         json_t *topology;
         json_t *nodes;
+        int64_t user_id;                /* 0: nobody */
+        unsigned depth;
+        char *parent_execution_id;      /* NULL for a top-level execution */
+        int64_t parent_node_run_id;     /* 0 when none */
+        char *error_of_execution_id;    /* NULL unless an error handler's run */
+        /* For a child: the top-level execution above it, its workflow, and the node of it
+         * that (through any number of generations) started this one. */
+        char *root_execution_id, *root_workflow_slug, *root_node_id;
 } ExecutionInfo;
 
 void execution_info_done(ExecutionInfo *i);
@@ -146,8 +165,8 @@ typedef struct NodeRunResult {
 
 /* Writes what a run left: status, output, route, error, run_after. */
 int store_node_run_finish(Db *db, int64_t id, const NodeRunResult *result);
-/* Marks every waiting, queued and looping run of the execution cancelled (running ones
- * are marked by their own commit). */
+/* Marks every waiting, queued, looping, paused and awaiting run of the execution
+ * cancelled (running ones are marked by their own commit). */
 int store_node_runs_cancel(Db *db, const char *execution_id);
 typedef struct ExecutionLogEntry {
         const char *execution_id, *node_id;
@@ -162,7 +181,8 @@ typedef struct ExecutionLogEntry {
 int store_execution_log_add(Db *db, const ExecutionLogEntry *e);
 
 /* Ends the execution: completed with final_output, or failed/cancelled with an error.
- * Only a live execution changes; returns 1 when it did, 0 when it had already ended. */
+ * Only a live execution changes; returns 1 when it did, 0 when it had already ended. Its
+ * pending confirmations go with it. */
 int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_t *final_output,
                            const char *error, const char *error_code);
 
@@ -176,7 +196,9 @@ typedef struct RecoveredRun {
 } RecoveredRun;
 
 /* For a start after a crash: the running node runs of live executions go back to queued
- * (their attempt stays counted), then every queued run of a live execution is answered. */
+ * (their attempt stays counted), then every queued run of a live execution is answered,
+ * and every paused or awaiting one (due at its run_after: a confirmation's expiry, the
+ * execution's deadline). */
 int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n);
 
 /* --- The API ------------------------------------------------------------------------------- */

@@ -127,7 +127,7 @@ const char *store_real(char buf[static STORE_REAL_BUFSZ], double v) {
 #define WORKFLOW_COLUMNS                                                                        \
         "w.id, w.name, w.slug, w.description, w.owner_id, w.is_active, w.is_public, "           \
         "w.is_default, w.tags, w.error_handler_workflow_id, w.max_execution_seconds, "          \
-        "w.input_schema, w.output_schema, w.node_count, w.edge_count, "                         \
+        "w.input_schema, w.output_schema, w.node_count, w.edge_count, w.settings, "             \
         "w.created_at, w.updated_at"
 
 enum {
@@ -146,6 +146,7 @@ enum {
         WF_OUTPUT_SCHEMA,
         WF_NODE_COUNT,
         WF_EDGE_COUNT,
+        WF_SETTINGS,
         WF_CREATED_AT,
         WF_UPDATED_AT,
         WF_TOTAL, /* lists only */
@@ -158,6 +159,17 @@ static json_t *workflow_tags_from_row(const DbResult *r, size_t row) {
         if (!text || streq(text, "[]"))
                 return json_array();
         return json_loads_or_null(text) ?: json_array();
+}
+
+/* Settings are {} when SQL NULL or not an object. */
+static json_t *workflow_settings_from_row(const DbResult *r, size_t row) {
+        json_t *settings = store_column_json(r, row, WF_SETTINGS, NULL);
+
+        if (settings && !json_is_object(settings)) {
+                json_decref(settings);
+                return json_object();
+        }
+        return settings;
 }
 
 /* Keys are literals, so they skip jansson's UTF-8 check. A NULL value (out of memory) makes
@@ -185,6 +197,7 @@ static json_t *workflow_from_row(const DbResult *r, size_t row) {
             json_object_set_new_nocheck(w, "output_schema", store_column_json(r, row, WF_OUTPUT_SCHEMA, NULL)) < 0 ||
             json_object_set_new_nocheck(w, "node_count", store_column_integer(r, row, WF_NODE_COUNT)) < 0 ||
             json_object_set_new_nocheck(w, "edge_count", store_column_integer(r, row, WF_EDGE_COUNT)) < 0 ||
+            json_object_set_new_nocheck(w, "settings", workflow_settings_from_row(r, row)) < 0 ||
             json_object_set_new_nocheck(w, "created_at", store_column_string(r, row, WF_CREATED_AT)) < 0 ||
             json_object_set_new_nocheck(w, "updated_at", store_column_string(r, row, WF_UPDATED_AT)) < 0)
                 return NULL;
@@ -493,11 +506,12 @@ static int workflow_slug_pick_free(Db *db, const char *base, char **ret) {
 typedef struct WorkflowValues {
         const char *name, *description, *is_active, *is_public, *is_default;
         const char *error_handler, *max_execution_seconds;
-        char *tags, *input_schema, *output_schema;
+        char *tags, *input_schema, *output_schema, *settings;
         char error_handler_buf[DB_INT_BUFSZ], max_execution_seconds_buf[DB_INT_BUFSZ];
 } WorkflowValues;
 
 static void workflow_values_done(WorkflowValues *v) {
+        free(v->settings);
         free(v->tags);
         free(v->input_schema);
         free(v->output_schema);
@@ -514,7 +528,7 @@ static int json_text_or_null(json_t *obj, const char *key, char **ret) {
 }
 
 static int workflow_values_fill(WorkflowValues *v, json_t *in) {
-        json_t *tags, *handler;
+        json_t *tags, *handler, *settings;
         int r;
 
         *v = (WorkflowValues) {};
@@ -534,6 +548,10 @@ static int workflow_values_fill(WorkflowValues *v, json_t *in) {
         tags = json_object_get(in, "tags");
         v->tags = json_is_array(tags) ? json_dumps_compact(tags) : strdup("[]");
         if (!v->tags)
+                return -ENOMEM;
+        settings = json_object_get(in, "settings");
+        v->settings = json_is_object(settings) ? json_dumps_compact(settings) : strdup("{}");
+        if (!v->settings)
                 return -ENOMEM;
 
         r = json_text_or_null(in, "input_schema", &v->input_schema);
@@ -579,11 +597,11 @@ static int workflow_insert(Db *db, int64_t owner_id, json_t *in, int64_t *ret_id
                 r = db_queryv(db, &res,
                               "INSERT INTO workflows (owner_id, name, slug, description, is_active, "
                               "is_public, is_default, tags, error_handler_workflow_id, "
-                              "max_execution_seconds, input_schema, output_schema, created_at, updated_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                              "max_execution_seconds, input_schema, output_schema, settings, created_at, "
+                              "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                               owner, v.name, free_slug, v.description, v.is_active, v.is_public,
                               v.is_default, v.tags, v.error_handler, v.max_execution_seconds,
-                              v.input_schema, v.output_schema, now, now);
+                              v.input_schema, v.output_schema, v.settings, now, now);
                 if (r == -EEXIST && attempt < 3)
                         continue;
                 if (r < 0)
@@ -605,6 +623,30 @@ int store_workflow_create(Db *db, int64_t owner_id, json_t *in, json_t **ret) {
                 return r;
 
         return store_workflow_get(db, id, false, ret);
+}
+
+/* settings are patched key by key: a key set to null goes back to its default (is
+ * removed); settings: null clears them all. */
+static int workflow_settings_patch(json_t *current, json_t *patch) {
+        _cleanup_json_ json_t *settings = NULL;
+        json_t *v;
+        const char *key;
+
+        if (!patch)
+                return 0;
+        settings = json_is_object(patch) ? json_deep_copy(json_object_get(current, "settings")) : NULL;
+        if (!json_is_object(settings)) {
+                json_decref(settings);
+                settings = json_object();
+        }
+        if (!settings)
+                return -ENOMEM;
+        json_object_foreach(patch, key, v)
+                if (json_is_null(v))
+                        (void) json_object_del(settings, key);
+                else if (json_object_set(settings, key, v) < 0)
+                        return -ENOMEM;
+        return json_object_set(current, "settings", settings) < 0 ? -ENOMEM : 0;
 }
 
 int store_workflow_update(Db *db, int64_t id, json_t *patch, json_t **ret) {
@@ -642,6 +684,9 @@ int store_workflow_update(Db *db, int64_t id, json_t *patch, json_t **ret) {
                 if (json_object_set(current, fields[i].name, value) < 0)
                         return -ENOMEM;
         }
+        r = workflow_settings_patch(current, json_object_get(patch, "settings"));
+        if (r < 0)
+                return r;
 
         r = workflow_values_fill(&v, current);
         if (r < 0)
@@ -654,10 +699,10 @@ int store_workflow_update(Db *db, int64_t id, json_t *patch, json_t **ret) {
         r = db_queryv(db, NULL,
                       "UPDATE workflows SET name = ?, slug = ?, description = ?, is_active = ?, "
                       "is_public = ?, is_default = ?, tags = ?, error_handler_workflow_id = ?, "
-                      "max_execution_seconds = ?, input_schema = ?, output_schema = ?, updated_at = ? "
-                      "WHERE id = ?",
+                      "max_execution_seconds = ?, input_schema = ?, output_schema = ?, settings = ?, "
+                      "updated_at = ? WHERE id = ?",
                       v.name, slug, v.description, v.is_active, v.is_public, v.is_default, v.tags,
-                      v.error_handler, v.max_execution_seconds, v.input_schema, v.output_schema,
+                      v.error_handler, v.max_execution_seconds, v.input_schema, v.output_schema, v.settings,
                       timestamp_now(now), db_int(id_text, id));
         if (r < 0)
                 return r;

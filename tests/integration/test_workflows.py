@@ -4,7 +4,7 @@ import re
 
 from harness import DaemonTestCase, unique
 
-WORKFLOW_FIELDS = {"id", "name", "slug", "description", "owner_id", "is_active", "is_public",
+WORKFLOW_FIELDS = {"id", "name", "slug", "description", "owner_id", "is_active", "is_public", "settings",
                    "is_default", "tags", "error_handler_workflow_id", "max_execution_seconds",
                    "input_schema", "output_schema", "node_count", "edge_count", "created_at",
                    "updated_at"}

@@ -275,6 +275,30 @@ START_TEST(test_engine_settings) {
 }
 END_TEST
 
+START_TEST(test_flow_control_settings) {
+        Config c;
+
+        config_init(&c);
+        ck_assert_uint_eq(c.max_subworkflow_depth, 5);
+        ck_assert(c.retention_keep_successful);
+        ck_assert_int_eq(c.retention_max_age_days, 0);
+        ck_assert_int_eq(c.retention_max_count, 0);
+        ck_assert_int_eq(config_parse_string(&c, "t.conf", "[Limits]\nMaxSubworkflowDepth=0\n[Retention]\n"
+                                             "KeepSuccessful=none\nMaxAgeDays=30\nMaxCount=1000\n", NULL), 0);
+        ck_assert_uint_eq(c.max_subworkflow_depth, 0);
+        ck_assert(!c.retention_keep_successful);
+        ck_assert_int_eq(c.retention_max_age_days, 30);
+        ck_assert_int_eq(c.retention_max_count, 1000);
+        ck_assert_int_eq(config_parse_string(&c, "t.conf", "[Limits]\nMaxSubworkflowDepth=\n[Retention]\n"
+                                             "KeepSuccessful=\nMaxAgeDays=\nMaxCount=\n", NULL), 0);
+        ck_assert_uint_eq(c.max_subworkflow_depth, 5);
+        ck_assert(c.retention_keep_successful);
+        ck_assert_int_eq(c.retention_max_age_days, 0);
+        ck_assert_int_eq(c.retention_max_count, 0);
+        config_done(&c);
+}
+END_TEST
+
 static const struct {
         const char *text;
         const char *error;
@@ -324,6 +348,12 @@ static const struct {
         { "[Engine]\nWorkers=1025\n",             "t.conf:2: invalid value '1025' for Workers=" },
         { "[Engine]\nWorkers=-1\n",               "t.conf:2: invalid value '-1' for Workers=" },
         { "[Limits]\nMaxNodeOutputSize=0\n",      "t.conf:2: invalid value '0' for MaxNodeOutputSize=" },
+        { "[Limits]\nMaxSubworkflowDepth=1001\n", "t.conf:2: invalid value '1001' for MaxSubworkflowDepth=" },
+        { "[Limits]\nMaxSubworkflowDepth=-1\n",   "t.conf:2: invalid value '-1' for MaxSubworkflowDepth=" },
+        { "[Retention]\nKeepSuccessful=some\n",   "t.conf:2: invalid value 'some' for KeepSuccessful=" },
+        { "[Retention]\nMaxAgeDays=0\n",          "t.conf:2: invalid value '0' for MaxAgeDays=" },
+        { "[Retention]\nMaxCount=-5\n",           "t.conf:2: invalid value '-5' for MaxCount=" },
+        { "[Retention]\nMaxCount=99999999999\n",  "t.conf:2: invalid value '99999999999' for MaxCount=" },
         /* The first error stops the file; later lines are not reached. */
         { "[Server]\nBad=1\nWorse\n",              "t.conf:2: unknown key 'Bad' in section [Server]" },
 };
@@ -816,6 +846,7 @@ static Suite *conf_suite(void) {
         tc = tcase_create("parsers");
         tcase_add_test(tc, test_parse_size);
         tcase_add_test(tc, test_engine_settings);
+        tcase_add_test(tc, test_flow_control_settings);
         tcase_add_test(tc, test_parse_seconds);
         tcase_add_test(tc, test_parse_bool);
         tcase_add_test(tc, test_parse_listen_address);

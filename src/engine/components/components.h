@@ -21,6 +21,12 @@ int component_reply_chat(NodeRun *run);
 int component_transform(NodeRun *run);
 int component_http_request(NodeRun *run);
 int component_code(NodeRun *run);
+int component_human_confirmation(NodeRun *run);
+int component_workflow(NodeRun *run);
+
+/* Whether a person's answer confirms: "yes", "y", "confirm", "true", "1" (any case) or
+ * JSON true. */
+bool confirmation_answer_is_yes(json_t *answer);
 
 /* transform keeps each worker thread's recently compiled jq programs; this drops the
  * calling thread's (the cache of a thread that ends is freed with it). */

@@ -14,5 +14,7 @@ const Component components[] = {
         { "transform",    component_transform },
         { "http_request", component_http_request },
         { "code",         component_code },
+        { "human_confirmation", component_human_confirmation },
+        { "workflow",     component_workflow },
         {}
 };

@@ -1,0 +1,472 @@
+"""The HTTP triggers end to end: webhooks (secret and signature, async and sync answers,
+the payload, timeouts, clients that leave, a stop while a request waits) and the chat
+endpoint."""
+
+import hashlib
+import hmac
+import json
+import signal
+import socket
+import threading
+import time
+import unittest
+
+from harness import unique
+from test_executions import EngineTestCase, jq
+
+SECRET = "hook-secret-1"
+
+
+def signature(body, secret=SECRET):
+        return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookTestCase(EngineTestCase):
+        def hook_flow(self, nodes, edges, client=None, hook_id="hook", workflow_fields=None,
+                      **hook_config):
+                """Like flow() but with a trigger_webhook node (extra_config from
+                hook_config; path defaults to "in") instead of the manual trigger.
+                Returns the slug."""
+                client = client or self.admin
+                slug = self.make_workflow(client, **(workflow_fields or {}))["slug"]
+                hook_config.setdefault("path", "in")
+                self.make_node(slug, "trigger_webhook", client, node_id=hook_id,
+                               config={"extra_config": hook_config})
+                for node_id, component_type, extra in nodes:
+                        fields = {"node_id": node_id}
+                        if extra is not None:
+                                fields["config"] = {"extra_config": extra}
+                        self.make_node(slug, component_type, client, **fields)
+                for e in edges:
+                        fields = dict(e[2]) if len(e) > 2 else {}
+                        self.make_edge(slug, e[0], e[1], client, **fields)
+                return slug
+
+        def echo_flow(self, **hook_config):
+                """hook → reply_chat that says the body's "name"."""
+                return self.hook_flow([("reply", "reply_chat", {"message": "hi {{ hook.body.name }}"})],
+                                      [("hook", "reply")], **hook_config)
+
+        def hook(self, slug, path="in", body=None, method="POST", headers=None, raw_body=None,
+                 query="", client=None):
+                url = "/webhooks/%s/%s%s" % (slug, path, "?" + query if query else "")
+                return (client or self.anon()).request(method, url, body, headers=headers,
+                                                       raw_body=raw_body)
+
+        def payload_of(self, execution_id):
+                return self.detail(execution_id)["trigger_payload"]
+
+
+class WebhookTest(WebhookTestCase):
+        def test_async_answers_at_once_then_runs(self):
+                slug = self.echo_flow()
+                r = self.hook(slug, body={"name": "ada"})
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(set(r.body), {"execution_id", "status"})
+                self.assertEqual(r.body["status"], "pending")
+                status = self.wait_for(r.body["execution_id"])
+                self.assertEqual(status["status"], "completed")
+                self.assertEqual(status["final_output"], {"output": "hi ada"})
+                self.assertEqual(self.detail(r.body["execution_id"])["trigger_node_id"], "hook")
+
+        def test_sync_answers_with_the_final_output(self):
+                rules = [{"id": "many", "field": "count.output.kind", "operator": "equals", "value": "many"},
+                         {"id": "few", "field": "count.output.kind", "operator": "equals", "value": "few"}]
+                slug = self.hook_flow(
+                        [("count", "transform",
+                          jq("{n: (.trigger.body.items | length), kind: (if (.trigger.body.items | length) > 2 "
+                             "then \"many\" else \"few\" end)}")),
+                         ("route", "switch", {"rules": rules}),
+                         ("many", "reply_chat", {"message": "{{ count.output.n }} is many"}),
+                         ("few", "reply_chat", {"message": "{{ count.output.n }} is few"})],
+                        [("hook", "count"), ("count", "route"),
+                         ("route", "many", {"edge_type": "conditional", "condition_value": "many"}),
+                         ("route", "few", {"edge_type": "conditional", "condition_value": "few"})],
+                        response_mode="sync")
+
+                r = self.hook(slug, body={"items": [1, 2, 3, 4]})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(set(r.body), {"execution_id", "status", "output", "error", "error_code"})
+                self.assertEqual(r.body["status"], "completed")
+                self.assertEqual(r.body["output"], {"output": "4 is many"})
+                self.assertIsNone(r.body["error"])
+                self.assertEqual(self.wait_for(r.body["execution_id"])["status"], "completed")
+
+                r = self.hook(slug, body={"items": [1]})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["output"], {"output": "1 is few"})
+
+        def test_sync_reports_a_failed_execution(self):
+                slug = self.hook_flow([("reply", "reply_chat", {"message": "{{ nowhere.output }}"})],
+                                      [("hook", "reply")], response_mode="sync")
+                r = self.hook(slug, body={})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["status"], "failed")
+                self.assertIsNone(r.body["output"])
+                self.assertEqual(r.body["error_code"], "template")
+                self.assertIn("nowhere", r.body["error"])
+
+        def test_sync_keeps_the_connection_alive(self):
+                slug = self.echo_flow(response_mode="sync")
+                client = self.anon()
+                self.addCleanup(client.close)
+                r = self.hook(slug, body={"name": "one"}, client=client)
+                self.assertEqual(r.status, 200, r)
+                sock = client.conn.sock
+                self.assertIsNotNone(sock)
+                r = self.hook(slug, body={"name": "two"}, client=client)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["output"], {"output": "hi two"})
+                r = client.get("/health")
+                self.assertEqual(r.status, 200, r)
+                self.assertIs(client.conn.sock, sock, "the connection was not kept alive")
+
+        def test_sync_timeout_answers_202_and_the_run_goes_on(self):
+                slug = self.hook_flow([("pause", "wait", {"duration": 3}),
+                                       ("reply", "reply_chat", {"message": "done"})],
+                                      [("hook", "pause"), ("pause", "reply")],
+                                      response_mode="sync", sync_timeout_seconds=1)
+                started = time.monotonic()
+                r = self.hook(slug, body={})
+                elapsed = time.monotonic() - started
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(set(r.body), {"execution_id", "status"})
+                self.assertEqual(r.body["status"], "running")
+                self.assertGreaterEqual(elapsed, 0.9)
+                self.assertLess(elapsed, 2.5)
+                status = self.wait_for(r.body["execution_id"])
+                self.assertEqual(status["final_output"], {"output": "done"})
+
+        def test_secret_header(self):
+                slug = self.echo_flow(secret=SECRET)
+                r = self.hook(slug, body={"name": "x"}, headers={"X-Pipelit-Secret": SECRET})
+                self.assertEqual(r.status, 202, r)
+                for headers in ({}, {"X-Pipelit-Secret": "wrong"}, {"X-Pipelit-Secret": SECRET + "x"},
+                                {"X-Pipelit-Secret": ""}, {"Authorization": "Bearer " + self.admin_key}):
+                        r = self.hook(slug, body={"name": "x"}, headers=headers)
+                        self.assertEqual(r.status, 401, (headers, r))
+                        self.assertEqual(r.body, {"detail": "Webhook authentication failed."})
+                # Nothing ran for the refused requests.
+                r = self.admin.get("/executions/?workflow_slug=%s" % slug)
+                self.assertEqual(r.body["total"], 1, r)
+
+        def test_hmac_signature(self):
+                slug = self.echo_flow(secret=SECRET)
+                body = json.dumps({"name": "signed"}).encode()
+                r = self.hook(slug, raw_body=body, headers={"X-Pipelit-Signature": signature(body)})
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(self.wait_for(r.body["execution_id"])["final_output"], {"output": "hi signed"})
+                # Upper-case hex and prefix are the same signature.
+                r = self.hook(slug, raw_body=body,
+                              headers={"X-Pipelit-Signature": "SHA256=" + signature(body)[7:].upper()})
+                self.assertEqual(r.status, 202, r)
+
+                bad = [signature(body, "other-secret"), signature(body + b" "), signature(body)[7:],
+                       "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest(),
+                       "sha256=zz", "sha256=" + signature(body)[7:-2], ""]
+                for value in bad:
+                        r = self.hook(slug, raw_body=body, headers={"X-Pipelit-Signature": value})
+                        self.assertEqual(r.status, 401, (value, r))
+                        self.assertEqual(r.body, {"detail": "Webhook authentication failed."})
+                # The signature covers the body actually sent.
+                r = self.hook(slug, raw_body=b'{"name": "forged"}', headers={"X-Pipelit-Signature": signature(body)})
+                self.assertEqual(r.status, 401, r)
+
+        def test_without_a_secret_anyone_may_call(self):
+                slug = self.echo_flow()
+                r = self.hook(slug, body={"name": "x"}, headers={"X-Pipelit-Secret": "anything"})
+                self.assertEqual(r.status, 202, r)
+
+        def test_unknown_and_inactive_answer_404(self):
+                slug = self.echo_flow(secret=SECRET)
+                headers = {"X-Pipelit-Secret": SECRET}
+                for s, path in ((slug, "out"), (slug, "in/deeper"), ("no-such-workflow", "in"), ("Bad-Slug", "in")):
+                        r = self.hook(s, path, body={}, headers=headers)
+                        self.assertEqual(r.status, 404, (s, path, r))
+                        self.assertEqual(r.body, {"detail": "Webhook not found."})
+
+                r = self.admin.patch("/workflows/%s/" % slug, {"is_active": False})
+                self.assertEqual(r.status, 200, r)
+                r = self.hook(slug, body={}, headers=headers)
+                self.assertEqual(r.status, 404, r)
+                self.assertEqual(r.body, {"detail": "Webhook not found."})
+                r = self.admin.patch("/workflows/%s/" % slug, {"is_active": True})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(self.hook(slug, body={}, headers=headers).status, 202)
+
+                r = self.admin.patch("/workflows/%s/nodes/hook/" % slug, {"config": {"is_active": False}})
+                self.assertEqual(r.status, 200, r)
+                r = self.hook(slug, body={}, headers=headers)
+                self.assertEqual(r.status, 404, r)
+
+        def test_other_methods_are_refused(self):
+                slug = self.echo_flow()
+                r = self.hook(slug, method="PUT", body={})
+                self.assertEqual(r.status, 405, r)
+                self.assertIn("POST", r.headers.get("Allow"))
+                self.assertIn("GET", r.headers.get("Allow"))
+
+        def test_payload_carries_the_request_without_credentials(self):
+                slug = self.echo_flow(secret=SECRET)
+                body = json.dumps({"name": "p", "list": [1, 2]}).encode()
+                r = self.hook(slug, raw_body=body, query="a=1&b=x%26y&b=2&c=%2541&d=a+b&e=&f",
+                              headers={"X-Pipelit-Signature": signature(body),
+                                       "X-Pipelit-Secret": SECRET,
+                                       "Authorization": "Bearer something",
+                                       "Cookie": "session=1",
+                                       "X-GitHub-Event": "push",
+                                       "User-Agent": "hook-test/1.0",
+                                       "Content-Type": "application/json; charset=utf-8"})
+                self.assertEqual(r.status, 202, r)
+                payload = self.payload_of(r.body["execution_id"])
+                self.assertEqual(set(payload), {"method", "path", "query", "headers", "body"})
+                self.assertEqual(payload["method"], "POST")
+                self.assertEqual(payload["path"], "in")
+                self.assertEqual(payload["query"], {"a": "1", "b": ["x&y", "2"], "c": "%41", "d": "a b",
+                                                    "e": "", "f": ""})
+                self.assertEqual(payload["body"], {"name": "p", "list": [1, 2]})
+                headers = payload["headers"]
+                self.assertEqual(headers["x-github-event"], "push")
+                self.assertEqual(headers["user-agent"], "hook-test/1.0")
+                self.assertEqual(headers["content-type"], "application/json; charset=utf-8")
+                for name in headers:
+                        self.assertEqual(name, name.lower())
+                for name in ("authorization", "cookie", "x-pipelit-secret", "x-pipelit-signature"):
+                        self.assertNotIn(name, headers)
+                self.assertNotIn(SECRET, json.dumps(payload))
+
+        def test_bodies_that_are_not_json_are_text(self):
+                slug = self.echo_flow()
+                r = self.hook(slug, raw_body=b"name=ada&x=1",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(self.payload_of(r.body["execution_id"])["body"], "name=ada&x=1")
+                # JSON that does not parse is kept as it came.
+                r = self.hook(slug, raw_body=b'{"name": ', headers={"Content-Type": "application/json"})
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(self.payload_of(r.body["execution_id"])["body"], '{"name": ')
+                # Any JSON value, with a +json type.
+                r = self.hook(slug, raw_body=b'[1, "two"]', headers={"Content-Type": "application/vnd.api+json"})
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(self.payload_of(r.body["execution_id"])["body"], [1, "two"])
+                r = self.hook(slug, raw_body=b"\xff\xfe binary", headers={"Content-Type": "application/octet-stream"})
+                self.assertEqual(r.status, 415, r)
+
+        def test_get_webhook(self):
+                slug = self.hook_flow([("reply", "reply_chat", {"message": "{{ hook.method }} {{ hook.query.who }}"})],
+                                      [("hook", "reply")], path="/ping/", response_mode="sync")
+                r = self.hook(slug, "ping", method="GET", query="who=me")
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["output"], {"output": "GET me"})
+                payload = self.payload_of(r.body["execution_id"])
+                self.assertIsNone(payload["body"])
+                self.assertEqual(payload["path"], "ping")
+
+        def test_path_of_several_segments(self):
+                slug = self.echo_flow(path="github/push")
+                r = self.hook(slug, "github/push", body={"name": "deep"})
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(self.payload_of(r.body["execution_id"])["path"], "github/push")
+                self.assertEqual(self.hook(slug, "github", body={}).status, 404)
+
+        def test_the_run_belongs_to_the_workflow_owner(self):
+                user, client = self.make_user()
+                slug = self.hook_flow([("reply", "reply_chat", {"message": "ok"})], [("hook", "reply")],
+                                      client=client, response_mode="sync")
+                r = self.hook(slug, body={})
+                self.assertEqual(r.status, 200, r)
+                r = client.get("/executions/%s/" % r.body["execution_id"])
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["status"], "completed")
+
+        def test_client_leaving_during_a_sync_wait(self):
+                slug = self.hook_flow([("pause", "wait", {"duration": 1}),
+                                       ("reply", "reply_chat", {"message": "late"})],
+                                      [("hook", "pause"), ("pause", "reply")],
+                                      response_mode="sync", sync_timeout_seconds=10)
+                body = b"{}"
+                request = ("POST /api/v1/webhooks/%s/in HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %d\r\n\r\n" % (slug, len(body))).encode() + body
+                for _ in range(3):
+                        s = self.anon().raw_socket()
+                        s.sendall(request)
+                        time.sleep(0.2)
+                        s.close()
+                # The daemon keeps serving meanwhile and afterwards.
+                self.assertHealthy()
+                deadline = time.monotonic() + 15
+                while True:
+                        r = self.admin.get("/executions/?workflow_slug=%s" % slug)
+                        if [e["status"] for e in r.body["items"]] == ["completed"] * 3:
+                                break
+                        self.assertLess(time.monotonic(), deadline, r)
+                        time.sleep(0.1)
+                self.assertHealthy()
+                r = self.hook(slug, body={})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["output"], {"output": "late"})
+
+        def test_request_pipelined_behind_a_sync_wait(self):
+                # libwebsockets cannot serve a request pipelined behind one that waits: the
+                # connection is closed, nothing runs twice and the daemon goes on serving.
+                slug = self.hook_flow([("pause", "wait", {"duration": 1}),
+                                       ("reply", "reply_chat", {"message": "once"})],
+                                      [("hook", "pause"), ("pause", "reply")], response_mode="sync")
+                s = self.anon().raw_socket()
+                s.sendall(("GET /api/v1/webhooks/%s/in HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "GET /health HTTP/1.1\r\nHost: x\r\n\r\n" % slug).encode())
+                s.settimeout(5)
+                try:
+                        data = s.recv(65536)
+                except ConnectionResetError:
+                        data = b""
+                finally:
+                        s.close()
+                self.assertEqual(data, b"")
+                self.assertHealthy()
+                self.wait_for(self.admin.get("/executions/?workflow_slug=%s" % slug).body["items"][0]["execution_id"])
+                r = self.admin.get("/executions/?workflow_slug=%s" % slug)
+                self.assertEqual([e["status"] for e in r.body["items"]], ["completed"], r)
+
+        def test_many_sync_requests_at_once(self):
+                slug = self.echo_flow(response_mode="sync")
+                results = [None] * 16
+
+                def call(i):
+                        results[i] = self.hook(slug, body={"name": str(i)})
+
+                threads = [threading.Thread(target=call, args=(i,)) for i in range(len(results))]
+                for t in threads:
+                        t.start()
+                for t in threads:
+                        t.join(30)
+                for i, r in enumerate(results):
+                        self.assertIsNotNone(r)
+                        self.assertEqual(r.status, 200, r)
+                        self.assertEqual(r.body["output"], {"output": "hi %d" % i})
+
+
+class WebhookStopTest(WebhookTestCase):
+        """SIGTERM while a sync webhook waits: the daemon answers it, then exits 0."""
+
+        def last_stop_line(self):
+                lines = [l for l in self.daemon.log().splitlines() if "stopping: finishing" in l]
+                self.assertTrue(lines, self.daemon.log())
+                return lines[-1]
+
+        def test_sigterm_while_a_sync_webhook_waits(self):
+                slug = self.hook_flow([("pause", "wait", {"duration": 2}),
+                                       ("reply", "reply_chat", {"message": "finished"})],
+                                      [("hook", "pause"), ("pause", "reply")],
+                                      response_mode="sync", sync_timeout_seconds=20)
+                result = {}
+
+                def call():
+                        try:
+                                result["response"] = self.hook(slug, body={})
+                        except Exception as e:  # noqa: BLE001 - reported below
+                                result["error"] = e
+
+                t = threading.Thread(target=call)
+                t.start()
+                deadline = time.monotonic() + 10
+                while self.admin.get("/executions/?workflow_slug=%s" % slug).body["total"] == 0:
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.05)
+                started = time.monotonic()
+                self.daemon.signal(signal.SIGTERM)
+                rc = self.daemon.wait(15)
+                t.join(15)
+                self.assertEqual(rc, 0, self.daemon.log())
+                self.assertLess(time.monotonic() - started, 10)
+                self.assertNotIn("error", result, result)
+                r = result["response"]
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["output"], {"output": "finished"})
+                self.assertIn("finishing 1 request(s) in flight", self.last_stop_line())
+                self.daemon.stop()
+                self.daemon.start()
+                self.assertHealthy()
+
+        def test_a_client_that_left_is_not_waited_for(self):
+                slug = self.hook_flow([("pause", "wait", {"duration": 60}),
+                                       ("reply", "reply_chat", {"message": "much later"})],
+                                      [("hook", "pause"), ("pause", "reply")],
+                                      response_mode="sync", sync_timeout_seconds=120)
+                s = self.anon().raw_socket()
+                s.sendall(("GET /api/v1/webhooks/%s/in HTTP/1.1\r\nHost: x\r\n\r\n" % slug).encode())
+                deadline = time.monotonic() + 10
+                while self.admin.get("/executions/?workflow_slug=%s" % slug).body["total"] == 0:
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.05)
+                s.close()
+                time.sleep(0.3)
+                # No request is in flight any more: SIGTERM ends the daemon at once.
+                started = time.monotonic()
+                self.daemon.stop()
+                self.assertLess(time.monotonic() - started, 5)
+                self.assertIn("finishing 0 request(s) in flight", self.last_stop_line())
+                self.daemon.start()
+                self.assertHealthy()
+
+
+class ChatTest(EngineTestCase):
+        def chat_flow(self, client=None):
+                client = client or self.admin
+                slug = self.make_workflow(client)["slug"]
+                self.make_node(slug, "trigger_chat", client, node_id="chat")
+                self.make_node(slug, "reply_chat", client, node_id="reply",
+                               config={"extra_config": {"message": "{{ trigger.username }}: {{ chat.text }}"}})
+                self.make_edge(slug, "chat", "reply", client)
+                return slug
+
+        def test_chat_starts_a_run(self):
+                slug = self.chat_flow()
+                r = self.admin.post("/workflows/%s/chat/" % slug, {"text": "hello there"})
+                self.assertEqual(r.status, 202, r)
+                self.assertEqual(r.body, {"execution_id": r.body["execution_id"], "status": "pending", "response": ""})
+                status = self.wait_for(r.body["execution_id"])
+                self.assertEqual(status["status"], "completed")
+                self.assertEqual(status["final_output"], {"output": "admin: hello there"})
+                detail = self.detail(r.body["execution_id"])
+                workflow_id = self.admin.get("/workflows/%s/" % slug).body["id"]
+                self.assertEqual(detail["trigger_node_id"], "chat")
+                self.assertEqual(detail["trigger_payload"], {
+                        "text": "hello there", "user_id": self.admin_id, "username": "admin",
+                        "thread_id": "%d:%d" % (self.admin_id, workflow_id), "files": []})
+
+        def test_chat_checks(self):
+                slug = self.chat_flow()
+                self.assertValidation(self.admin.post("/workflows/%s/chat/" % slug, {}), "text")
+                self.assertValidation(self.admin.post("/workflows/%s/chat/" % slug, {"text": 5}), "text")
+                r = self.admin.post("/workflows/%s/chat/" % slug, {"text": "x", "trigger_node_id": "reply"})
+                self.assertEqual(r.status, 422, r)
+                r = self.admin.post("/workflows/%s/chat/" % slug, {"text": "x", "trigger_node_id": "nope"})
+                self.assertEqual(r.status, 422, r)
+                r = self.admin.post("/workflows/%s/chat/" % slug, {"text": "x", "trigger_node_id": "chat"})
+                self.assertEqual(r.status, 202, r)
+
+                manual = self.flow([("reply", "reply_chat", {"message": "x"})], [("trig", "reply")])
+                r = self.admin.post("/workflows/%s/chat/" % manual, {"text": "x"})
+                self.assertEqual(r.status, 422, r)
+                self.assertIn("trigger_chat", r.body["detail"])
+
+                self.assertNotAuthenticated(self.anon().post("/workflows/%s/chat/" % slug, {"text": "x"}))
+                r = self.admin.post("/workflows/no-such-workflow/chat/", {"text": "x"})
+                self.assertEqual(r.status, 404, r)
+
+        def test_chat_is_owner_scoped(self):
+                user, client = self.make_user()
+                slug = self.chat_flow()
+                r = client.post("/workflows/%s/chat/" % slug, {"text": "x"})
+                self.assertEqual(r.status, 404, r)
+
+                own = self.chat_flow(client)
+                r = client.post("/workflows/%s/chat/" % own, {"text": "mine"})
+                self.assertEqual(r.status, 202, r)
+                status = self.wait_for(r.body["execution_id"], client=client)
+                self.assertEqual(status["final_output"], {"output": "%s: mine" % user["username"]})
+
+
+if __name__ == "__main__":
+        unittest.main()
