@@ -35,21 +35,16 @@ static int auth_token(HttpRequest *req, HttpResponse *resp) {
                 { "username", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
                 { "password", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
         };
-        _cleanup_json_ json_t *body = NULL, *errors = NULL, *out = NULL;
+        _cleanup_json_ json_t *body = NULL, *out = NULL;
         _cleanup_(user_login_done) UserLogin login = {};
         _cleanup_free_ char *key = NULL;
         const char *username, *password, *dummy;
         bool valid;
         int r;
 
-        body = http_request_json_object(req, resp);
+        body = http_request_checked_object(req, resp, fields, ELEMENTSOF(fields));
         if (!body)
-                return 0;
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        if (json_check_fields(body, fields, ELEMENTSOF(fields), errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
+                return resp->status ? 0 : -ENOMEM;
 
         username = json_get_string(body, "username", "");
         password = json_get_string(body, "password", "");

@@ -62,7 +62,7 @@ static int workflows_chat(HttpRequest *req, HttpResponse *resp) {
                 { "text", JSON_FIELD_STRING, JSON_FIELD_REQUIRED, .max = CHAT_TEXT_MAX },
                 { "trigger_node_id", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
-        _cleanup_json_ json_t *body = NULL, *errors = NULL, *workflow = NULL, *payload = NULL;
+        _cleanup_json_ json_t *body = NULL, *workflow = NULL, *payload = NULL;
         _cleanup_free_ char *trigger = NULL, *error = NULL;
         char id[EXECUTION_ID_LEN + 1], thread_id[64];
         Manager *m = req->manager;
@@ -72,15 +72,9 @@ static int workflows_chat(HttpRequest *req, HttpResponse *resp) {
         r = api_workflow_from_path(req, resp, &workflow_id);
         if (r <= 0)
                 return r;
-        body = http_request_json_object(req, resp);
+        body = http_request_checked_object(req, resp, fields, ELEMENTSOF(fields));
         if (!body)
                 return resp->status ? 0 : -ENOMEM;
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        if (json_array_size(errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
 
         r = store_workflow_get(m->db, workflow_id, false, &workflow);
         if (r < 0)

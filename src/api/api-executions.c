@@ -222,7 +222,7 @@ static int executions_resume(HttpRequest *req, HttpResponse *resp) {
                 { "input", JSON_FIELD_ANY, JSON_FIELD_REQUIRED },
                 { "task_id", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
-        _cleanup_json_ json_t *body = NULL, *errors = NULL, *status = NULL;
+        _cleanup_json_ json_t *body = NULL, *status = NULL;
         _cleanup_free_ char *slug = NULL;
         StoreCaller caller = api_caller(req);
         const char *id = execution_id_from_path(req, resp), *task_id;
@@ -237,15 +237,9 @@ static int executions_resume(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_error(resp, 404, "Execution not found.");
         if (r < 0)
                 return r;
-        body = http_request_json_object(req, resp);
+        body = http_request_checked_object(req, resp, fields, ELEMENTSOF(fields));
         if (!body)
                 return resp->status ? 0 : -ENOMEM;
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        if (json_array_size(errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
         if (!m->engine)
                 return http_reply_error(resp, 503, "The execution engine is not running.");
 

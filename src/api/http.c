@@ -192,6 +192,23 @@ json_t *http_request_json_object(const HttpRequest *req, HttpResponse *resp) {
         return json;
 }
 
+json_t *http_request_checked_object(const HttpRequest *req, HttpResponse *resp,
+                                    const JsonField *fields, size_t n_fields) {
+        _cleanup_json_ json_t *body = NULL, *errors = NULL;
+
+        body = http_request_json_object(req, resp);
+        if (!body)
+                return NULL;
+        errors = json_array();
+        if (!errors)
+                return NULL;
+        if (json_check_fields(body, fields, n_fields, errors) > 0) {
+                http_reply_detail(resp, 422, TAKE_PTR(errors));
+                return NULL;
+        }
+        return TAKE_PTR(body);
+}
+
 static int query_int(const HttpRequest *req, HttpResponse *resp, const char *name, int64_t def,
                      int64_t min, int64_t max, int64_t *ret) {
         _cleanup_free_ char *v = http_request_query(req, name);

@@ -128,6 +128,14 @@ int http_reply_no_content(HttpResponse *resp);
  * line and column) or 422 (not an object) and returns NULL. The caller owns the result. */
 json_t *http_request_json_object(const HttpRequest *req, HttpResponse *resp);
 
+typedef struct JsonField JsonField;
+
+/* The body as a JSON object whose fields pass json_check_fields(fields); otherwise fills
+ * resp (400 malformed, 422 with one entry per bad field) and returns NULL — or returns NULL
+ * with resp untouched when memory ran out. The caller owns the result. */
+json_t *http_request_checked_object(const HttpRequest *req, HttpResponse *resp,
+                                    const JsonField *fields, size_t n_fields);
+
 /* limit (default 50, 1..1000) and offset (default 0, >= 0) from the query string; on a bad
  * value fills resp with 422 naming the parameter and returns -EINVAL. */
 int http_request_pagination(const HttpRequest *req, HttpResponse *resp, int64_t *ret_limit,
