@@ -111,6 +111,8 @@ print("keep_successful=%-4s  %8.0f executions/s  p50 %-8s p99 %-8s  VmHWM %6.1f 
               keep, rate, latency(50), latency(99), int(hwm) / 1024.0, requests,
               non2xx.group(1) if non2xx else 0, "; socket errors " + errors.group(1) if errors else "",
               int(completed), int(total)))
+if int(completed) != int(total) or int(completed) < int(requests):
+        sys.exit("not every execution completed")
 PY
 }
 

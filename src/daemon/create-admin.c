@@ -114,7 +114,7 @@ int create_admin(Db *db, const char *username, FILE *password_input, FILE *out) 
         if (generated)
                 fprintf(out, "Password for %s: %s\n", username, password);
         fprintf(out,
-                "Log in at the web UI, or get an API key with:\n"
+                "Get an API key with:\n"
                 "  curl -X POST http://HOST/api/v1/auth/token/ -H 'Content-Type: application/json' "
                 "-d '{\"username\":\"%s\",\"password\":\"…\"}'\n",
                 username);

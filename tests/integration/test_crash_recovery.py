@@ -9,11 +9,13 @@ import time
 from harness import DaemonTestCase, unique
 
 EXECUTIONS = 200
-WAIT_SECONDS = 1
+# Half the runs wait 1 s, half 2 s: the kill comes after the first requests of the former,
+# while the latter are still waiting.
+WAIT_SECONDS = (1, 2)
 SLOW_SECONDS = 0.5
 WORKERS = 32
 # Enough requests seen, and some still being answered, before the daemon is killed.
-KILL_AFTER_HITS = 40
+KILL_AFTER_HITS = 20
 TERMINAL = ("completed", "failed", "cancelled")
 
 
@@ -74,12 +76,13 @@ class CrashRecoveryTest(DaemonTestCase):
                 self.addCleanup(self.target.stop)
 
         def make_flow(self):
-                """trigger → wait → slow request (one URL per run, from the run's text) → reply.
-                Nothing in it can fail: the request has retries to spare and a long timeout."""
+                """trigger → wait (seconds from the payload) → slow request (one URL per run,
+                from the run's text) → reply. Nothing in it can fail: the request has retries
+                to spare and a long timeout."""
                 slug = self.make_workflow()["slug"]
                 self.make_node(slug, "trigger_manual", node_id="trig")
                 self.make_node(slug, "wait", node_id="pause",
-                               config={"extra_config": {"duration": WAIT_SECONDS}})
+                               config={"extra_config": {"duration": "{{ trigger.payload.wait }}"}})
                 self.make_node(slug, "http_request", node_id="call", config={"extra_config": {
                         "url": "http://127.0.0.1:%d/run/{{ trigger.text }}" % self.target.port,
                         "timeout": 60, "retries": 5, "retry_backoff_seconds": 1}})
@@ -100,7 +103,9 @@ class CrashRecoveryTest(DaemonTestCase):
                 runs = {}  # execution id → the text that names its URL
                 for i in range(EXECUTIONS):
                         text = "%s-%d" % (unique("r"), i)
-                        r = self.admin.post("/workflows/%s/execute/" % slug, {"text": text})
+                        wait = WAIT_SECONDS[i % len(WAIT_SECONDS)]
+                        r = self.admin.post("/workflows/%s/execute/" % slug,
+                                            {"text": text, "payload": {"wait": wait}})
                         self.assertEqual(r.status, 202, r)
                         runs[r.body["execution_id"]] = text
 
