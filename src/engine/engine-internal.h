@@ -8,6 +8,7 @@
 
 #include "broker/broker.h"
 #include "engine/engine.h"
+#include "engine/execution-cache.h"
 #include "engine/run-plan.h"
 #include "engine/topology.h"
 
@@ -46,6 +47,8 @@ struct Engine {
         size_t max_output_size;
         unsigned max_subworkflow_depth;
         RetentionPolicy retention;
+        /* The immutable part of the executions being run (execution-cache.c). */
+        ExecutionCache *executions;
 
         /* Pruning old runs, on the I/O thread with its connection (retention.c). */
         sd_event *event;

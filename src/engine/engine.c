@@ -20,9 +20,12 @@
 #define DEQUEUE_TIMEOUT_USEC (5ULL * 1000 * 1000)
 /* A job that met a broken database connection comes back this much later. */
 #define RETRY_AFTER_DB_ERROR_USEC (1ULL * 1000 * 1000)
+/* Executions whose graph stays parsed, per worker: more than run side by side, usually. */
+#define EXECUTION_CACHE_SIZE_PER_WORKER 16
 
 int engine_new(Manager *m, Broker *broker, Engine **ret) {
         _cleanup_(engine_freep) Engine *e = NULL;
+        int r;
 
         e = calloc(1, sizeof(Engine));
         if (!e)
@@ -43,6 +46,9 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
         e->workers = calloc(e->n_workers + 1, sizeof(Worker));
         if (!e->database_url || !e->workers)
                 return -ENOMEM;
+        r = execution_cache_new(EXECUTION_CACHE_SIZE_PER_WORKER * (e->n_workers + 1), &e->executions);
+        if (r < 0)
+                return r;
         for (unsigned i = 0; i < e->n_workers; i++)
                 e->workers[i] = (Worker) { .engine = e, .index = i };
 
@@ -83,6 +89,7 @@ Engine *engine_free(Engine *e) {
         }
         free(e->workers);
         free(e->database_url);
+        execution_cache_free(e->executions);
         retention_stop(e);
         sd_event_unref(e->event);
         pthread_cond_destroy(&e->exited);

@@ -21,8 +21,7 @@
 #define COMMIT_RETRY_USEC (200U * 1000)
 
 void job_done(Job *j) {
-        execution_info_done(&j->info);
-        topology_free(j->topology);
+        cached_execution_unref(j->execution);
         node_run_row_done(&j->row);
         free(j->loop_id);
         free(j->loop_outer);
@@ -175,14 +174,14 @@ static int job_load(Job *j) {
         _cleanup_free_ char *error = NULL;
         int r;
 
-        r = store_execution_info(j->db, j->broker_job.execution_id, &j->info);
-        if (r < 0)
-                return r;
-        r = topology_from_json(j->info.topology, &j->topology, &error);
+        r = execution_cache_get(j->engine->executions, j->db, j->broker_job.execution_id, &j->execution, &error);
         if (r < 0) {
-                log_error("Execution %s has an unreadable graph: %s", j->info.id, error ?: "out of memory");
+                if (error)
+                        log_error("Execution %s has an unreadable graph: %s", j->broker_job.execution_id, error);
                 return r;
         }
+        j->info = j->execution->info;
+        j->topology = j->execution->topology;
         r = store_node_run_get(j->db, j->broker_job.node_run_id, &j->row);
         if (r < 0)
                 return r;

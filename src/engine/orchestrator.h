@@ -11,6 +11,7 @@
 
 #include "engine/component.h"
 #include "engine/engine-internal.h"
+#include "engine/execution-cache.h"
 #include "engine/topology.h"
 #include "store/store-flow.h"
 
@@ -40,8 +41,11 @@ typedef struct Job {
         Db *db;
         BrokerJob broker_job;
 
+        /* The execution's immutable part, shared with other jobs through the cache: info
+         * and topology are borrowed from it and read-only. */
+        CachedExecution *execution;
         ExecutionInfo info;
-        Topology *topology;
+        const Topology *topology;
         NodeRunRow row;         /* the node run, as read at the claim */
         json_t *node;           /* {component_type, label, config} (borrowed from info.nodes) */
         const char *component_type;

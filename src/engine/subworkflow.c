@@ -317,6 +317,8 @@ void engine_execution_ended(Engine *e, Db *db, const char *execution_id, Executi
         int64_t node_run_id;
         int r;
 
+        /* Nothing runs for it any more; a late job loads it again. */
+        execution_cache_drop(e->executions, execution_id);
         if (status != EXECUTION_COMPLETED)
                 cancel_children(e, db, execution_id);
 
