@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "store/migrate.h"
+#include "store/store-executions.h"
 
 /* How long in-flight requests may take to finish after SIGTERM. */
 #define STOP_GRACE_USEC (25ULL * 1000 * 1000)
@@ -142,8 +143,10 @@ static int on_idle_check(sd_event_source *s, uint64_t now, void *userdata) {
 
         if (m->stopping)
                 return 0;
+        /* Unfinished executions keep the daemon up: after an idle exit nothing would run
+         * their waits and deadlines before the next connection. (An error counts as busy.) */
         if (server_requests_in_flight(m->server) == 0 && ws_hub_clients(hub) == 0 &&
-            now >= idle_since + timeout) {
+            now >= idle_since + timeout && store_executions_unfinished(m->db) == 0) {
                 log_info("Idle for %llu s, exiting until the next connection.",
                          (unsigned long long) (timeout / 1000000));
                 manager_stop(m);

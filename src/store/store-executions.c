@@ -620,3 +620,15 @@ int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n) {
         *ret_n = n;
         return 0;
 }
+
+int store_executions_unfinished(Db *db) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        r = db_query(db, &res,
+                     "SELECT 1 FROM executions WHERE status IN ('pending', 'running', 'interrupted') LIMIT 1",
+                     0, NULL);
+        if (r < 0)
+                return r;
+        return db_result_rows(res) > 0;
+}

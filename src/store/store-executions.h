@@ -222,3 +222,7 @@ int store_execution_workflow_slug(Db *db, const StoreCaller *caller, const char 
 /* Deletes those of ids (a JSON array of strings) the caller can see, logs and node runs
  * with them, in one transaction. */
 int store_execution_delete_many(Db *db, const StoreCaller *caller, json_t *ids, int64_t *ret_deleted);
+
+/* 1 when some execution has not ended (pending, running, or interrupted and waiting for
+ * its confirmation or deadline), 0 when none, or negative errno. */
+int store_executions_unfinished(Db *db);

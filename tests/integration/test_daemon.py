@@ -217,6 +217,37 @@ class DaemonProgramTest(unittest.TestCase):
                 self.assertGreaterEqual(time.monotonic() - started, 0.5)
                 self.assertIn("Idle for 1 s", d.log())
 
+        def test_socket_activated_daemon_stays_up_while_an_execution_waits(self):
+                tool = shutil.which("systemd-socket-activate")
+                if not tool:
+                        self.skipTest("systemd-socket-activate is not installed")
+                d = self.daemon(listen=False)
+                d.create_admin()
+                argv = [tool, "-l", "127.0.0.1:%d" % d.port, "--fdname=http",
+                        "-E", "PIPELIT_IDLE_TIMEOUT_SEC=1"] + d.command()
+                d.start(argv=argv)
+                c = d.client(d.login())
+                slug = c.post("/workflows/", {"name": "waits"}).body["slug"]
+                # A wait delays its successors: the reply runs 3 s later.
+                for node in ({"node_id": "t", "component_type": "trigger_manual"},
+                             {"node_id": "w", "component_type": "wait",
+                              "config": {"extra_config": {"duration": 3, "unit": "seconds"}}},
+                             {"node_id": "r", "component_type": "reply_chat",
+                              "config": {"extra_config": {"message": "done"}}}):
+                        self.assertEqual(c.post("/workflows/%s/nodes/" % slug, node).status, 201)
+                for source, target in (("t", "w"), ("w", "r")):
+                        r = c.post("/workflows/%s/edges/" % slug,
+                                   {"source_node_id": source, "target_node_id": target})
+                        self.assertEqual(r.status, 201, r)
+                r = c.post("/workflows/%s/execute/" % slug, {"text": "x"})
+                self.assertEqual(r.status, 202, r)
+                c.close()
+                # Idle for HTTP, but the wait is unfinished work: no exit before it ends.
+                self.assertIsNone(d.wait(2.2), "exited during the wait:\n" + d.log())
+                rc = d.wait(10)
+                self.assertEqual(rc, 0, "did not exit after the execution ended:\n" + d.log())
+                self.assertIn("Idle for 1 s", d.log())
+
         def test_idle_timeout_is_ignored_without_socket_activation(self):
                 # Started by hand nothing would bring it back: it must keep serving.
                 d = self.daemon()
