@@ -304,23 +304,35 @@ static int workflows_get(HttpRequest *req, HttpResponse *resp) {
         return http_reply_page(resp, items, total);
 }
 
-static int workflows_post(HttpRequest *req, HttpResponse *resp) {
+/* The request body, checked for a create or a patch: 1 with *ret set, 0 when resp already
+ * holds the 400/422 answer, or negative errno. */
+static int read_workflow_body(HttpRequest *req, HttpResponse *resp, bool creating, json_t **ret) {
         _cleanup_json_ json_t *body = NULL, *errors = NULL;
-        json_t *workflow = NULL;
         int r;
 
         body = http_request_json_object(req, resp);
         if (!body)
-                return 0;
-
+                return resp->status ? 0 : -ENOMEM;
         errors = json_array();
         if (!errors)
                 return -ENOMEM;
-        r = check_workflow_body(req, body, true, errors);
+        r = check_workflow_body(req, body, creating, errors);
         if (r < 0)
                 return r;
         if (json_array_size(errors) > 0)
                 return http_reply_detail(resp, 422, TAKE_PTR(errors));
+        *ret = TAKE_PTR(body);
+        return 1;
+}
+
+static int workflows_post(HttpRequest *req, HttpResponse *resp) {
+        _cleanup_json_ json_t *body = NULL;
+        json_t *workflow = NULL;
+        int r;
+
+        r = read_workflow_body(req, resp, true, &body);
+        if (r <= 0)
+                return r;
 
         r = store_workflow_create(req->manager->db, req->user.id, body, &workflow);
         if (r == -ENOLINK)
@@ -348,7 +360,7 @@ static int workflows_slug_get(HttpRequest *req, HttpResponse *resp) {
 }
 
 static int workflows_slug_patch(HttpRequest *req, HttpResponse *resp) {
-        _cleanup_json_ json_t *body = NULL, *errors = NULL;
+        _cleanup_json_ json_t *body = NULL;
         json_t *workflow = NULL;
         int64_t id;
         int r;
@@ -357,18 +369,9 @@ static int workflows_slug_patch(HttpRequest *req, HttpResponse *resp) {
         if (r <= 0)
                 return r;
 
-        body = http_request_json_object(req, resp);
-        if (!body)
-                return 0;
-
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        r = check_workflow_body(req, body, false, errors);
-        if (r < 0)
+        r = read_workflow_body(req, resp, false, &body);
+        if (r <= 0)
                 return r;
-        if (json_array_size(errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
 
         r = store_workflow_update(req->manager->db, id, body, &workflow);
         if (r == -EEXIST)
