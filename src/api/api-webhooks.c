@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "daemon/manager.h"
 #include "engine/engine.h"
+#include "engine/graph-cache.h"
 #include "store/store-executions.h"
 #include "store/store-nodes.h"
 
@@ -74,12 +75,10 @@ static bool path_matches(const char *configured, const char *path) {
 
 typedef struct Webhook {
         int64_t workflow_id, owner_id;
-        json_t *workflow;
         json_t *node;           /* NodeOut of the trigger */
 } Webhook;
 
 static void webhook_done(Webhook *w) {
-        json_decref(w->workflow);
         json_decref(w->node);
 }
 
@@ -87,28 +86,12 @@ static json_t *node_extra_config(json_t *node) {
         return json_object_get(json_object_get(node, "config"), "extra_config");
 }
 
-/* The active workflow slug and its active webhook trigger for path (the highest priority
- * one when several match). -ENOENT when any of it is missing or inactive. */
-static int webhook_find(Db *db, const char *slug, const char *path, Webhook *ret) {
-        _cleanup_json_ json_t *workflow = NULL, *nodes = NULL;
+/* The active webhook trigger of nodes for path, the highest priority one when several
+ * match (borrowed); NULL when none. */
+static json_t *webhook_node_best(json_t *nodes, const char *path) {
         json_t *node, *best = NULL;
-        int64_t id;
         size_t i;
-        int r;
 
-        if (!workflow_slug_is_valid(slug))
-                return -ENOENT;
-        r = store_workflow_find(db, &anyone, slug, &id);
-        if (r < 0)
-                return r;
-        r = store_workflow_get(db, id, false, &workflow);
-        if (r < 0)
-                return r;
-        if (!json_get_bool(workflow, "is_active", true))
-                return -ENOENT;
-        r = store_nodes_list(db, id, &nodes);
-        if (r < 0)
-                return r;
         json_array_foreach(nodes, i, node) {
                 json_t *config = json_object_get(node, "config");
 
@@ -120,13 +103,61 @@ static int webhook_find(Db *db, const char *slug, const char *path, Webhook *ret
                                      json_get_integer(json_object_get(best, "config"), "priority", 0))
                         best = node;
         }
+        return best;
+}
+
+/* The workflow slug and its nodes: from the engine's graph cache, which reads them again
+ * only after they changed, or from the database when the engine does not run. */
+static int webhook_graph(Manager *m, const char *slug, json_t **ret_workflow, json_t **ret_nodes) {
+        _cleanup_json_ json_t *workflow = NULL, *nodes = NULL;
+        int64_t id;
+        int r;
+
+        if (m->engine) {
+                _cleanup_(cached_graph_unrefp) CachedGraph *graph = NULL;
+
+                r = graph_cache_get_by_slug(engine_graph_cache(m->engine), m->db, slug, &graph);
+                if (r < 0)
+                        return r;
+                /* References of their own: they outlive the graph they come from. */
+                *ret_workflow = json_incref(graph->workflow);
+                *ret_nodes = json_incref(graph->nodes);
+                return 0;
+        }
+
+        r = store_workflow_find(m->db, &anyone, slug, &id);
+        if (r >= 0)
+                r = store_workflow_get(m->db, id, false, &workflow);
+        if (r >= 0)
+                r = store_nodes_list(m->db, id, &nodes);
+        if (r < 0)
+                return r;
+        *ret_workflow = TAKE_PTR(workflow);
+        *ret_nodes = TAKE_PTR(nodes);
+        return 0;
+}
+
+/* The active workflow slug and its active webhook trigger for path (the highest priority
+ * one when several match). -ENOENT when any of it is missing or inactive. */
+static int webhook_find(Manager *m, const char *slug, const char *path, Webhook *ret) {
+        _cleanup_json_ json_t *workflow = NULL, *nodes = NULL;
+        json_t *best;
+        int r;
+
+        if (!workflow_slug_is_valid(slug))
+                return -ENOENT;
+        r = webhook_graph(m, slug, &workflow, &nodes);
+        if (r < 0)
+                return r;
+        if (!json_get_bool(workflow, "is_active", true))
+                return -ENOENT;
+        best = webhook_node_best(nodes, path);
         if (!best)
                 return -ENOENT;
 
         *ret = (Webhook) {
-                .workflow_id = id,
+                .workflow_id = json_get_integer(workflow, "id", 0),
                 .owner_id = json_get_integer(workflow, "owner_id", 0),
-                .workflow = TAKE_PTR(workflow),
                 .node = json_incref(best),
         };
         return 0;
@@ -249,10 +280,43 @@ typedef struct SyncWait {
         HttpDeferred *deferred;
 } SyncWait;
 
-static void sync_wait_done(const char *execution_id, ExecutionWatchReason reason, void *userdata) {
+/* The answer webhook_result() would read, from the event that ended the execution; false
+ * when the event does not say (or the execution was never created: then 404). */
+static bool webhook_result_from_event(const char *execution_id, json_t *event, int *ret_status, json_t **ret) {
+        static const struct {
+                const char *type, *status;
+        } endings[] = {
+                { "execution_completed", "completed" },
+                { "execution_failed", "failed" },
+                { "execution_cancelled", "cancelled" },
+        };
+        const char *type = json_get_string(event, "type", NULL);
+        json_t *data = json_object_get(event, "data");
+
+        if (!type || !json_is_object(data))
+                return false;
+        if (streq(type, "execution_failed") && streq(json_get_string(data, "error_code", ""), "not_started")) {
+                *ret_status = 404;
+                *ret = json_pack("{s:s}", "detail", "Webhook not found.");
+                return true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(endings); i++)
+                if (streq(type, endings[i].type)) {
+                        *ret_status = 200;
+                        *ret = json_pack("{s:s, s:s, s:O, s:O, s:O}", "execution_id", execution_id,
+                                         "status", endings[i].status,
+                                         "output", json_object_get(data, "output") ?: json_null(),
+                                         "error", json_object_get(data, "error") ?: json_null(),
+                                         "error_code", json_object_get(data, "error_code") ?: json_null());
+                        return true;
+                }
+        return false;
+}
+
+static void sync_wait_done(const char *execution_id, ExecutionWatchReason reason, json_t *event, void *userdata) {
         SyncWait *w = userdata;
         json_t *answer = NULL;
-        int status, r;
+        int status = 500, r;
 
         /* Nobody to tell (the client left), or the daemon exits. */
         if (reason == EXECUTION_WATCH_ABORTED || !http_deferred_client_waiting(w->deferred)) {
@@ -261,8 +325,22 @@ static void sync_wait_done(const char *execution_id, ExecutionWatchReason reason
                 return;
         }
 
+        if (webhook_result_from_event(execution_id, event, &status, &answer)) {
+                http_deferred_complete(w->deferred, status, answer);
+                free(w);
+                return;
+        }
+
         r = webhook_result(w->manager->db, execution_id, &status, &answer);
-        if (r < 0) {
+        if (r == -ENOENT && reason == EXECUTION_WATCH_TIMEOUT) {
+                /* Not created yet (engine_execute_later()): the workers are that busy. */
+                status = 202;
+                answer = json_pack("{s:s, s:s}", "execution_id", execution_id, "status", "pending");
+        } else if (r == -ENOENT) {
+                /* Its creation failed: the workflow went away meanwhile. */
+                status = 404;
+                answer = json_pack("{s:s}", "detail", "Webhook not found.");
+        } else if (r < 0) {
                 log_error_errno(r, "Cannot read execution %s for its webhook: %m", execution_id);
                 status = 500;
                 answer = json_pack("{s:s}", "detail", "Internal Server Error");
@@ -271,33 +349,35 @@ static void sync_wait_done(const char *execution_id, ExecutionWatchReason reason
         free(w);
 }
 
-/* Answers when the execution ends, or 202 after timeout_seconds. */
-static int webhook_wait(HttpRequest *req, HttpResponse *resp, const char *execution_id, int64_t timeout_seconds) {
+/* Answers when the execution ends, or 202 after timeout_seconds. The execution is created
+ * on a worker meanwhile (engine_execute_later()): it cannot end before the watch is
+ * registered, since its events reach this thread only after this handler returns. */
+static int webhook_run_sync(HttpRequest *req, HttpResponse *resp, const EngineRequest *run, int64_t timeout_seconds) {
         ExecutionWatch *watch = server_execution_watch(req->manager->server);
         _cleanup_free_ SyncWait *w = NULL;
+        _cleanup_free_ char *error = NULL;
+        char id[EXECUTION_ID_LEN + 1];
         ExecutionWatcher *watcher;
-        json_t *answer;
-        int status, r;
+        int r;
 
+        if (!watch)
+                return -EOPNOTSUPP;
         w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
         w->manager = req->manager;
-        if (!watch)
-                return -EOPNOTSUPP;
-        r = execution_watch_add(watch, execution_id, (usec_t) timeout_seconds * 1000000, sync_wait_done, w, &watcher);
+
+        r = engine_execute_later(req->manager->engine, req->manager->db, run, id, &error);
+        if (r == -EINVAL)
+                return http_reply_error(resp, 422, "%s", error ?: "The workflow cannot run.");
+        if (r == -ENOENT)
+                return http_reply_error(resp, 404, "Webhook not found.");
         if (r < 0)
                 return r;
 
-        /* Registered first, then looked at: an execution that ended already is answered
-         * now, and one that ends from here on wakes the watch. */
-        r = webhook_result(req->manager->db, execution_id, &status, &answer);
-        if (r < 0 || status != 202) {
-                execution_watcher_remove(watcher);
-                return r < 0 ? r : http_reply_json(resp, status, answer);
-        }
-        json_decref(answer);
-
+        r = execution_watch_add(watch, id, (usec_t) timeout_seconds * 1000000, sync_wait_done, w, &watcher);
+        if (r < 0)
+                return r;
         w->deferred = http_defer(req, resp);
         if (!w->deferred) {
                 execution_watcher_remove(watcher);
@@ -315,6 +395,7 @@ static int webhook_receive(HttpRequest *req, HttpResponse *resp) {
         _cleanup_free_ char *path = NULL, *error = NULL;
         char id[EXECUTION_ID_LEN + 1];
         Manager *m = req->manager;
+        EngineRequest run;
         json_t *config;
         int64_t timeout;
         int r;
@@ -323,7 +404,7 @@ static int webhook_receive(HttpRequest *req, HttpResponse *resp) {
         if (!path)
                 return -ENOMEM;
         r = strlen(path) > WEBHOOK_PATH_MAX ? -ENOENT
-                                             : webhook_find(m->db, http_request_param(req, "slug") ?: "", path, &hook);
+                                             : webhook_find(m, http_request_param(req, "slug") ?: "", path, &hook);
         /* Unknown, inactive and someone else's look the same. */
         if (r == -ENOENT)
                 return http_reply_error(resp, 404, "Webhook not found.");
@@ -341,26 +422,27 @@ static int webhook_receive(HttpRequest *req, HttpResponse *resp) {
         if (!m->engine)
                 return http_reply_error(resp, 503, "The execution engine is not running.");
 
-        r = engine_execute(m->engine, m->db, &(EngineRequest) {
+        run = (EngineRequest) {
                 .workflow_id = hook.workflow_id,
                 .user_id = hook.owner_id,
                 .trigger_node_id = json_get_string(hook.node, "node_id", NULL),
                 .trigger_payload = payload,
-        }, id, &error);
+        };
+        if (streq(json_get_string(config, "response_mode", "async"), "sync")) {
+                timeout = json_get_integer(config, "sync_timeout_seconds", SYNC_TIMEOUT_DEFAULT);
+                if (timeout < 1)
+                        timeout = SYNC_TIMEOUT_DEFAULT;
+                return webhook_run_sync(req, resp, &run, MIN(timeout, SYNC_TIMEOUT_MAX));
+        }
+
+        r = engine_execute(m->engine, m->db, &run, id, &error);
         if (r == -EINVAL)
                 return http_reply_error(resp, 422, "%s", error ?: "The workflow cannot run.");
         if (r == -ENOENT)
                 return http_reply_error(resp, 404, "Webhook not found.");
         if (r < 0)
                 return r;
-
-        if (!streq(json_get_string(config, "response_mode", "async"), "sync"))
-                return http_reply_json(resp, 202, json_pack("{s:s, s:s}", "execution_id", id, "status", "pending"));
-
-        timeout = json_get_integer(config, "sync_timeout_seconds", SYNC_TIMEOUT_DEFAULT);
-        if (timeout < 1)
-                timeout = SYNC_TIMEOUT_DEFAULT;
-        return webhook_wait(req, resp, id, MIN(timeout, SYNC_TIMEOUT_MAX));
+        return http_reply_json(resp, 202, json_pack("{s:s, s:s}", "execution_id", id, "status", "pending"));
 }
 
 /* The trigger's path has one to three segments. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "api/execution-watch.h"
+#include "common/json-util.h"
 
 #define N_BUCKETS 256                   /* execution ids are random: an even spread */
 #define EXECUTION_ID_MAX 63
@@ -71,7 +72,7 @@ static void watcher_free(ExecutionWatcher *x) {
 }
 
 /* Unlinks x, then tells its owner why; the owner may add or remove other watches. */
-static void watcher_end(ExecutionWatcher *x, ExecutionWatchReason reason) {
+static void watcher_end(ExecutionWatcher *x, ExecutionWatchReason reason, json_t *event) {
         char id[EXECUTION_ID_MAX + 1];
         ExecutionWatchFunc done = x->done;
         void *userdata = x->userdata;
@@ -79,7 +80,7 @@ static void watcher_end(ExecutionWatcher *x, ExecutionWatchReason reason) {
         memcpy(id, x->execution_id, sizeof id);
         watcher_unlink(x);
         watcher_free(x);
-        done(id, reason, userdata);
+        done(id, reason, event, userdata);
 }
 
 ExecutionWatch *execution_watch_free(ExecutionWatch *w) {
@@ -87,14 +88,14 @@ ExecutionWatch *execution_watch_free(ExecutionWatch *w) {
                 return NULL;
         for (size_t i = 0; i < N_BUCKETS; i++)
                 while (w->buckets[i])
-                        watcher_end(w->buckets[i], EXECUTION_WATCH_ABORTED);
+                        watcher_end(w->buckets[i], EXECUTION_WATCH_ABORTED, NULL);
         sd_event_unref(w->event);
         free(w);
         return NULL;
 }
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        watcher_end(userdata, EXECUTION_WATCH_TIMEOUT);
+        watcher_end(userdata, EXECUTION_WATCH_TIMEOUT, NULL);
         return 0;
 }
 
@@ -155,6 +156,7 @@ static bool is_ending_event(const char *message, size_t len) {
 }
 
 void execution_watch_message(ExecutionWatch *w, const char *channel, const char *message, size_t len) {
+        _cleanup_json_ json_t *event = NULL;
         const char *id;
         size_t n = 0;
 
@@ -165,6 +167,9 @@ void execution_watch_message(ExecutionWatch *w, const char *channel, const char 
 
         for (ExecutionWatcher *x = w->buckets[bucket_of(id)]; x; x = x->next)
                 n += streq(x->execution_id, id);
+        /* What the watchers learn from it (how it ended, its output) saves them a read. */
+        if (n > 0)
+                event = json_loadb(message, len, 0, NULL);
         /* One at a time, since an owner's callback may change the table; at most as many
          * as were there when the event came. */
         while (n-- > 0) {
@@ -174,6 +179,6 @@ void execution_watch_message(ExecutionWatch *w, const char *channel, const char 
                         x = x->next;
                 if (!x)
                         return;
-                watcher_end(x, EXECUTION_WATCH_ENDED);
+                watcher_end(x, EXECUTION_WATCH_ENDED, event);
         }
 }

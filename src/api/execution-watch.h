@@ -8,6 +8,7 @@
  * database, and treats a timeout as "look again". Everything here runs on the I/O thread. */
 #pragma once
 
+#include <jansson.h>
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
@@ -25,8 +26,10 @@ typedef enum ExecutionWatchReason {
         _EXECUTION_WATCH_REASON_INVALID = -22,
 } ExecutionWatchReason;
 
-/* Called once per watch; the watch is gone when it is called. */
-typedef void (*ExecutionWatchFunc)(const char *execution_id, ExecutionWatchReason reason, void *userdata);
+/* Called once per watch; the watch is gone when it is called. event: the envelope of the
+ * event that ended it (EXECUTION_WATCH_ENDED; borrowed), else NULL. */
+typedef void (*ExecutionWatchFunc)(const char *execution_id, ExecutionWatchReason reason, json_t *event,
+                                   void *userdata);
 
 int execution_watch_new(sd_event *event, ExecutionWatch **ret);
 /* Ends every watch left with EXECUTION_WATCH_ABORTED. */

@@ -15,6 +15,7 @@
 #include "common/json-util.h"
 #include "common/log.h"
 #include "daemon/manager.h"
+#include "engine/events.h"
 #include "store/store-api-keys.h"
 #include "store/store-executions.h"
 #include "store/store-workflows.h"
@@ -222,6 +223,7 @@ static int client_subscribe(WsClient *c, Channel *ch) {
         }
         c->channels[c->n_channels++] = ch;
         ch->clients[ch->n_clients++] = c;
+        events_listeners_changed(+1);
         return 0;
 }
 
@@ -230,6 +232,7 @@ static void client_unsubscribe(WsClient *c, Channel *ch) {
         for (size_t i = 0; i < c->n_channels; i++)
                 if (c->channels[i] == ch) {
                         c->channels[i] = c->channels[--c->n_channels];
+                        events_listeners_changed(-1);
                         break;
                 }
         for (size_t i = 0; i < ch->n_clients; i++)

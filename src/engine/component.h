@@ -44,9 +44,24 @@ typedef struct NodeRun {
 
 typedef int (*ComponentFunc)(NodeRun *run);
 
+/* How a component's run may be scheduled (orchestrator.c). */
+typedef enum ComponentKind {
+        /* Has effects outside its output (a process, a request, a child execution, a
+         * question): claimed in its own transaction before it runs, so a crash is counted
+         * as an attempt. */
+        COMPONENT_EFFECTFUL,
+        /* Computes its output from its input only, in unbounded time (a jq program): runs
+         * unclaimed, and its result is committed with its claim; a crash runs it again. */
+        COMPONENT_PURE,
+        /* Pure and quick (rules, templates, a merge): runs inside the transaction that
+         * committed its parent, with the nodes after it, one commit for the lot. */
+        COMPONENT_PURE_QUICK,
+} ComponentKind;
+
 typedef struct Component {
         const char *component_type;
         ComponentFunc run;
+        ComponentKind kind;
 } Component;
 
 /* The component for a type, or NULL when this build cannot run it. The registry in

@@ -1,11 +1,13 @@
 /* Pausing for a person's answer (inventory 2.8, with a REST resume the reference lacks).
  *
  * A human_confirmation node, or any node with interrupt_before, parks its node run as
- * "paused" the first time it is taken: a pending confirmation holds the question and its
+ * "paused" the first time it is taken (a node with interrupt_after, once it ran, with its
+ * output kept): a pending confirmation holds the question and its
  * expiry, the execution becomes "interrupted" (its other branches go on), and the node
  * run's job comes back at the expiry (or at the execution's deadline), so the deadline holds
  * across restarts. engine_resume() answers: the node run is queued again with the answer,
- * and runs as the same attempt (a human_confirmation turns the answer into its output). */
+ * and runs as the same attempt (a human_confirmation turns the answer into its output; a
+ * node that paused after it ran goes on with its kept output instead of running again). */
 
 #include <errno.h>
 #include <math.h>
@@ -24,6 +26,10 @@
 bool job_pauses(const Job *j) {
         return streq(j->component_type, "human_confirmation") ||
                 json_is_true(json_object_get(j->node, "interrupt_before"));
+}
+
+bool job_interrupts_after(const Job *j) {
+        return json_is_true(json_object_get(j->node, "interrupt_after"));
 }
 
 /* system_config.confirmation_timeout_seconds, or the default when unset or unreadable. */

@@ -9,6 +9,7 @@
 #include "broker/broker.h"
 #include "engine/engine.h"
 #include "engine/execution-cache.h"
+#include "engine/graph-cache.h"
 #include "engine/run-plan.h"
 #include "engine/topology.h"
 
@@ -18,6 +19,8 @@
 #define NODE_RETRY_BACKOFF_SECONDS_DEFAULT 1.0
 /* The longest wait before a retry, whatever the backoff doubles up to. */
 #define NODE_RETRY_DELAY_MAX_SECONDS 3600.0
+
+typedef struct PendingStart PendingStart;
 
 typedef struct Worker {
         Engine *engine;
@@ -49,6 +52,8 @@ struct Engine {
         RetentionPolicy retention;
         /* The immutable part of the executions being run (execution-cache.c). */
         ExecutionCache *executions;
+        /* The workflows' graphs executions start from (graph-cache.c). */
+        GraphCache *graphs;
 
         /* Pruning old runs, on the I/O thread with its connection (retention.c). */
         sd_event *event;
@@ -59,6 +64,7 @@ struct Engine {
         pthread_mutex_t lock;
         pthread_cond_t exited;          /* a worker thread ended */
         Worker *workers;
+        PendingStart *starts;           /* engine_execute_later()'s, newest first */
         volatile bool stopping;
 };
 
@@ -87,17 +93,21 @@ typedef struct ExecutionOrigin {
         const char *error_of_execution_id;      /* an error handler's run */
 } ExecutionOrigin;
 
-/* The graph an execution runs and what starts it, read before its transaction. */
+/* The graph an execution runs and what starts it, read before its transaction. Everything
+ * but run_ids is borrowed from the workflow's cached graph, which graph holds: read-only,
+ * shared with other executions. */
 typedef struct ExecutionStart {
-        Topology *topology;
+        CachedGraph *graph;
+        const Topology *topology;
         json_t *workflow, *topology_json, *nodes;
         PlanStep step;
-        int64_t *run_ids;       /* after execution_start_insert() */
+        int64_t *run_ids;       /* after execution_start_insert(); owned */
 } ExecutionStart;
 
 void execution_start_done(ExecutionStart *s);
-/* -EINVAL with *ret_error when the graph cannot run, -ENOENT when the workflow is gone. */
-int execution_start_prepare(Db *db, const EngineRequest *req, ExecutionStart *s, char **ret_error);
+/* -EINVAL with *ret_error when the graph cannot run, -ENOENT when the workflow is gone. db
+ * reads whether e's cached graph of the workflow is current (and the graph when not). */
+int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, ExecutionStart *s, char **ret_error);
 /* In a transaction: creates the execution id (origin may be NULL). */
 int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
                            const char *id);
@@ -106,6 +116,14 @@ void execution_start_announce(Engine *e, const EngineRequest *req, const Executi
 /* engine_execute() with an origin. */
 int engine_execute_from(Engine *e, Db *db, const EngineRequest *req, const ExecutionOrigin *origin,
                         char ret_id[static EXECUTION_ID_LEN + 1], char **ret_error);
+
+/* --- Executions created on a worker (start-later.c) -------------------------------------- */
+
+/* The job of node run 0 of execution id: creates the execution engine_execute_later()
+ * prepared. -EAGAIN when the database is busy or the connection broke: the job comes back. */
+int engine_run_pending_start(Worker *w, const char *id);
+/* Forgets the starts no worker took (the daemon exits). */
+void engine_pending_starts_free(Engine *e);
 
 /* --- The end of an execution ------------------------------------------------------------- */
 

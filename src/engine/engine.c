@@ -22,6 +22,8 @@
 #define RETRY_AFTER_DB_ERROR_USEC (1ULL * 1000 * 1000)
 /* Executions whose graph stays parsed, per worker: more than run side by side, usually. */
 #define EXECUTION_CACHE_SIZE_PER_WORKER 16
+/* Workflows whose graph stays parsed for the next start. */
+#define GRAPH_CACHE_SIZE 256
 
 int engine_new(Manager *m, Broker *broker, Engine **ret) {
         _cleanup_(engine_freep) Engine *e = NULL;
@@ -47,6 +49,9 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
         if (!e->database_url || !e->workers)
                 return -ENOMEM;
         r = execution_cache_new(EXECUTION_CACHE_SIZE_PER_WORKER * (e->n_workers + 1), &e->executions);
+        if (r < 0)
+                return r;
+        r = graph_cache_new(GRAPH_CACHE_SIZE, &e->graphs);
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < e->n_workers; i++)
@@ -89,7 +94,9 @@ Engine *engine_free(Engine *e) {
         }
         free(e->workers);
         free(e->database_url);
+        engine_pending_starts_free(e);
         execution_cache_free(e->executions);
+        graph_cache_free(e->graphs);
         retention_stop(e);
         sd_event_unref(e->event);
         pthread_cond_destroy(&e->exited);
@@ -162,7 +169,9 @@ static void *worker_main(void *userdata) {
                 if (r < 0)
                         continue;
 
-                if (worker_connect(w) < 0 || orchestrator_run_job(w, &job) == -EAGAIN) {
+                if (worker_connect(w) < 0 ||
+                    (job.node_run_id == 0 ? engine_run_pending_start(w, job.execution_id)
+                                          : orchestrator_run_job(w, &job)) == -EAGAIN) {
                         /* Reconnect on the next job; this one comes back a little later. */
                         w->db = db_close(w->db);
                         (void) broker_enqueue(e->broker, &job, now_realtime_usec() + RETRY_AFTER_DB_ERROR_USEC);
@@ -258,69 +267,30 @@ void engine_stop(Engine *e, usec_t timeout_usec) {
 
 /* --- Executions ---------------------------------------------------------------------------- */
 
-/* {node_id: {component_type, label, config}} of the nodes in the graph. */
-static json_t *nodes_snapshot(const Topology *t, json_t *nodes) {
-        _cleanup_json_ json_t *snapshot = json_object();
-        json_t *node;
-        size_t i;
-
-        if (!snapshot)
-                return NULL;
-        json_array_foreach(nodes, i, node) {
-                const char *id = json_get_string(node, "node_id", NULL);
-
-                if (!id || !topology_contains(t, id))
-                        continue;
-                if (json_object_set_new(snapshot, id, json_pack("{s:O, s:O, s:O, s:b, s:O}",
-                                                                "component_type", json_object_get(node, "component_type"),
-                                                                "label", json_object_get(node, "label") ?: json_null(),
-                                                                "config", json_object_get(node, "config") ?: json_null(),
-                                                                "interrupt_before",
-                                                                json_get_bool(node, "interrupt_before", false),
-                                                                "subworkflow_id",
-                                                                json_object_get(node, "subworkflow_id") ?: json_null())) < 0)
-                        return NULL;
-        }
-        return TAKE_PTR(snapshot);
-}
-
 void execution_start_done(ExecutionStart *s) {
-        topology_free(s->topology);
-        json_decref(s->workflow);
-        json_decref(s->topology_json);
-        json_decref(s->nodes);
-        plan_step_done(&s->step);
+        cached_graph_unref(s->graph);
         free(s->run_ids);
         *s = (ExecutionStart) {};
 }
 
-/* The graph the execution runs and what starts it. */
-int execution_start_prepare(Db *db, const EngineRequest *req, ExecutionStart *s, char **ret_error) {
-        _cleanup_json_ json_t *nodes = NULL, *edges = NULL;
-        _cleanup_(run_plan_freep) RunPlan *plan = NULL;
+/* The graph the execution runs and what starts it, as the workflow's cached graph has them. */
+int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, ExecutionStart *s, char **ret_error) {
+        const GraphStart *start;
         int r;
 
-        r = store_workflow_get(db, req->workflow_id, false, &s->workflow);
+        r = graph_cache_get(e->graphs, db, req->workflow_id, &s->graph);
         if (r < 0)
                 return r;
-        r = store_nodes_list(db, req->workflow_id, &nodes);
-        if (r >= 0)
-                r = store_edges_list(db, req->workflow_id, &edges);
-        if (r < 0)
-                return r;
-
-        r = topology_build(nodes, edges, req->trigger_node_id, &s->topology, ret_error);
-        if (r < 0)
-                return r;
-        r = run_plan_new(s->topology, NULL, &plan);
-        if (r >= 0)
-                r = run_plan_start(plan, &s->step);
+        r = cached_graph_start(s->graph, req->trigger_node_id, &start, ret_error);
         if (r < 0)
                 return r;
 
-        s->topology_json = topology_to_json(s->topology);
-        s->nodes = nodes_snapshot(s->topology, nodes);
-        return s->topology_json && s->nodes ? 0 : -ENOMEM;
+        s->workflow = s->graph->workflow;
+        s->topology = start->topology;
+        s->topology_json = start->topology_json;
+        s->nodes = start->nodes;
+        s->step = start->step;
+        return 0;
 }
 
 int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
@@ -367,7 +337,7 @@ int engine_execute_from(Engine *e, Db *db, const EngineRequest *req, const Execu
         char id[EXECUTION_ID_LEN + 1];
         int r;
 
-        r = execution_start_prepare(db, req, &s, ret_error);
+        r = execution_start_prepare(e, db, req, &s, ret_error);
         if (r < 0)
                 return r;
         r = execution_id_new(id);

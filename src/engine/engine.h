@@ -54,6 +54,15 @@ typedef struct EngineRequest {
 int engine_execute(Engine *e, Db *db, const EngineRequest *req, char ret_id[static EXECUTION_ID_LEN + 1],
                    char **ret_error);
 
+/* As engine_execute(), but only the graph is checked on the caller's thread: the execution
+ * is created on a worker, and exists once execution_started is published for ret_id. When
+ * it cannot be created after all (the workflow was deleted meanwhile), execution_failed is
+ * published for ret_id, with no execution behind it. For callers that answer when the
+ * execution ends, not before (sync webhooks): they watch ret_id before going back to their
+ * event loop. */
+int engine_execute_later(Engine *e, Db *db, const EngineRequest *req, char ret_id[static EXECUTION_ID_LEN + 1],
+                         char **ret_error);
+
 /* Cancels a live execution: its queued node runs will not start and running ones are told
  * to stop; its live child executions are cancelled too. Returns 1 when cancelled, 0 when it
  * had already ended, -ENOENT. */

@@ -84,7 +84,7 @@ int error_handler_insert(Job *j, const char *error, const char *error_code, Chil
         };
         c->origin = (ExecutionOrigin) { .error_of_execution_id = j->info.id };
 
-        r = execution_start_prepare(j->db, &c->request, &c->start, &graph_error);
+        r = execution_start_prepare(j->engine, j->db, &c->request, &c->start, &graph_error);
         if (r == -EINVAL) {
                 log_warning("Execution %s of workflow '%s' failed; its error handler '%s' cannot run: %s", j->info.id,
                             j->info.workflow_slug, slug, graph_error ?: "invalid graph");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "broker/broker.h"
 #include "common/json-util.h"
@@ -13,6 +14,18 @@
 
 /* Set at start and cleared at the end, while no worker runs; read by every publisher. */
 static Broker *events_broker;
+/* WebSocket subscriptions open in this process. With none, a node's events would cost the
+ * engine more than running a quick node does, for nobody. (A broker reaching other
+ * processes will have to count theirs too.) */
+static long events_listeners;
+
+void events_listeners_changed(int delta) {
+        __atomic_add_fetch(&events_listeners, delta, __ATOMIC_RELAXED);
+}
+
+bool events_wanted(const char *type) {
+        return __atomic_load_n(&events_listeners, __ATOMIC_RELAXED) > 0 || strncmp(type, "execution_", strlen("execution_")) == 0;
+}
 
 void events_set_broker(Broker *broker) {
         __atomic_store_n(&events_broker, broker, __ATOMIC_RELEASE);
@@ -61,7 +74,7 @@ void events_publish(const char *channel, const char *type, const char *execution
         Broker *b = __atomic_load_n(&events_broker, __ATOMIC_ACQUIRE);
         _cleanup_json_ json_t *d = data_or_empty(data);
 
-        if (!b || !d || isempty(channel) || isempty(type))
+        if (!b || !d || isempty(channel) || isempty(type) || !events_wanted(type))
                 return;
         publish_one(b, channel, type, execution_id, d);
 }
@@ -71,7 +84,7 @@ void events_publish_workflow(const char *slug, const char *type, const char *exe
         _cleanup_json_ json_t *d = data_or_empty(data);
         char channel[CHANNEL_MAX];
 
-        if (!b || !d || isempty(type))
+        if (!b || !d || isempty(type) || !events_wanted(type))
                 return;
         if (!isempty(slug) &&
             snprintf(channel, sizeof channel, "workflow:%s", slug) < (int) sizeof channel)

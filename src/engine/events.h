@@ -9,11 +9,19 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 typedef struct Broker Broker;
 
 /* Set once at start (NULL disables publishing, e.g. in unit tests). */
 void events_set_broker(Broker *broker);
+
+/* WebSocket subscriptions come and go (ws-hub.c): delta +1 or -1. */
+void events_listeners_changed(int delta);
+/* Whether an event of type would reach anyone: with no subscription open, only the ends of
+ * executions (execution_*), which sync webhooks wait for. Callers skip building the rest;
+ * publishing skips them anyway. */
+bool events_wanted(const char *type);
 
 /* Publishes type/data on channel; takes ownership of data (may be NULL → {}). */
 void events_publish(const char *channel, const char *type, const char *execution_id, json_t *data);

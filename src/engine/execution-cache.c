@@ -32,7 +32,7 @@ CachedExecution *cached_execution_unref(CachedExecution *x) {
         return NULL;
 }
 
-static CachedExecution *cached_execution_ref(CachedExecution *x) {
+CachedExecution *cached_execution_ref(CachedExecution *x) {
         __atomic_add_fetch(&x->n_ref, 1, __ATOMIC_RELAXED);
         return x;
 }
@@ -113,6 +113,16 @@ static CachedExecution *cache_take(ExecutionCache *c, const char *id) {
         return cached_execution_ref(s->execution);
 }
 
+static bool graph_has_loops(const Topology *t) {
+        const char *const *nodes;
+        size_t n = topology_nodes(t, &nodes);
+
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(topology_component_type(t, nodes[i]), "loop"))
+                        return true;
+        return false;
+}
+
 static int execution_load(Db *db, const char *id, CachedExecution **ret, char **ret_error) {
         _cleanup_(cached_execution_unrefp) CachedExecution *x = NULL;
         int r;
@@ -127,6 +137,7 @@ static int execution_load(Db *db, const char *id, CachedExecution **ret, char **
         r = topology_from_json(x->info.topology, &x->topology, ret_error);
         if (r < 0)
                 return r;
+        x->has_loops = graph_has_loops(x->topology);
         *ret = TAKE_PTR(x);
         return 0;
 }

@@ -17,8 +17,10 @@ typedef struct CachedExecution {
         unsigned n_ref;
         ExecutionInfo info;
         Topology *topology;
+        bool has_loops;         /* some node of the graph is a loop */
 } CachedExecution;
 
+CachedExecution *cached_execution_ref(CachedExecution *x);
 CachedExecution *cached_execution_unref(CachedExecution *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CachedExecution *, cached_execution_unref);
 

@@ -1,12 +1,14 @@
 /* The transactions that commit a node run: its output or error, its log, the node runs it
  * makes runnable (or rules out), loop iterations, retries, and the end of the execution. */
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 
 #include "common/json-util.h"
 #include "common/log.h"
+#include "engine/events.h"
 #include "engine/orchestrator.h"
 #include "engine/run-plan.h"
 #include "engine/run-scope.h"
@@ -19,8 +21,14 @@
 
 /* --- Transactions ------------------------------------------------------------------------ */
 
+static void mirror_drop(Job *j) {
+        run_mirror_done(&j->own_mirror);
+        j->mirror = NULL;
+}
+
 /* Begins and locks the execution: 1 when it is live (pending or running), 0 when not (the
- * transaction stays open), negative on error (rolled back). */
+ * transaction stays open), negative on error (rolled back). A run that started unclaimed
+ * is claimed here: -ESTALE when another worker or a cancel came first. */
 static int begin_locked(Job *j, ExecutionState *ret) {
         int r;
 
@@ -32,13 +40,27 @@ static int begin_locked(Job *j, ExecutionState *ret) {
                 (void) db_rollback(j->db);
                 return r;
         }
+        /* A loop's iterations would all be read for every node of one of them. */
+        j->own_mirror = (RunMirror) { .execution_id = j->info.id, .enabled = !j->execution->has_loops };
+        j->mirror = &j->own_mirror;
         j->deadline = ret->deadline;
         /* Interrupted: some node waits for an answer, the other branches go on. */
-        return execution_status_is_live(ret->status);
+        if (!execution_status_is_live(ret->status))
+                return 0;
+        if (j->claim_at_commit) {
+                r = run_mirror_claim(j->mirror, j->db, j->row.id);
+                if (r < 0) {
+                        (void) db_rollback(j->db);
+                        mirror_drop(j);
+                        return r;
+                }
+        }
+        return 1;
 }
 
 /* Commits when r >= 0 (then enqueues and publishes), else rolls back and forgets. */
 static int end_transaction(Job *j, int r) {
+        mirror_drop(j);
         if (r >= 0)
                 r = db_commit(j->db);
         if (r < 0) {
@@ -120,7 +142,11 @@ static json_t *truncate_strings(json_t *v, size_t max) {
 
 static int event_node_success(Job *j, const char *node_id, const char *iteration, json_t *output,
                               uint64_t duration_ms) {
-        json_t *data = job_node_status(j, node_id, iteration, "success");
+        json_t *data;
+
+        if (!events_wanted("node_status"))
+                return 0;
+        data = job_node_status(j, node_id, iteration, "success");
 
         if (!data ||
             json_object_set_new(data, "duration_ms", json_integer((json_int_t) duration_ms)) < 0 ||
@@ -144,8 +170,7 @@ static const NodeRunRow *find_row(const NodeRunRow *rows, size_t n, const char *
 static int scope_plan(Job *j, const char *scope, const char *loop_id, RunPlan **ret) {
         _cleanup_(scope_chain_freep) char **chain = scope_chain(scope);
         _cleanup_(run_plan_freep) RunPlan *p = NULL;
-        NodeRunRow *rows = NULL;
-        size_t n = 0;
+        _cleanup_(run_rows_done) RunRows runs = {};
         int r;
 
         if (!chain)
@@ -153,12 +178,10 @@ static int scope_plan(Job *j, const char *scope, const char *loop_id, RunPlan **
         r = run_plan_new(j->topology, loop_id, &p);
         if (r < 0)
                 return r;
-        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) { .iterations = (const char *const *) chain },
-                                 &rows, &n);
+        r = job_node_runs(j, &(NodeRunFilter) { .iterations = (const char *const *) chain }, &runs);
         if (r < 0)
                 return r;
-        r = scope_fill_plan(p, rows, n, scope);
-        node_run_rows_free(rows, n);
+        r = scope_fill_plan(p, runs.rows, runs.n, scope);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(p);
@@ -170,19 +193,19 @@ static int write_step(Job *j, const char *scope, const PlanStep *s, usec_t run_a
         int r;
 
         for (size_t i = 0; i < s->n_run; i++) {
-                r = store_node_run_offer(j->db, j->info.id, s->run[i], scope, NODE_RUN_QUEUED, run_at, &id);
+                r = run_mirror_offer(j->mirror, j->db, s->run[i], scope, NODE_RUN_QUEUED, run_at, &id);
                 if (r >= 0)
                         r = job_add_pending(j, id, run_at);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < s->n_wait; i++) {
-                r = store_node_run_offer(j->db, j->info.id, s->wait[i], scope, NODE_RUN_WAITING, 0, NULL);
+                r = run_mirror_offer(j->mirror, j->db, s->wait[i], scope, NODE_RUN_WAITING, 0, NULL);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < s->n_rule_out; i++) {
-                r = store_node_run_offer(j->db, j->info.id, s->rule_out[i], scope, NODE_RUN_RULED_OUT, 0, NULL);
+                r = run_mirror_offer(j->mirror, j->db, s->rule_out[i], scope, NODE_RUN_RULED_OUT, 0, NULL);
                 if (r >= 0)
                         r = job_add_event(j, "node_status", job_node_status(j, s->rule_out[i], scope, "skipped"));
                 if (r < 0)
@@ -246,23 +269,24 @@ static int finalize_retention(Job *j) {
 static int finalize(Job *j) {
         static const char *const top_level[] = { "", NULL };
         _cleanup_json_ json_t *output = NULL;
-        NodeRunRow *rows = NULL;
+        _cleanup_(run_rows_done) RunRows runs = {};
         int64_t steps;
-        size_t n = 0;
         json_t *data;
         int r;
 
-        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) { .iterations = top_level, .with_outputs = true },
-                                 &rows, &n);
+        r = job_node_runs(j, &(NodeRunFilter) { .iterations = top_level, .with_outputs = true }, &runs);
         if (r < 0)
                 return r;
-        output = final_output(j, rows, n);
-        node_run_rows_free(rows, n);
+        output = final_output(j, runs.rows, runs.n);
         if (!output)
                 return -ENOMEM;
-        r = store_node_runs_count(j->db, j->info.id, NODE_RUN_DONE, &steps);
-        if (r < 0)
-                return r;
+        if (runs.borrowed)
+                steps = (int64_t) run_mirror_count(j->mirror, NODE_RUN_DONE);
+        else {
+                r = store_node_runs_count(j->db, j->info.id, NODE_RUN_DONE, &steps);
+                if (r < 0)
+                        return r;
+        }
 
         r = store_execution_finish(j->db, j->info.id, EXECUTION_COMPLETED, output, NULL, NULL);
         if (r <= 0)
@@ -283,7 +307,7 @@ static int execution_fail(Job *j, const char *error, const char *error_code) {
         r = store_execution_finish(j->db, j->info.id, EXECUTION_FAILED, NULL, error, error_code);
         if (r <= 0)
                 return r;
-        r = store_node_runs_cancel(j->db, j->info.id);
+        r = run_mirror_cancel(j->mirror, j->db);
         if (r < 0)
                 return r;
         j->ended = EXECUTION_FAILED;
@@ -358,7 +382,7 @@ static int loop_finish(Job *j, const char *outer, const char *loop_id, unsigned 
                 r = -EBADMSG;
         if (r >= 0) {
                 output = json_pack("{s:O}", "results", results);
-                r = output ? store_node_run_finish(j->db, loop_row->id, &(NodeRunResult) {
+                r = output ? run_mirror_finish(j->mirror, j->db, loop_row->id, &(NodeRunResult) {
                                 .status = NODE_RUN_DONE, .output = output }) : -ENOMEM;
         }
         node_run_rows_free(rows, n);
@@ -453,7 +477,7 @@ static int advance(Job *j, const char *scope, const char *node_id, const char *r
 static int node_done(Job *j, json_t *output, const char *route, usec_t delay_usec, uint64_t duration_ms) {
         int r;
 
-        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+        r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                 .status = NODE_RUN_DONE, .output = output, .route = route });
         if (r >= 0)
                 r = event_node_success(j, j->row.node_id, j->row.iteration, output, duration_ms);
@@ -469,7 +493,7 @@ static int loop_start(Job *j, json_t *output, json_t *items) {
 
         if (!looping || json_object_set(looping, "items", items) < 0)
                 return -ENOMEM;
-        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+        r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                 .status = NODE_RUN_LOOPING, .output = looping });
         if (r < 0)
                 return r;
@@ -479,15 +503,42 @@ static int loop_start(Job *j, json_t *output, json_t *items) {
 static int finish_cancelled(Job *j, const NodeOutcome *o) {
         int r;
 
-        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+        r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                 .status = NODE_RUN_CANCELLED, .output = o->output, .error = o->error, .error_code = o->error_code });
         if (r < 0)
                 return r;
         return log_run(j, "cancelled", o, o->output);
 }
 
-int commit_success(Job *j, const NodeOutcome *o) {
+static int park_pause(Job *j, const NodeOutcome *o);
+
+static int record_success(Job *j, const NodeOutcome *o) {
         const char *const *body;
+        int r;
+
+        /* Resumed after it paused: its run was logged then. */
+        if (!o->resumed_after) {
+                r = log_run(j, "completed", o, o->output);
+                if (r < 0)
+                        return r;
+        }
+        if (o->pause_after) {
+                r = event_node_success(j, j->row.node_id, j->row.iteration, o->output, o->duration_ms);
+                return r < 0 ? r : park_pause(j, o);
+        }
+        if (json_array_size(o->loop_items) > 0 && topology_loop_body(j->topology, j->row.node_id, &body) > 0)
+                return loop_start(j, o->output, o->loop_items);
+        return node_done(j, o->output, o->route, o->delay_usec, o->duration_ms);
+}
+
+static int node_failed(Job *j, const NodeOutcome *o);
+
+int record_outcome(Job *j, const NodeOutcome *o) {
+        return o->error ? node_failed(j, o) : record_success(j, o);
+}
+
+/* Records the job's outcome and runs the quick nodes it made due, in one transaction. */
+static int commit_outcome(Job *j, const NodeOutcome *o) {
         ExecutionState state;
         int r;
 
@@ -497,14 +548,15 @@ int commit_success(Job *j, const NodeOutcome *o) {
         if (r == 0)
                 return end_transaction(j, finish_cancelled(j, o));
 
-        r = log_run(j, "completed", o, o->output);
-        if (r < 0)
-                return end_transaction(j, r);
-        if (json_array_size(o->loop_items) > 0 && topology_loop_body(j->topology, j->row.node_id, &body) > 0)
-                r = loop_start(j, o->output, o->loop_items);
-        else
-                r = node_done(j, o->output, o->route, o->delay_usec, o->duration_ms);
+        r = record_outcome(j, o);
+        if (r >= 0)
+                r = job_run_inline(j);
         return end_transaction(j, r);
+}
+
+int commit_success(Job *j, const NodeOutcome *o) {
+        assert(!o->error);
+        return commit_outcome(j, o);
 }
 
 /* continue_on_fail, or a loop body node under on_error=continue. */
@@ -550,7 +602,7 @@ static int node_failed(Job *j, const NodeOutcome *o) {
         if (retry) {
                 usec_t run_after = now_realtime_usec() + retry_delay(j);
 
-                r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                         .status = NODE_RUN_QUEUED, .error = o->error, .error_code = o->error_code,
                         .run_after = run_after });
                 return r < 0 ? r : job_add_pending(j, j->row.id, run_after);
@@ -561,7 +613,7 @@ static int node_failed(Job *j, const NodeOutcome *o) {
                 return error_output ? node_done(j, error_output, NULL, 0, o->duration_ms) : -ENOMEM;
         }
 
-        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+        r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                 .status = NODE_RUN_FAILED, .error = o->error, .error_code = o->error_code });
         if (r < 0)
                 return r;
@@ -571,15 +623,8 @@ static int node_failed(Job *j, const NodeOutcome *o) {
 }
 
 int commit_failure(Job *j, const NodeOutcome *o) {
-        ExecutionState state;
-        int r;
-
-        r = begin_locked(j, &state);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return end_transaction(j, finish_cancelled(j, o));
-        return end_transaction(j, node_failed(j, o));
+        assert(o->error);
+        return commit_outcome(j, o);
 }
 
 int commit_timeout(Job *j, bool claimed) {
@@ -595,7 +640,7 @@ int commit_timeout(Job *j, bool claimed) {
                 return end_transaction(j, claimed ? finish_cancelled(j, &o) : 0);
 
         if (claimed) {
-                r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+                r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                         .status = NODE_RUN_FAILED, .error = message, .error_code = "timeout" });
                 if (r >= 0)
                         r = log_run(j, "failed", &o, NULL);
@@ -614,8 +659,9 @@ static int park_pause(Job *j, const NodeOutcome *o) {
         json_t *data;
         int r;
 
-        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
-                .status = NODE_RUN_PAUSED, .run_after = o->expires_at });
+        /* Paused after it ran (interrupt_after): with the output it goes on with. */
+        r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
+                .status = NODE_RUN_PAUSED, .output = o->output, .route = o->route, .run_after = o->expires_at });
         if (r >= 0)
                 r = store_confirmation_add(j->db, &(ConfirmationNew) {
                         .execution_id = j->info.id,
@@ -656,7 +702,7 @@ static int park_child(Job *j, ChildStart *child) {
                 j->child = child;
         }
         /* Waiting holds no worker: only the deadline brings the run back by itself. */
-        r = store_node_run_finish(j->db, j->row.id, &(NodeRunResult) {
+        r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                 .status = NODE_RUN_AWAITING, .run_after = j->deadline });
         if (r < 0)
                 return r;

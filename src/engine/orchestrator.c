@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -60,6 +61,10 @@ int job_add_pending(Job *j, int64_t id, usec_t run_at) {
 int job_add_event(Job *j, const char *type, json_t *data) {
         if (!data)
                 return -ENOMEM;
+        if (!events_wanted(type)) {
+                json_decref(data);
+                return 0;
+        }
         if (!j->events) {
                 j->events = json_array();
                 if (!j->events) {
@@ -170,19 +175,10 @@ bool setting_bool(json_t *v, bool def) {
 
 /* --- Loading and claiming -------------------------------------------------------------- */
 
-static int job_load(Job *j) {
-        _cleanup_free_ char *error = NULL;
+int job_load_run(Job *j, int64_t node_run_id) {
         int r;
 
-        r = execution_cache_get(j->engine->executions, j->db, j->broker_job.execution_id, &j->execution, &error);
-        if (r < 0) {
-                if (error)
-                        log_error("Execution %s has an unreadable graph: %s", j->broker_job.execution_id, error);
-                return r;
-        }
-        j->info = j->execution->info;
-        j->topology = j->execution->topology;
-        r = store_node_run_get(j->db, j->broker_job.node_run_id, &j->row);
+        r = store_node_run_get(j->db, node_run_id, &j->row);
         if (r < 0)
                 return r;
         j->node = json_object_get(j->info.nodes, j->row.node_id);
@@ -196,6 +192,47 @@ static int job_load(Job *j) {
                         return r;
         }
         return 0;
+}
+
+static int job_load(Job *j) {
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = execution_cache_get(j->engine->executions, j->db, j->broker_job.execution_id, &j->execution, &error);
+        if (r < 0) {
+                if (error)
+                        log_error("Execution %s has an unreadable graph: %s", j->broker_job.execution_id, error);
+                return r;
+        }
+        j->info = j->execution->info;
+        j->topology = j->execution->topology;
+        return job_load_run(j, j->broker_job.node_run_id);
+}
+
+void run_rows_done(RunRows *r) {
+        if (!r->borrowed)
+                node_run_rows_free(r->rows, r->n);
+        *r = (RunRows) {};
+}
+
+int job_node_runs(Job *j, const NodeRunFilter *filter, RunRows *ret) {
+        int r;
+
+        if (!j->mirror || !j->mirror->enabled) {
+                *ret = (RunRows) {};
+                return store_node_runs_list(j->db, j->info.id, filter, &ret->rows, &ret->n);
+        }
+        r = run_mirror_load(j->mirror, j->db);
+        if (r < 0)
+                return r;
+        *ret = (RunRows) { .rows = j->mirror->rows, .n = j->mirror->n, .borrowed = true };
+        return 0;
+}
+
+ComponentKind job_kind(const Job *j) {
+        const Component *c = component_find(j->component_type);
+
+        return c && !job_pauses(j) && !job_interrupts_after(j) ? c->kind : COMPONENT_EFFECTFUL;
 }
 
 unsigned job_max_attempts(const Job *j) {
@@ -293,6 +330,26 @@ fail:
         return r;
 }
 
+/* A pure node run needs no claim before it runs: its commit claims it, and finds out then
+ * whether another worker or a cancel came first. What job_claim() checks under the lock is
+ * looked at on the row read by job_load(); anything unusual takes the claimed path. */
+static int job_take_unclaimed(Job *j) {
+        usec_t now = now_realtime_usec();
+
+        j->deadline = j->info.deadline;
+        if (j->row.status != NODE_RUN_QUEUED || j->row.attempt >= job_max_attempts(j) ||
+            (j->deadline > 0 && now >= j->deadline))
+                return job_claim(j);
+        if (j->row.run_after > now + 1000) {
+                engine_enqueue(j->engine, j->info.id, &j->row.id, 1, j->row.run_after);
+                return 0;
+        }
+        /* The attempt it will be recorded as. */
+        j->row.attempt++;
+        j->claim_at_commit = true;
+        return 1;
+}
+
 /* --- Preparing ------------------------------------------------------------------------------ */
 
 /* {item, index, total} of the innermost loop, from its run's stored items. */
@@ -359,21 +416,20 @@ static int job_render_config(const Job *j, json_t *context, json_t **ret, Templa
 static int job_prepare(Job *j, NodeRun *run, char **ret_error) {
         _cleanup_(scope_chain_freep) char **chain = scope_chain(j->row.iteration);
         _cleanup_json_ json_t *loop = NULL;
+        _cleanup_(run_rows_done) RunRows runs = {};
         TemplateError error = {};
-        NodeRunRow *rows = NULL;
-        size_t n = 0;
         int r;
 
         if (!chain)
                 return -ENOMEM;
         /* Only the runs this scope can see: not every iteration of a loop. */
-        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) {
-                .iterations = (const char *const *) chain, .with_outputs = true }, &rows, &n);
+        r = job_node_runs(j, &(NodeRunFilter) { .iterations = (const char *const *) chain, .with_outputs = true },
+                          &runs);
         if (r < 0)
                 return r;
-        loop = job_loop_context(j, rows, n);
-        run->context = scope_context(j->info.trigger_payload, j->info.trigger_node_id, rows, n, j->row.iteration, loop);
-        node_run_rows_free(rows, n);
+        loop = job_loop_context(j, runs.rows, runs.n);
+        run->context = scope_context(j->info.trigger_payload, j->info.trigger_node_id, runs.rows, runs.n,
+                                     j->row.iteration, loop);
         if (!run->context)
                 return -ENOMEM;
         run->input = scope_input(j->topology, j->row.node_id, run->context, j->loop_id);
@@ -442,6 +498,11 @@ static int job_commit(Job *j, const NodeOutcome *o) {
                         r = commit_failure(j, o);
                 else
                         r = commit_success(j, o);
+                if (r == -ESTALE) {
+                        log_debug("Node run %" PRIi64 " of execution %s was taken or cancelled while it ran; "
+                                  "its result is dropped.", j->row.id, j->info.id);
+                        return 0;
+                }
                 if ((r != -EBUSY && r != -EIO) || attempt >= COMMIT_ATTEMPTS)
                         return r;
 
@@ -462,23 +523,64 @@ static int job_commit(Job *j, const NodeOutcome *o) {
 /* Pauses and subworkflows. 1 when o now says what happens instead of the component: the
  * run parks (a question, a child execution to wait for) or cannot start its child; 0 when
  * the component runs, with the answer it was resumed with or the child that ended. */
-static int job_park(Job *j, NodeRun *run, NodeOutcome *o, char **ret_text, ChildStart **ret_child) {
+/* A node with interrupt_after that paused once has its output kept in its run: answered,
+ * it goes on with that output instead of running again. 1 when o now holds it. */
+static int job_resume_after(Job *j, JobResult *res) {
+        const char *const iterations[] = { j->row.iteration, NULL }, *const node_ids[] = { j->row.node_id, NULL };
+        NodeRunRow *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!job_interrupts_after(j) || !res->run.resume_input)
+                return 0;
+        r = store_node_runs_list(j->db, j->info.id, &(NodeRunFilter) {
+                .iterations = iterations, .node_ids = node_ids, .with_outputs = true }, &rows, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (rows[i].id == j->row.id && rows[i].output) {
+                        res->kept_output = TAKE_PTR(rows[i].output);
+                        res->kept_route = TAKE_PTR(rows[i].route);
+                }
+        node_run_rows_free(rows, n);
+        if (!res->kept_output)
+                return 0;
+        res->outcome = (NodeOutcome) {
+                .output = res->kept_output,
+                .route = res->kept_route,
+                .resumed_after = true,
+        };
+        return 1;
+}
+
+/* Pauses and subworkflows. 1 when o now says what happens instead of the component: the
+ * run parks (a question, a child execution to wait for) or cannot start its child, or
+ * goes on with the output it paused after; 0 when the component runs, with the answer it
+ * was resumed with or the child that ended. */
+static int job_park(Job *j, JobResult *res) {
         _cleanup_(child_execution_done) ChildExecution child = {};
+        ChildStart **ret_child = &res->child;
+        char **ret_text = &res->park_text;
+        NodeOutcome *o = &res->outcome;
+        NodeRun *run = &res->run;
         const char *error_code = NULL;
         int r;
 
-        if (job_pauses(j)) {
+        if (job_pauses(j) || job_interrupts_after(j)) {
                 r = store_node_run_resume_input(j->db, j->row.id, &run->resume_input);
                 if (r < 0)
                         return r;
-                if (!run->resume_input) {
-                        r = confirmation_prepare(j, run, ret_text, &o->expires_at);
-                        if (r < 0)
-                                return r;
-                        o->pause = true;
-                        o->prompt = *ret_text;
-                        return 1;
-                }
+        }
+        r = job_resume_after(j, res);
+        if (r != 0)
+                return r;
+        if (job_pauses(j) && !run->resume_input) {
+                r = confirmation_prepare(j, run, ret_text, &o->expires_at);
+                if (r < 0)
+                        return r;
+                o->pause = true;
+                o->prompt = *ret_text;
+                return 1;
         }
         if (!streq(j->component_type, "workflow"))
                 return 0;
@@ -518,13 +620,42 @@ static int job_park(Job *j, NodeRun *run, NodeOutcome *o, char **ret_text, Child
         return 1;
 }
 
-static int job_run(Job *j) {
-        _cleanup_free_ char *template_error = NULL, *message = NULL, *park_text = NULL;
-        _cleanup_(child_start_freep) ChildStart *child = NULL;
-        const Component *component;
+void job_result_done(JobResult *res) {
+        json_decref(res->run.config);
+        json_decref(res->run.context);
+        json_decref(res->run.input);
+        json_decref(res->run.resume_input);
+        json_decref(res->run.child_result);
+        node_run_done(&res->run);
+        free(res->message);
+        free(res->template_error);
+        free(res->park_text);
+        json_decref(res->kept_output);
+        free(res->kept_route);
+        child_start_free(res->child);
+        *res = (JobResult) {};
+}
+
+_printf_(3, 4)
+static const char *result_message(JobResult *res, const char *fallback, const char *format, ...) {
+        va_list ap;
+
+        free(res->message);
+        va_start(ap, format);
+        if (vasprintf(&res->message, format, ap) < 0)
+                res->message = NULL;
+        va_end(ap);
+        return res->message ?: fallback;
+}
+
+int job_execute(Job *j, JobResult *res) {
+        const Component *component = component_find(j->component_type);
         usec_t started = now_monotonic_usec();
-        NodeOutcome o = { .retryable = false };
-        NodeRun run = {
+        NodeOutcome *o = &res->outcome;
+        NodeRun *run = &res->run;
+        int r;
+
+        *run = (NodeRun) {
                 .execution_id = j->info.id,
                 .workflow_slug = j->info.workflow_slug,
                 .node_id = j->row.node_id,
@@ -535,68 +666,74 @@ static int job_run(Job *j) {
                 .max_output_size = j->engine->max_output_size,
                 .retryable = true,
         };
-        int r;
+        *o = (NodeOutcome) { .retryable = false };
 
-        (void) job_add_event(j, "node_status", job_node_status(j, j->row.node_id, j->row.iteration, "running"));
-        job_after_commit(j);
-
-        r = job_prepare(j, &run, &template_error);
-        component = component_find(j->component_type);
+        r = job_prepare(j, run, &res->template_error);
         if (r < 0) {
-                if (asprintf(&message, "Cannot prepare the node: %s", strerror(-r)) < 0)
-                        message = NULL;
-                o.error = message ?: "Cannot prepare the node";
-                o.error_code = "internal";
-                o.retryable = true;
-        } else if (template_error) {
-                o.error = template_error;
-                o.error_code = "template";
+                o->error = result_message(res, "Cannot prepare the node", "Cannot prepare the node: %s", strerror(-r));
+                o->error_code = "internal";
+                o->retryable = true;
+        } else if (res->template_error) {
+                o->error = res->template_error;
+                o->error_code = "template";
         } else if (!component) {
-                if (asprintf(&message, "component type '%s' cannot run yet", j->component_type) < 0)
-                        message = NULL;
-                o.error = message ?: "component cannot run yet";
-                o.error_code = "not_implemented";
-        } else if ((r = job_park(j, &run, &o, &park_text, &child)) < 0) {
-                if (asprintf(&message, "Cannot prepare the node: %s", strerror(-r)) < 0)
-                        message = NULL;
-                o.error = message ?: "Cannot prepare the node";
-                o.error_code = "internal";
-                o.retryable = true;
+                o->error = result_message(res, "This component type cannot run yet", "component type '%s' cannot run yet",
+                                          j->component_type);
+                o->error_code = "not_implemented";
+        } else if ((r = job_park(j, res)) < 0) {
+                o->error = result_message(res, "Cannot prepare the node", "Cannot prepare the node: %s", strerror(-r));
+                o->error_code = "internal";
+                o->retryable = true;
         } else if (r == 0) {
                 engine_worker_begin(j->worker, j->info.id);
-                r = component->run(&run);
+                r = component->run(run);
                 engine_worker_end(j->worker);
 
                 /* Stopped by engine_stop(): not committed, it runs again after the restart. */
-                if (j->worker->interrupted && (r < 0 || run.error)) {
-                        r = 0;
-                        goto out;
+                if (j->worker->interrupted && (r < 0 || run->error)) {
+                        res->interrupted = true;
+                        return 0;
                 }
-                if (r >= 0 && !run.error && job_output_acceptable(j, &run, &o, &message)) {
-                        o = (NodeOutcome) {
-                                .output = run.output,
-                                .route = run.route,
-                                .delay_usec = run.delay_usec,
-                                .loop_items = run.loop_items,
+                if (r >= 0 && !run->error && job_output_acceptable(j, run, o, &res->message)) {
+                        *o = (NodeOutcome) {
+                                .output = run->output,
+                                .route = run->route,
+                                .delay_usec = run->delay_usec,
+                                .loop_items = run->loop_items,
                         };
-                } else if (!o.error) {
-                        o.error = run.error ?: "The component failed without saying why";
-                        o.error_code = run.error_code ?: "error";
-                        o.retryable = run.retryable;
+                        /* interrupt_after: the output is kept, the question asked. */
+                        if (job_interrupts_after(j)) {
+                                r = confirmation_prepare(j, run, &res->park_text, &o->expires_at);
+                                if (r < 0)
+                                        return r;
+                                o->pause_after = true;
+                                o->prompt = res->park_text;
+                        }
+                } else if (!o->error) {
+                        o->error = run->error ?: "The component failed without saying why";
+                        o->error_code = run->error_code ?: "error";
+                        o->retryable = run->retryable;
                 }
         }
 
-        o.input = run.input;
-        o.duration_ms = (now_monotonic_usec() - started) / 1000;
-        r = job_commit(j, &o);
-out:
-        json_decref(run.config);
-        json_decref(run.context);
-        json_decref(run.input);
-        json_decref(run.resume_input);
-        json_decref(run.child_result);
-        node_run_done(&run);
-        return r;
+        o->input = run->input;
+        o->duration_ms = (now_monotonic_usec() - started) / 1000;
+        return 0;
+}
+
+static int job_run(Job *j) {
+        _cleanup_(job_result_done) JobResult res = {};
+        int r;
+
+        if (events_wanted("node_status")) {
+                (void) job_add_event(j, "node_status", job_node_status(j, j->row.node_id, j->row.iteration, "running"));
+                job_after_commit(j);
+        }
+
+        r = job_execute(j, &res);
+        if (r < 0 || res.interrupted)
+                return r;
+        return job_commit(j, &res.outcome);
 }
 
 int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
@@ -610,7 +747,7 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
 
         r = job_load(&j);
         if (r >= 0)
-                r = job_claim(&j);
+                r = job_kind(&j) == COMPONENT_EFFECTFUL ? job_claim(&j) : job_take_unclaimed(&j);
         if (r == -ENOENT || r == 0) {
                 /* Deleted, already taken, or over: nothing to do. */
                 job_done(&j);

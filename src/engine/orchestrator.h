@@ -12,6 +12,7 @@
 #include "engine/component.h"
 #include "engine/engine-internal.h"
 #include "engine/execution-cache.h"
+#include "engine/run-mirror.h"
 #include "engine/topology.h"
 #include "store/store-flow.h"
 
@@ -50,6 +51,12 @@ typedef struct Job {
         json_t *node;           /* {component_type, label, config} (borrowed from info.nodes) */
         const char *component_type;
         usec_t deadline;        /* CLOCK_REALTIME µs; 0: none */
+        /* A pure node run started unclaimed: its commit claims it (begin_locked()). */
+        bool claim_at_commit;
+        /* In a commit's transaction: the execution's node runs as it sees them. Every write
+         * of node runs in the transaction goes through it. */
+        RunMirror *mirror;
+        RunMirror own_mirror;
 
         /* The innermost loop of row.iteration: its id, the scope around it, the index. */
         char *loop_id, *loop_outer;
@@ -65,6 +72,22 @@ typedef struct Job {
 } Job;
 
 void job_done(Job *j);
+/* Points the job at one of its execution's node runs: reads the row, finds the node. */
+int job_load_run(Job *j, int64_t node_run_id);
+/* Node runs of the job's execution: those that pass the filter, read from the database, or
+ * (in a transaction whose mirror is enabled) every run of the execution, borrowed from the
+ * mirror — the scope functions pick what counts. */
+typedef struct RunRows {
+        NodeRunRow *rows;
+        size_t n;
+        bool borrowed;
+} RunRows;
+
+void run_rows_done(RunRows *r);
+int job_node_runs(Job *j, const NodeRunFilter *filter, RunRows *ret);
+
+/* How the job's node may be scheduled; a node that pauses first is effectful. */
+ComponentKind job_kind(const Job *j);
 /* Forgets what a failed transaction had collected. */
 void job_reset_pending(Job *j);
 void job_after_commit(Job *j);
@@ -89,6 +112,8 @@ bool setting_bool(json_t *v, bool def);
 /* The node pauses for a person's answer before it runs: a human_confirmation, or any node
  * with interrupt_before (confirmation.c). */
 bool job_pauses(const Job *j);
+/* The node pauses for a person's answer after it ran, before its successors (interrupt_after). */
+bool job_interrupts_after(const Job *j);
 /* The question (extra_config.prompt, rendered, or a generic one) and when it expires. */
 int confirmation_prepare(Job *j, const NodeRun *run, char **ret_prompt, usec_t *ret_expires_at);
 /* The child a subworkflow node starts (subworkflow.c). On a mistake in its settings, or past
@@ -114,10 +139,38 @@ typedef struct NodeOutcome {
         uint64_t duration_ms;
         /* Parked instead: paused with a question until expires_at, or waiting for child. */
         bool pause;
+        /* Succeeded, and pauses with a question before its successors run (interrupt_after). */
+        bool pause_after;
+        /* The answer came to a node that paused after it ran: its kept output goes on. */
+        bool resumed_after;
         const char *prompt;
         usec_t expires_at;
         ChildStart *child;
 } NodeOutcome;
+
+/* A node's run: its component's inputs and what it left, and the outcome built from them,
+ * which points into both. */
+typedef struct JobResult {
+        NodeRun run;
+        NodeOutcome outcome;
+        char *message, *template_error, *park_text;
+        json_t *kept_output;    /* interrupt_after: the output it paused with */
+        char *kept_route;
+        ChildStart *child;
+        bool interrupted;       /* stopped by engine_stop(): nothing to commit */
+} JobResult;
+
+void job_result_done(JobResult *res);
+/* Prepares and runs the job's component (or parks it) on this thread. */
+int job_execute(Job *j, JobResult *res);
+
+/* In the transaction of a commit: runs the quick pure node runs it made due (see
+ * COMPONENT_PURE_QUICK), each recorded in the same transaction, within a budget. Their
+ * events and successors are added to j's (orchestrator-inline.c). */
+int job_run_inline(Job *j);
+/* In the transaction: records a claimed node run's outcome, success or failure, and
+ * advances the execution (what commit_success() and commit_failure() do after the lock). */
+int record_outcome(Job *j, const NodeOutcome *o);
 
 int commit_success(Job *j, const NodeOutcome *o);
 int commit_failure(Job *j, const NodeOutcome *o);

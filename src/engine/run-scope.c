@@ -105,8 +105,16 @@ char **scope_chain(const char *scope) {
 }
 
 void scope_select_rows(const NodeRunRow *rows, size_t n, const char *scope, bool *ret) {
-        _cleanup_free_ size_t *selected = malloc((n + 1) * sizeof(size_t));
+        _cleanup_free_ size_t *selected = NULL;
         size_t n_selected = 0;
+
+        /* The top level sees its own runs only, one per node. */
+        if (isempty(scope)) {
+                for (size_t i = 0; i < n; i++)
+                        ret[i] = isempty(rows[i].iteration);
+                return;
+        }
+        selected = malloc((n + 1) * sizeof(size_t));
 
         for (size_t i = 0; i < n; i++) {
                 int d = scope_depth(scope, rows[i].iteration);

@@ -247,7 +247,7 @@ int subworkflow_prepare(Job *j, const NodeRun *run, ChildStart **ret, char **ret
                 .parent_node_run_id = j->row.id,
                 .depth = depth,
         };
-        r = execution_start_prepare(j->db, &c->request, &c->start, &graph_error);
+        r = execution_start_prepare(j->engine, j->db, &c->request, &c->start, &graph_error);
         if (r == -EINVAL)
                 return child_error(ret_error, "Workflow '%s' cannot run: %s", name, graph_error ?: "invalid graph");
         if (r == -ENOENT)

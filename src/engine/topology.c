@@ -741,7 +741,7 @@ static int read_input(json_t *nodes, json_t *edges, const char *entry_key, bool 
 
         json_array_foreach(edges, i, j) {
                 EdgeDraft *e = &in->edges[in->n_edges];
-                bool flow;
+                bool flow = false;
 
                 r = read_edge(j, i, strict, e, &flow, ret_error);
                 if (r < 0)

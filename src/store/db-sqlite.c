@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,7 +35,14 @@ typedef struct SqliteDb {
         CachedStatement cache[STATEMENT_CACHE_SIZE];
         size_t n_cached;
         uint64_t clock;
+        bool holds_writer;      /* this connection's transaction holds writer_lock */
 } SqliteDb;
+
+/* SQLite lets one connection write at a time, and a connection that finds the lock taken
+ * sleeps in its busy handler (1, 2, 5, 10… ms) instead of being woken when the lock is
+ * free. Our own connections queue on this mutex instead, so a write transaction starts
+ * the moment the previous one ends; the busy handler stays for other processes. */
+static pthread_mutex_t writer_lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 
 static SqliteDb *sqlite_db(Db *db) {
         return db->backend_data;
@@ -342,19 +350,41 @@ static int sqlite_exec_script(Db *db, const char *sql) {
 /* IMMEDIATE takes the write lock up front, waiting for it under the busy timeout. A
  * deferred transaction that reads first and writes later fails at once with SQLITE_BUSY
  * when another connection wrote in between, which every caller would have to retry. */
+static void writer_release_when_done(SqliteDb *s) {
+        if (s->holds_writer && sqlite3_get_autocommit(s->handle)) {
+                s->holds_writer = false;
+                (void) pthread_mutex_unlock(&writer_lock);
+        }
+}
+
 static int sqlite_begin(Db *db) {
-        return sqlite_query(db, NULL, "BEGIN IMMEDIATE", 0, NULL);
+        SqliteDb *s = sqlite_db(db);
+        int r;
+
+        /* EDEADLK: this thread writes on another connection already; that one would wait
+         * for itself, so this one goes to SQLite's busy handler like a foreign process. */
+        if (!s->holds_writer && pthread_mutex_lock(&writer_lock) == 0)
+                s->holds_writer = true;
+        r = sqlite_query(db, NULL, "BEGIN IMMEDIATE", 0, NULL);
+        writer_release_when_done(s);
+        return r;
 }
 
 static int sqlite_commit(Db *db) {
-        return sqlite_query(db, NULL, "COMMIT", 0, NULL);
+        int r = sqlite_query(db, NULL, "COMMIT", 0, NULL);
+
+        writer_release_when_done(sqlite_db(db));
+        return r;
 }
 
 static int sqlite_rollback(Db *db) {
+        int r = 0;
+
         /* Some errors (a full disk, say) already rolled the transaction back. */
-        if (sqlite3_get_autocommit(sqlite_db(db)->handle))
-                return 0;
-        return sqlite_query(db, NULL, "ROLLBACK", 0, NULL);
+        if (!sqlite3_get_autocommit(sqlite_db(db)->handle))
+                r = sqlite_query(db, NULL, "ROLLBACK", 0, NULL);
+        writer_release_when_done(sqlite_db(db));
+        return r;
 }
 
 static int check_folder(Db *db, const char *path) {
@@ -381,6 +411,11 @@ static void sqlite_close(Db *db) {
         if (!s)
                 return;
 
+        if (s->holds_writer) {
+                (void) sqlite3_exec(s->handle, "ROLLBACK", NULL, NULL, NULL);
+                s->holds_writer = false;
+                (void) pthread_mutex_unlock(&writer_lock);
+        }
         for (size_t i = 0; i < s->n_cached; i++) {
                 sqlite3_finalize(s->cache[i].stmt);
                 free(s->cache[i].sql);

@@ -283,7 +283,7 @@ int store_execution_info(Db *db, const char *id, ExecutionInfo *ret) {
         r = db_queryv(db, &res,
                       "SELECT e.execution_id, e.workflow_id, w.slug, e.trigger_node_id, e.trigger_payload, "
                       "e.topology, e.nodes, e.user_id, e.depth, e.parent_execution_id, e.parent_node_run_id, "
-                      "e.error_of_execution_id FROM executions e JOIN workflows w ON w.id = e.workflow_id "
+                      "e.error_of_execution_id, e.deadline_at FROM executions e JOIN workflows w ON w.id = e.workflow_id "
                       "WHERE e.execution_id = ?",
                       id);
         if (r < 0)
@@ -304,6 +304,7 @@ int store_execution_info(Db *db, const char *id, ExecutionInfo *ret) {
         i.parent_execution_id = column_strdup(res, 0, 9);
         i.parent_node_run_id = db_result_is_null(res, 0, 10) ? 0 : db_result_get_int64(res, 0, 10);
         i.error_of_execution_id = column_strdup(res, 0, 11);
+        i.deadline = db_result_is_null(res, 0, 12) ? 0 : usec_from_text(db_result_get(res, 0, 12));
         if (!i.id || !i.workflow_slug || !i.trigger_payload || !i.topology || !i.nodes)
                 return -ENOMEM;
         if (!json_is_object(i.topology) || !json_is_object(i.nodes))

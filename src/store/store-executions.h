@@ -104,6 +104,7 @@ typedef struct ExecutionInfo {
         json_t *topology;
         json_t *nodes;
         int64_t user_id;                /* 0: nobody */
+        usec_t deadline;                /* CLOCK_REALTIME µs; 0: none (fixed at the start) */
         unsigned depth;
         char *parent_execution_id;      /* NULL for a top-level execution */
         int64_t parent_node_run_id;     /* 0 when none */

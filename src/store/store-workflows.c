@@ -241,6 +241,34 @@ int store_workflow_check_visible(Db *db, const StoreCaller *caller, int64_t id) 
         return db_result_rows(res) > 0 ? 0 : -ENOENT;
 }
 
+int store_workflow_graph_version(Db *db, int64_t id, int64_t *ret_version) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char id_text[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res, "SELECT graph_version FROM workflows WHERE id = ?", db_int(id_text, id));
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+        *ret_version = db_result_get_int64(res, 0, 0);
+        return 0;
+}
+
+int store_workflow_graph_version_by_slug(Db *db, const char *slug, int64_t *ret_id, int64_t *ret_version) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        r = db_queryv(db, &res, "SELECT id, graph_version FROM workflows WHERE slug = ?", slug);
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+        *ret_id = db_result_get_int64(res, 0, 0);
+        *ret_version = db_result_get_int64(res, 0, 1);
+        return 0;
+}
+
 int store_workflow_get(Db *db, int64_t id, bool with_graph, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         _cleanup_json_ json_t *w = NULL;

@@ -36,6 +36,13 @@ int store_workflow_find(Db *db, const StoreCaller *caller, const char *slug, int
 /* 0 when workflow id exists and the caller may see it, else -ENOENT. */
 int store_workflow_check_visible(Db *db, const StoreCaller *caller, int64_t id);
 
+/* The workflow's graph_version, which changes with every change of its row, nodes or edges
+ * (database triggers): a copy of its graph read at one version is current as long as the
+ * version reads the same. -ENOENT when absent. */
+int store_workflow_graph_version(Db *db, int64_t id, int64_t *ret_version);
+/* The same by slug, whoever owns the workflow, with its id. */
+int store_workflow_graph_version_by_slug(Db *db, const char *slug, int64_t *ret_id, int64_t *ret_version);
+
 /* WorkflowOut; with_graph adds "nodes" and "edges". -ENOENT when absent. */
 int store_workflow_get(Db *db, int64_t id, bool with_graph, json_t **ret);
 /* The caller's workflows (all of them for an admin), newest first. */

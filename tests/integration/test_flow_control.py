@@ -146,6 +146,43 @@ class ConfirmationTest(FlowTestCase):
                 self.assertEqual(self.wait_for(execution_id)["status"], "cancelled")
                 self.assertEqual(self.run_status(self.detail(execution_id), "step"), "cancelled")
 
+        def test_interrupt_after_pauses_once_the_node_ran_and_goes_on_with_its_output(self):
+                target = TargetServer()
+                self.addCleanup(target.stop)
+                slug = self.flow([("call", "http_request", {"url": target.url("/after"), "retries": 0,
+                                                            "prompt": "Send it on?"}),
+                                  ("say", "reply_chat", {"message": "sent {{ call.response.body.path }}"})],
+                                 [("trig", "call"), ("call", "say")])
+                r = self.admin.patch("/workflows/%s/nodes/call/" % slug, {"interrupt_after": True})
+                self.assertEqual(r.status, 200, r)
+
+                execution_id = self.execute(slug)
+                self.wait_status(execution_id, "interrupted")
+                detail = self.detail(execution_id)
+                self.assertEqual(target.count("/after"), 1)
+                self.assertEqual(detail["pending_confirmations"][0]["prompt"], "Send it on?")
+                self.assertEqual([l["status"] for l in self.logs_of(detail, "call")], ["completed"])
+                self.assertEqual(self.run_status(detail, "call"), "paused")
+                self.assertIsNone(self.run_status(detail, "say"))
+
+                # Answered, it goes on with the output it had: the request is not sent again.
+                self.assertEqual(self.resume(execution_id, "yes")["status"], "running")
+                status = self.wait_for(execution_id)
+                self.assertEqual(status["status"], "completed", status)
+                self.assertEqual(status["final_output"], {"output": "sent /after"})
+                self.assertEqual(target.count("/after"), 1)
+                detail = self.detail(execution_id)
+                self.assertEqual([l["status"] for l in self.logs_of(detail, "call")], ["completed"])
+                self.assertEqual(self.run_status(detail, "call"), "done")
+
+                # Anything but a yes cancels the run, its successors never run.
+                execution_id = self.execute(slug)
+                self.wait_status(execution_id, "interrupted")
+                self.assertEqual(self.resume(execution_id, "no")["status"], "cancelled")
+                self.assertEqual(self.wait_for(execution_id)["status"], "cancelled")
+                self.assertIsNone(self.run_status(self.detail(execution_id), "say"))
+                self.assertEqual(target.count("/after"), 2)
+
         def test_other_branches_go_on_while_one_waits(self):
                 slug = self.flow([("ask", "human_confirmation", {"prompt": "ok?"}),
                                   ("side", "transform", jq("\"side ran\"")),

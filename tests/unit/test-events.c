@@ -34,9 +34,12 @@ static void fixture_setup(Fixture *f) {
         ck_assert_int_eq(broker_new_local(f->event, &f->broker), 0);
         broker_set_subscriber(f->broker, on_message, &f->received);
         events_set_broker(f->broker);
+        /* A WebSocket client is subscribed somewhere. */
+        events_listeners_changed(+1);
 }
 
 static void fixture_teardown(Fixture *f) {
+        events_listeners_changed(-1);
         events_set_broker(NULL);
         broker_free(f->broker);
         sd_event_unref(f->event);
@@ -131,6 +134,30 @@ START_TEST(test_workflow_and_execution_channels) {
 }
 END_TEST
 
+START_TEST(test_without_listeners_only_execution_ends_are_published) {
+        Fixture f;
+
+        fixture_setup(&f);
+        events_listeners_changed(-1);
+        ck_assert(!events_wanted("node_status"));
+        ck_assert(events_wanted("execution_completed"));
+        events_publish_workflow("wf", "node_status", "e-1", json_object());
+        events_publish("workflow:wf", "node_created", NULL, json_object());
+        events_publish_workflow("wf", "execution_completed", "e-1", json_object());
+        deliver(&f);
+        ck_assert_int_eq(json_array_size(f.received.messages), 2);
+        ck_assert_str_eq(json_get_string(envelope_at(&f, 0), "type", ""), "execution_completed");
+
+        /* A subscription comes: everything flows again. */
+        events_listeners_changed(+1);
+        ck_assert(events_wanted("node_status"));
+        events_publish_workflow("wf", "node_status", "e-1", json_object());
+        deliver(&f);
+        ck_assert_int_eq(json_array_size(f.received.messages), 4);
+        fixture_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_no_broker) {
         /* Unit tests and early start-up publish into nothing, without crashing or leaking. */
         events_set_broker(NULL);
@@ -182,6 +209,7 @@ static Suite *events_suite(void) {
         tcase_add_test(tc, test_envelope);
         tcase_add_test(tc, test_null_data_and_execution_id);
         tcase_add_test(tc, test_workflow_and_execution_channels);
+        tcase_add_test(tc, test_without_listeners_only_execution_ends_are_published);
         tcase_add_test(tc, test_no_broker);
         tcase_add_test(tc, test_threads_keep_order_per_publisher);
         suite_add_tcase(s, tc);

@@ -18,6 +18,7 @@ typedef struct Fixture {
         Broker *broker;
         ExecutionWatch *watch;
         json_t *calls;          /* [[execution_id, reason], …] */
+        json_t *last_event;     /* the envelope the last call got */
 } Fixture;
 
 static Fixture f;
@@ -41,10 +42,13 @@ static void teardown(void) {
         execution_watch_free(f.watch);
         sd_event_unref(f.event);
         json_decref(f.calls);
+        json_decref(f.last_event);
 }
 
-static void record(const char *execution_id, ExecutionWatchReason reason, void *userdata) {
+static void record(const char *execution_id, ExecutionWatchReason reason, json_t *event, void *userdata) {
         json_array_append_new(f.calls, json_pack("[s, i]", execution_id, (int) reason));
+        json_decref(f.last_event);
+        f.last_event = json_incref(event);
 }
 
 static void deliver(void) {
@@ -85,6 +89,9 @@ START_TEST(test_ending_events_wake_their_watch) {
                 deliver();
                 assert_calls("[[\"" ID_A "\", 0]]");
                 ck_assert_uint_eq(execution_watch_count(f.watch), 1);
+                /* The watcher gets the event that ended it. */
+                ck_assert_str_eq(json_get_string(f.last_event, "type", ""), endings[i]);
+                ck_assert_str_eq(json_get_string(json_object_get(f.last_event, "data"), "error", ""), "x");
 
                 /* An event comes once: the next one of the same execution finds no watch. */
                 events_publish_workflow("wf", endings[i], ID_A, NULL);
@@ -118,6 +125,7 @@ START_TEST(test_timeout) {
         ck_assert_uint_ge(now_monotonic_usec() - started, 50 * 1000);
         ck_assert_uint_lt(now_monotonic_usec() - started, 1000 * 1000);
         assert_calls("[[\"" ID_A "\", 1]]");
+        ck_assert_ptr_null(f.last_event);
         ck_assert_uint_eq(execution_watch_count(f.watch), 1);
 
         /* Ended by an event: its timer goes with it. */
@@ -141,8 +149,8 @@ START_TEST(test_removed_watch_is_never_called) {
 }
 END_TEST
 
-static void add_again(const char *execution_id, ExecutionWatchReason reason, void *userdata) {
-        record(execution_id, reason, userdata);
+static void add_again(const char *execution_id, ExecutionWatchReason reason, json_t *event, void *userdata) {
+        record(execution_id, reason, event, userdata);
         if (json_array_size(f.calls) == 1)
                 ck_assert_int_eq(execution_watch_add(f.watch, execution_id, 60ULL * 1000000, record, NULL, NULL), 0);
 }

@@ -1,0 +1,163 @@
+/* The node runs of one execution, read once per transaction and kept in step with its
+ * writes (run-mirror.h). */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/run-mirror.h"
+
+void run_mirror_done(RunMirror *m) {
+        node_run_rows_free(m->rows, m->n);
+        *m = (RunMirror) {};
+}
+
+int run_mirror_load(RunMirror *m, Db *db) {
+        int r;
+
+        if (m->loaded)
+                return 0;
+        r = store_node_runs_list(db, m->execution_id, &(NodeRunFilter) { .with_outputs = true }, &m->rows, &m->n);
+        if (r < 0)
+                return r;
+        m->n_alloc = m->n;
+        m->loaded = true;
+        return 0;
+}
+
+static NodeRunRow *find_id(RunMirror *m, int64_t id) {
+        /* The newest runs are the ones written to. */
+        for (size_t i = m->n; i > 0; i--)
+                if (m->rows[i - 1].id == id)
+                        return m->rows + i - 1;
+        return NULL;
+}
+
+static int append(RunMirror *m, NodeRunRow *row) {
+        if (m->n == m->n_alloc) {
+                size_t n = MAX(m->n_alloc * 2, (size_t) 16);
+                NodeRunRow *rows = reallocarray(m->rows, n, sizeof(NodeRunRow));
+
+                if (!rows)
+                        return -ENOMEM;
+                m->rows = rows;
+                m->n_alloc = n;
+        }
+        m->rows[m->n++] = *row;
+        *row = (NodeRunRow) {};
+        return 0;
+}
+
+/* The database changed and the mirror cannot follow (out of memory): it is read again. */
+static int forget(RunMirror *m, int r) {
+        node_run_rows_free(m->rows, m->n);
+        m->rows = NULL;
+        m->n = m->n_alloc = 0;
+        m->loaded = false;
+        return r;
+}
+
+int run_mirror_offer(RunMirror *m, Db *db, const char *node_id, const char *iteration, NodeRunStatus status,
+                     usec_t run_after, int64_t *ret_id) {
+        NodeRunRow *row;
+        int64_t id;
+        int r;
+
+        r = store_node_run_offer(db, m->execution_id, node_id, iteration, status, run_after, &id);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = id;
+        if (!m->loaded)
+                return 0;
+
+        run_after = status == NODE_RUN_QUEUED ? run_after : 0;
+        row = find_id(m, id);
+        if (row) {
+                /* A waiting run moved on. */
+                row->status = status;
+                row->run_after = run_after;
+                return 0;
+        }
+        NodeRunRow fresh = {
+                .id = id,
+                .execution_id = strdup(m->execution_id),
+                .node_id = strdup(node_id),
+                .iteration = strdup(iteration ?: ""),
+                .status = status,
+                .run_after = run_after,
+        };
+        if (!fresh.execution_id || !fresh.node_id || !fresh.iteration) {
+                node_run_row_done(&fresh);
+                return forget(m, 0);
+        }
+        r = append(m, &fresh);
+        node_run_row_done(&fresh);
+        return r < 0 ? forget(m, 0) : 0;
+}
+
+int run_mirror_finish(RunMirror *m, Db *db, int64_t id, const NodeRunResult *result) {
+        NodeRunRow *row;
+        char *route = NULL;
+        int r;
+
+        r = store_node_run_finish(db, id, result);
+        if (r < 0 || !m->loaded)
+                return r;
+        row = find_id(m, id);
+        if (!row)
+                return forget(m, 0);
+        if (result->route && !(route = strdup(result->route)))
+                return forget(m, 0);
+        row->status = result->status;
+        row->run_after = result->run_after;
+        json_decref(row->output);
+        row->output = json_incref(result->output);
+        free(row->route);
+        row->route = route;
+        return 0;
+}
+
+int run_mirror_claim(RunMirror *m, Db *db, int64_t id) {
+        NodeRunRow *row;
+        int r;
+
+        r = store_node_run_claim(db, id);
+        if (r < 0 || !m->loaded)
+                return r;
+        row = find_id(m, id);
+        if (!row)
+                return forget(m, 0);
+        row->status = NODE_RUN_RUNNING;
+        row->attempt++;
+        return 0;
+}
+
+int run_mirror_cancel(RunMirror *m, Db *db) {
+        int r;
+
+        r = store_node_runs_cancel(db, m->execution_id);
+        if (r < 0 || !m->loaded)
+                return r;
+        for (size_t i = 0; i < m->n; i++)
+                switch (m->rows[i].status) {
+                case NODE_RUN_WAITING:
+                case NODE_RUN_QUEUED:
+                case NODE_RUN_LOOPING:
+                case NODE_RUN_PAUSED:
+                case NODE_RUN_AWAITING:
+                        m->rows[i].status = NODE_RUN_CANCELLED;
+                        break;
+                default:
+                        break;
+                }
+        return 0;
+}
+
+size_t run_mirror_count(const RunMirror *m, NodeRunStatus status) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n; i++)
+                n += m->rows[i].status == status;
+        return n;
+}

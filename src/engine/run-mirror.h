@@ -1,0 +1,37 @@
+/* The node runs of one execution as the transaction holding its lock sees them.
+ *
+ * A commit that runs many quick nodes (orchestrator-inline.c) would otherwise read the
+ * execution's runs back from the database for every node: to build a node's template
+ * context and to plan what follows it, each a read of every run so far, which makes a
+ * chain cost quadratically. The mirror reads them once, when first asked, and every write
+ * of the transaction goes through it, so it stays what the database holds. It lives as
+ * long as the transaction and is dropped with it, committed or not. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/db.h"
+#include "store/store-executions.h"
+
+typedef struct RunMirror {
+        const char *execution_id;
+        bool enabled;           /* reads may come from it (run_mirror_load()) */
+        bool loaded;
+        NodeRunRow *rows;       /* every run of the execution, with outputs, in creation order */
+        size_t n, n_alloc;
+} RunMirror;
+
+void run_mirror_done(RunMirror *m);
+/* Reads the runs unless they were read already. */
+int run_mirror_load(RunMirror *m, Db *db);
+
+/* The writes of store-executions.h, done in the database and, once loaded, in the mirror. */
+int run_mirror_offer(RunMirror *m, Db *db, const char *node_id, const char *iteration, NodeRunStatus status,
+                     usec_t run_after, int64_t *ret_id);
+int run_mirror_finish(RunMirror *m, Db *db, int64_t id, const NodeRunResult *result);
+int run_mirror_claim(RunMirror *m, Db *db, int64_t id);
+int run_mirror_cancel(RunMirror *m, Db *db);
+
+/* How many loaded runs have status. */
+size_t run_mirror_count(const RunMirror *m, NodeRunStatus status);
