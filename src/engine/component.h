@@ -47,15 +47,14 @@ typedef int (*ComponentFunc)(NodeRun *run);
 /* How a component's run may be scheduled (orchestrator.c). */
 typedef enum ComponentKind {
         /* Has effects outside its output (a process, a request, a child execution, a
-         * question): claimed in its own transaction before it runs, so a crash is counted
-         * as an attempt. */
-        COMPONENT_EFFECTFUL,
-        /* Computes its output from its input only, in unbounded time (a jq program): runs
-         * unclaimed, and its result is committed with its claim; a crash runs it again. */
-        COMPONENT_PURE,
-        /* Pure and quick (rules, templates, a merge): runs inside the transaction that
-         * committed its parent, with the nodes after it, one commit for the lot. */
-        COMPONENT_PURE_QUICK,
+         * question) or may run for long (a jq program): claimed in a transaction of its own
+         * before it runs, so the API shows it running and a crash counts as an attempt. */
+        COMPONENT_CLAIMED,
+        /* Computes its output from its input in microseconds (rules, templates, a merge):
+         * runs unclaimed, inside the transaction that committed its parent when there is
+         * one, with the quick nodes after it — one commit for the lot. A crash before that
+         * commit runs it again, which nobody can tell. */
+        COMPONENT_QUICK,
 } ComponentKind;
 
 typedef struct Component {

@@ -1,4 +1,4 @@
-/* Quick pure nodes run inside the transaction that made them due.
+/* Quick nodes run inside the transaction that made them due.
  *
  * A switch, a filter, a merge or a reply after a node takes microseconds; claiming it in a
  * transaction of its own, committing its result in another and passing it through the
@@ -47,7 +47,7 @@ static int job_adopt(Job *j, Job *sub) {
         return 0;
 }
 
-/* Claims, runs and records one due run of a quick pure node. 0 when it is not one. */
+/* Claims, runs and records one due run of a quick node. 0 when it is not one. */
 static int run_one(Job *j, int64_t node_run_id) {
         _cleanup_(job_result_done) JobResult res = {};
         Job sub = {
@@ -66,7 +66,7 @@ static int run_one(Job *j, int64_t node_run_id) {
 
         sub.broker_job.node_run_id = node_run_id;
         r = job_load_run(&sub, node_run_id);
-        if (r < 0 || job_kind(&sub) != COMPONENT_PURE_QUICK || sub.row.status != NODE_RUN_QUEUED ||
+        if (r < 0 || job_kind(&sub) != COMPONENT_QUICK || sub.row.status != NODE_RUN_QUEUED ||
             sub.row.run_after > now_realtime_usec()) {
                 job_done(&sub);
                 return r < 0 ? r : 0;

@@ -232,7 +232,7 @@ int job_node_runs(Job *j, const NodeRunFilter *filter, RunRows *ret) {
 ComponentKind job_kind(const Job *j) {
         const Component *c = component_find(j->component_type);
 
-        return c && !job_pauses(j) && !job_interrupts_after(j) ? c->kind : COMPONENT_EFFECTFUL;
+        return c && !job_pauses(j) && !job_interrupts_after(j) ? c->kind : COMPONENT_CLAIMED;
 }
 
 unsigned job_max_attempts(const Job *j) {
@@ -330,7 +330,7 @@ fail:
         return r;
 }
 
-/* A pure node run needs no claim before it runs: its commit claims it, and finds out then
+/* A quick node run needs no claim before it runs: its commit claims it, and finds out then
  * whether another worker or a cancel came first. What job_claim() checks under the lock is
  * looked at on the row read by job_load(); anything unusual takes the claimed path. */
 static int job_take_unclaimed(Job *j) {
@@ -747,7 +747,7 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
 
         r = job_load(&j);
         if (r >= 0)
-                r = job_kind(&j) == COMPONENT_EFFECTFUL ? job_claim(&j) : job_take_unclaimed(&j);
+                r = job_kind(&j) == COMPONENT_CLAIMED ? job_claim(&j) : job_take_unclaimed(&j);
         if (r == -ENOENT || r == 0) {
                 /* Deleted, already taken, or over: nothing to do. */
                 job_done(&j);

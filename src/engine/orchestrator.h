@@ -51,7 +51,7 @@ typedef struct Job {
         json_t *node;           /* {component_type, label, config} (borrowed from info.nodes) */
         const char *component_type;
         usec_t deadline;        /* CLOCK_REALTIME µs; 0: none */
-        /* A pure node run started unclaimed: its commit claims it (begin_locked()). */
+        /* A quick node run started unclaimed: its commit claims it (begin_locked()). */
         bool claim_at_commit;
         /* In a commit's transaction: the execution's node runs as it sees them. Every write
          * of node runs in the transaction goes through it. */
@@ -164,8 +164,8 @@ void job_result_done(JobResult *res);
 /* Prepares and runs the job's component (or parks it) on this thread. */
 int job_execute(Job *j, JobResult *res);
 
-/* In the transaction of a commit: runs the quick pure node runs it made due (see
- * COMPONENT_PURE_QUICK), each recorded in the same transaction, within a budget. Their
+/* In the transaction of a commit: runs the quick node runs it made due (see
+ * COMPONENT_QUICK), each recorded in the same transaction, within a budget. Their
  * events and successors are added to j's (orchestrator-inline.c). */
 int job_run_inline(Job *j);
 /* In the transaction: records a claimed node run's outcome, success or failure, and

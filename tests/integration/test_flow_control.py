@@ -677,6 +677,30 @@ class ExecutionTimeoutTest(FlowTestCase):
                 self.assertIsNone(self.run_status(detail, "after"))
                 self.assertEqual([l["error_code"] for l in self.logs_of(detail, "slow")], ["timeout"])
 
+        def test_an_endless_jq_program_is_stopped_at_the_deadline(self):
+                slug = self.flow([("spin", "transform", jq("last(range(1e15))")),
+                                  ("after", "reply_chat", {"message": "never"})],
+                                 [("trig", "spin"), ("spin", "after")], max_execution_seconds=1)
+                started = time.monotonic()
+                status = self.wait_for(self.execute(slug), timeout=15)
+                self.assertLess(time.monotonic() - started, 6)
+                self.assertEqual((status["status"], status["error_code"]), ("failed", "timeout"), status)
+                # The worker is free again: the next run of a quick program completes.
+                quick = self.flow([("size", "transform", jq(".trigger.text | length"))], [("trig", "size")])
+                status = self.wait_for(self.execute(quick, {"text": "hello"}))
+                self.assertEqual(status["final_output"], {"node_outputs": {"size": {"output": 5}}})
+
+        def test_cancel_stops_an_endless_jq_program(self):
+                slug = self.flow([("spin", "transform", jq("last(range(1e15))"))], [("trig", "spin")])
+                execution_id = self.execute(slug)
+                self.wait_node_status(execution_id, "spin", "running")
+                started = time.monotonic()
+                self.assertEqual(self.admin.post("/executions/%s/cancel/" % execution_id).status, 200)
+                self.wait_node_status(execution_id, "spin", "cancelled", timeout=5)
+                self.assertLess(time.monotonic() - started, 3)
+                self.assertEqual(self.wait_for(execution_id)["status"], "cancelled")
+                self.assertHealthy()
+
         def test_a_running_http_request_is_stopped_at_the_deadline(self):
                 target = TargetServer()
                 self.addCleanup(target.stop)

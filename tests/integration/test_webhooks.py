@@ -324,7 +324,14 @@ class WebhookTest(WebhookTestCase):
                         s.close()
                 self.assertEqual(data, b"")
                 self.assertHealthy()
-                self.wait_for(self.admin.get("/executions/?workflow_slug=%s" % slug).body["items"][0]["execution_id"])
+                # A sync webhook's execution is created on a worker: it shows up shortly.
+                deadline = time.monotonic() + 10
+                items = []
+                while not items and time.monotonic() < deadline:
+                        items = self.admin.get("/executions/?workflow_slug=%s" % slug).body["items"]
+                        time.sleep(0.05)
+                self.assertEqual(len(items), 1, items)
+                self.wait_for(items[0]["execution_id"])
                 r = self.admin.get("/executions/?workflow_slug=%s" % slug)
                 self.assertEqual([e["status"] for e in r.body["items"]], ["completed"], r)
 

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/macro.h"
+#include "common/time-util.h"
 #include "engine/components/components.h"
 #include "node-run-test.h"
 
@@ -158,6 +160,49 @@ START_TEST(test_transform_stops_when_cancelled) {
 }
 END_TEST
 
+/* A program that would run for ages: no results for a long time. */
+#define ENDLESS_PROGRAM "last(range(1e15))"
+
+START_TEST(test_transform_endless_program_stops_at_the_deadline) {
+        usec_t started = now_monotonic_usec();
+        TestRun *t = test_run_new("transform", "{\"program\": \"" ENDLESS_PROGRAM "\"}", context_text, NULL);
+        int r;
+
+        t->run.deadline = started + 300 * 1000;
+        r = component_transform(&t->run);
+        ck_assert_failed(t, r, "timeout");
+        ck_assert_uint_lt(now_monotonic_usec() - started, 2 * 1000 * 1000);
+        test_run_free(t);
+
+        /* The evaluator that was killed is replaced for the next program. */
+        assert_transform(".trigger.n + 1", "{\"output\": 4}");
+}
+END_TEST
+
+static void *cancel_soon(void *userdata) {
+        TestRun *t = userdata;
+
+        usleep(200 * 1000);
+        t->cancelled = true;
+        return NULL;
+}
+
+START_TEST(test_transform_endless_program_stops_when_cancelled) {
+        usec_t started = now_monotonic_usec();
+        TestRun *t = test_run_new("transform", "{\"program\": \"" ENDLESS_PROGRAM "\"}", context_text, NULL);
+        pthread_t canceller;
+        int r;
+
+        ck_assert_int_eq(pthread_create(&canceller, NULL, cancel_soon, t), 0);
+        r = component_transform(&t->run);
+        ck_assert_int_eq(pthread_join(canceller, NULL), 0);
+        ck_assert_failed(t, r, "cancelled");
+        ck_assert_uint_lt(now_monotonic_usec() - started, 2 * 1000 * 1000);
+        test_run_free(t);
+        assert_transform("[.fetch.items[].price] | add", "{\"output\": 20}");
+}
+END_TEST
+
 START_TEST(test_transform_bad_setting) {
         int r;
         TestRun *t = test_run_new("transform", "{\"program\": 42}", context_text, NULL);
@@ -287,6 +332,8 @@ static Suite *transform_suite(void) {
         tcase_add_test(tc, test_transform_no_environment);
         tcase_add_test(tc, test_transform_output_limit);
         tcase_add_test(tc, test_transform_stops_when_cancelled);
+        tcase_add_test(tc, test_transform_endless_program_stops_at_the_deadline);
+        tcase_add_test(tc, test_transform_endless_program_stops_when_cancelled);
         tcase_add_test(tc, test_transform_bad_setting);
         suite_add_tcase(s, tc);
 

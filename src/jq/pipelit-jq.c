@@ -1,0 +1,70 @@
+/* pipelit-jq: the process that runs the jq programs of transform nodes for pipelitd.
+ *
+ * libjq cannot be interrupted, and a jq program can loop for ever; in a process of its own
+ * it can be killed when its execution is cancelled or times out, which a thread cannot.
+ * pipelitd starts one per worker thread and keeps it for the next programs (their
+ * compiled form stays cached here). It reads requests on standard input and answers on
+ * standard output (jq-protocol.h) until standard input ends; it dies with its parent. */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "jq/jq-eval.h"
+
+/* Programs and inputs larger than this are refused by pipelitd before they get here. */
+#define REQUEST_MAX ((size_t) 1 << 30)
+
+static int serve_one(JqEvaluator *e) {
+        char *program = NULL, *input = NULL, *text = NULL;
+        uint64_t limit;
+        size_t input_len;
+        JqStatus status;
+        uint8_t code;
+        int r;
+
+        r = jq_read_block(STDIN_FILENO, REQUEST_MAX, &program, NULL);
+        if (r >= 0)
+                r = jq_read_block(STDIN_FILENO, REQUEST_MAX, &input, &input_len);
+        if (r >= 0)
+                r = jq_read_full(STDIN_FILENO, &limit, sizeof limit);
+        if (r >= 0)
+                r = jq_evaluate(e, program, input, input_len, (size_t) limit, &status, &text);
+        if (r >= 0) {
+                code = (uint8_t) status;
+                r = jq_write_full(STDOUT_FILENO, &code, sizeof code);
+                if (r >= 0)
+                        r = jq_write_block(STDOUT_FILENO, text, strlen(text));
+        }
+        free(program);
+        free(input);
+        free(text);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        JqEvaluator *e;
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "%s takes no arguments: pipelitd runs it.\n", argv[0]);
+                return EXIT_FAILURE;
+        }
+        /* Never outlives the daemon, never gains privileges. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
+        e = jq_evaluator_new();
+        if (!e)
+                return EXIT_FAILURE;
+        do
+                r = serve_one(e);
+        while (r >= 0);
+        jq_evaluator_free(e);
+        /* Standard input ended: pipelitd let go of this process. */
+        return r == -EPIPE ? EXIT_SUCCESS : EXIT_FAILURE;
+}
