@@ -31,6 +31,7 @@ extern const Route edge_routes[];
 extern const Route execution_routes[];
 extern const Route chat_routes[];
 extern const Route webhook_routes[];
+extern const Route credential_routes[];
 extern const Route misc_routes[];
 
 /* Dispatches req; always leaves a response in resp. */

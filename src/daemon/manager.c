@@ -10,6 +10,8 @@
 #include "api/ws-hub.h"
 #include "broker/broker.h"
 #include "common/log.h"
+#include "common/vault.h"
+#include "common/work-pool.h"
 #include "daemon/manager.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -21,6 +23,9 @@
 /* How long running nodes may take to give up after SIGTERM; those that do not are run
  * again after the next start. */
 #define ENGINE_STOP_USEC (3ULL * 1000 * 1000)
+/* Credential checks waiting on providers at once, and threads making them. */
+#define WORK_POOL_THREADS 4
+#define WORK_POOL_PENDING 32
 
 int manager_new(Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -44,12 +49,15 @@ Manager *manager_free(Manager *m) {
         if (m->broker)
                 broker_set_subscriber(m->broker, NULL, NULL);
         server_free(m->server);
-        /* A worker still inside a node keeps the engine, and so the broker, alive. */
+        /* After the server: the requests its checks were for are gone, so they just end. */
+        work_pool_free(m->work_pool);
+        /* A worker still inside a node keeps the engine, and so the broker and the vault, alive. */
         engine_stop(m->engine, ENGINE_STOP_USEC);
         if (!m->engine || !engine_busy(m->engine)) {
                 m->engine = engine_free(m->engine);
                 events_set_broker(NULL);
                 broker_free(m->broker);
+                vault_free(m->vault);
         }
         db_close(m->db);
         sd_event_unref(m->event);
@@ -98,6 +106,32 @@ int manager_open_database(Manager *m) {
         if (r > 0)
                 log_info("Applied %i database migration(s) on %s.", r,
                          db_backend_to_string(db_backend(m->db)));
+        return 0;
+}
+
+/* The secret key for credentials: systemd's credential when passed, else the state
+ * directory's key file, created on the first start. */
+static int manager_load_vault(Manager *m) {
+        _cleanup_free_ char *error = NULL;
+        const char *credentials = getenv("CREDENTIALS_DIRECTORY");
+        VaultKeySource source;
+        int r;
+
+        r = mkdir_parents(m->config.state_directory, 0750);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create state directory %s: %m", m->config.state_directory);
+        r = vault_load(credentials, m->config.state_directory, &m->vault, &source, &error);
+        if (r < 0 && error)
+                return log_error_errno(r, "%s", error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the secret key: %m");
+        if (source == VAULT_KEY_CREATED)
+                log_notice("Created the secret key %s/%s: keep it with backups of the database, the "
+                           "credentials' secrets cannot be read without it.",
+                           m->config.state_directory, VAULT_KEY_FILE);
+        else
+                log_debug("Secret key from %s.", source == VAULT_KEY_FROM_CREDENTIAL
+                          ? "$CREDENTIALS_DIRECTORY/" VAULT_CREDENTIAL_NAME : "the state directory");
         return 0;
 }
 
@@ -212,6 +246,13 @@ static int manager_start_engine(Manager *m) {
 
 int manager_run(Manager *m) {
         int r;
+
+        r = manager_load_vault(m);
+        if (r < 0)
+                return r;
+        r = work_pool_new(m->event, WORK_POOL_THREADS, WORK_POOL_PENDING, &m->work_pool);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the work pool: %m");
 
         r = manager_start_engine(m);
         if (r < 0)

@@ -12,6 +12,8 @@
 typedef struct Broker Broker;
 typedef struct Engine Engine;
 typedef struct Server Server;
+typedef struct Vault Vault;
+typedef struct WorkPool WorkPool;
 
 typedef struct Manager {
         sd_event *event;
@@ -20,6 +22,8 @@ typedef struct Manager {
         Server *server;
         Broker *broker;
         Engine *engine;
+        Vault *vault;           /* the secret key: read-only once loaded, any thread may use it */
+        WorkPool *work_pool;    /* blocking calls of request handlers (credential checks) */
         bool socket_activated;
         bool stopping;
         bool forced;     /* the grace period after SIGTERM ran out */
