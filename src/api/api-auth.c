@@ -1,11 +1,14 @@
 /* /api/v1/auth/: logging in with a password for a session key, and who am I. */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
 
 #include "api/router.h"
 #include "common/crypto.h"
 #include "common/json-util.h"
 #include "common/log.h"
+#include "common/work-pool.h"
 #include "daemon/manager.h"
 #include "store/store-api-keys.h"
 #include "store/store-users.h"
@@ -25,9 +28,63 @@ static int dummy_password_hash(const char **ret) {
         return 0;
 }
 
-static int reply_invalid_credentials(HttpRequest *req, HttpResponse *resp, const char *username) {
-        log_info("Failed login for '%.150s' from %s.", username, req->peer ?: "unknown peer");
-        return http_reply_error(resp, 401, "Invalid credentials.");
+/* A login waiting for its password check, which runs on the work pool: Argon2id takes tens
+ * of milliseconds on purpose, and on the I/O thread every other request would wait. */
+typedef struct LoginCheck {
+        Manager *manager;
+        HttpDeferred *deferred;
+        char *username, *peer, *password, *password_hash;
+        int64_t user_id;
+        bool is_active, valid;
+} LoginCheck;
+
+static LoginCheck *login_check_free(LoginCheck *c) {
+        if (!c)
+                return NULL;
+        free(c->username);
+        free(c->peer);
+        if (c->password)
+                sodium_memzero(c->password, strlen(c->password));
+        free(c->password);
+        free(c->password_hash);
+        free(c);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(LoginCheck *, login_check_free);
+
+static json_t *invalid_credentials(const LoginCheck *c) {
+        log_info("Failed login for '%.150s' from %s.", c->username, c->peer ?: "unknown peer");
+        return json_pack("{s:s}", "detail", "Invalid credentials.");
+}
+
+static void login_check_run(WorkPool *pool, void *userdata) {
+        LoginCheck *c = userdata;
+
+        /* Verified even for an unknown or deactivated user (against a dummy hash), so the
+         * answer takes as long as for any other and does not tell who exists. */
+        c->valid = password_verify(c->password_hash, c->password);
+}
+
+static void login_check_done(void *userdata, bool cancelled) {
+        _cleanup_(login_check_freep) LoginCheck *c = userdata;
+        _cleanup_free_ char *key = NULL;
+        int r;
+
+        if (cancelled) {
+                http_deferred_complete(c->deferred, 503, json_pack("{s:s}", "detail", "The daemon is stopping."));
+                return;
+        }
+        if (!c->valid || !c->is_active || c->user_id == 0) {
+                http_deferred_complete(c->deferred, 401, invalid_credentials(c));
+                return;
+        }
+        r = store_api_key_replace_session(c->manager->db, c->user_id, &key);
+        if (r < 0) {
+                log_error_errno(r, "Cannot create a session key for user %" PRIi64 ": %m", c->user_id);
+                http_deferred_complete(c->deferred, 500, json_pack("{s:s}", "detail", "Internal Server Error"));
+                return;
+        }
+        http_deferred_complete(c->deferred, 200, json_pack("{s:s,s:b}", "key", key, "requires_mfa", false));
 }
 
 static int auth_token(HttpRequest *req, HttpResponse *resp) {
@@ -35,44 +92,56 @@ static int auth_token(HttpRequest *req, HttpResponse *resp) {
                 { "username", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
                 { "password", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
         };
-        _cleanup_json_ json_t *body = NULL, *out = NULL;
+        _cleanup_json_ json_t *body = NULL;
         _cleanup_(user_login_done) UserLogin login = {};
-        _cleanup_free_ char *key = NULL;
-        const char *username, *password, *dummy;
-        bool valid;
+        _cleanup_(login_check_freep) LoginCheck *c = NULL;
+        const char *dummy;
         int r;
 
         body = http_request_checked_object(req, resp, fields, ELEMENTSOF(fields));
         if (!body)
                 return resp->status ? 0 : -ENOMEM;
 
-        username = json_get_string(body, "username", "");
-        password = json_get_string(body, "password", "");
+        c = calloc(1, sizeof(LoginCheck));
+        if (!c)
+                return -ENOMEM;
+        c->manager = req->manager;
+        c->username = strdup(json_get_string(body, "username", ""));
+        c->password = strdup(json_get_string(body, "password", ""));
+        c->peer = req->peer ? strdup(req->peer) : NULL;
+        if (!c->username || !c->password || (req->peer && !c->peer))
+                return -ENOMEM;
 
-        r = store_user_find_login(req->manager->db, username, &login);
+        r = store_user_find_login(req->manager->db, c->username, &login);
         if (r == -ENOENT) {
                 r = dummy_password_hash(&dummy);
                 if (r < 0)
                         return r;
-                (void) password_verify(dummy, password);
-                return reply_invalid_credentials(req, resp, username);
+                c->password_hash = strdup(dummy);
+        } else if (r < 0)
+                return r;
+        else {
+                c->password_hash = strdup(login.password_hash);
+                c->user_id = login.id;
+                c->is_active = login.is_active;
         }
-        if (r < 0)
-                return r;
-
-        /* Verify even for a deactivated user, so that it answers as slowly as any other. */
-        valid = password_verify(login.password_hash, password);
-        if (!valid || !login.is_active)
-                return reply_invalid_credentials(req, resp, username);
-
-        r = store_api_key_replace_session(req->manager->db, login.id, &key);
-        if (r < 0)
-                return r;
-
-        out = json_pack("{s:s,s:b}", "key", key, "requires_mfa", false);
-        if (!out)
+        if (!c->password_hash)
                 return -ENOMEM;
-        return http_reply_json(resp, 200, TAKE_PTR(out));
+
+        c->deferred = http_defer(req, resp);
+        if (!c->deferred)
+                return -ENOMEM;
+        r = work_pool_submit(req->manager->work_pool, login_check_run, login_check_done, c);
+        if (r < 0) {
+                /* Full: many logins at once (a guessing attack, say) wait their turn no longer. */
+                http_deferred_complete(c->deferred, 503,
+                                       json_pack("{s:s}", "detail", r == -EAGAIN ?
+                                                 "Too many logins at once; try again shortly." :
+                                                 "The daemon is stopping."));
+                return 0;
+        }
+        TAKE_PTR(c);
+        return 0;
 }
 
 static int auth_me(HttpRequest *req, HttpResponse *resp) {

@@ -1,6 +1,7 @@
 """Logging in, API keys, and user administration."""
 
 import datetime
+import threading
 import time
 
 from harness import ADMIN_PASSWORD, ADMIN_USER, DaemonTestCase, unique
@@ -41,6 +42,31 @@ class LoginTest(DaemonTestCase):
                                                       "password": ADMIN_PASSWORD})
                 self.assertEqual(r.status, 401, r)
                 self.assertEqual(r.body, {"detail": "Invalid credentials."})
+
+        def test_logins_do_not_hold_up_other_requests(self):
+                # Checking a password takes tens of milliseconds on purpose; it happens beside
+                # the event loop, so a request sent after a burst of logins is answered first.
+                finished = []
+                lock = threading.Lock()
+
+                def login(i):
+                        r = self.anon().post("/auth/token/", {"username": ADMIN_USER,
+                                                              "password": "wrong-%d" % i})
+                        with lock:
+                                finished.append(("login", r.status))
+
+                threads = [threading.Thread(target=login, args=(i,)) for i in range(8)]
+                for t in threads:
+                        t.start()
+                time.sleep(0.02)
+                health = self.anon().get("/health")
+                with lock:
+                        logins_before_health = len(finished)
+                for t in threads:
+                        t.join(30)
+                self.assertEqual(health.status, 200, health)
+                self.assertLess(logins_before_health, 8, "/health waited for every login")
+                self.assertEqual(sorted(finished), [("login", 401)] * 8)
 
         def test_login_without_fields(self):
                 r = self.anon().post("/auth/token/", {"username": ADMIN_USER})
