@@ -16,11 +16,8 @@
 #define BATCH_DELETE_MAX 1000
 #define MANUAL_TRIGGER "trigger_manual"
 
-/* The trigger that fires: the one named, which must be a trigger of this workflow, or the
- * workflow's only manual trigger. Returns 1 with *ret_node_id (malloc'ed), 0 when resp
- * holds the 422, or a negative errno. */
-static int execute_trigger(HttpRequest *req, HttpResponse *resp, int64_t workflow_id, const char *named,
-                           char **ret_node_id) {
+int api_execute_trigger(HttpRequest *req, HttpResponse *resp, int64_t workflow_id, const char *named,
+                        char **ret_node_id) {
         _cleanup_json_ json_t *node = NULL, *nodes = NULL;
         const char *found = NULL;
         size_t n_found = 0, i;
@@ -92,7 +89,7 @@ static int workflows_execute(HttpRequest *req, HttpResponse *resp) {
         if (!json_get_bool(workflow, "is_active", true))
                 return http_reply_error(resp, 422, "Workflow '%s' is not active.", json_get_string(workflow, "slug", ""));
 
-        r = execute_trigger(req, resp, workflow_id, json_get_string(body, "trigger_node_id", NULL), &trigger);
+        r = api_execute_trigger(req, resp, workflow_id, json_get_string(body, "trigger_node_id", NULL), &trigger);
         if (r <= 0)
                 return r;
 

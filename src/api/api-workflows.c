@@ -756,15 +756,11 @@ static int import_check_edges(json_t *edges, json_t *node_types, json_t *complet
         return 0;
 }
 
-static int workflows_import(HttpRequest *req, HttpResponse *resp) {
-        _cleanup_json_ json_t *doc = NULL, *messages = NULL, *nodes = NULL, *edges = NULL,
+int api_workflow_import_document(HttpRequest *req, HttpResponse *resp, json_t *doc) {
+        _cleanup_json_ json_t *messages = NULL, *nodes = NULL, *edges = NULL,
                 *node_types = NULL, *complete_edges = NULL;
         json_t *workflow = NULL;
         int r;
-
-        doc = http_request_json_object(req, resp);
-        if (!doc)
-                return 0;
 
         messages = json_array();
         node_types = json_object();
@@ -801,6 +797,15 @@ static int workflows_import(HttpRequest *req, HttpResponse *resp) {
         if (r < 0)
                 return r;
         return http_reply_json(resp, 201, workflow);
+}
+
+static int workflows_import(HttpRequest *req, HttpResponse *resp) {
+        _cleanup_json_ json_t *doc = NULL;
+
+        doc = http_request_json_object(req, resp);
+        if (!doc)
+                return 0;
+        return api_workflow_import_document(req, resp, doc);
 }
 
 const Route workflow_routes[] = {

@@ -53,3 +53,13 @@ int api_message_append(json_t *messages, const char *format, ...) _printf_(2, 3)
 
 /* 422 {"detail": {"validation_errors": messages}}; takes ownership of messages. */
 int api_reply_validation_errors(HttpResponse *resp, json_t *messages);
+
+/* Checks an import document (docs/api.md "Import") and creates the workflow for req's user:
+ * resp gets 201 WorkflowOut or the 422. The D-Bus ImportWorkflow shares it. */
+int api_workflow_import_document(HttpRequest *req, HttpResponse *resp, json_t *doc);
+
+/* The trigger that fires a run: the one named, which must be a trigger of this workflow, or
+ * the workflow's only manual trigger. Returns 1 with *ret_node_id (malloc'ed), 0 when resp
+ * holds the 422, or a negative errno. (api-executions.c; the D-Bus Run shares it.) */
+int api_execute_trigger(HttpRequest *req, HttpResponse *resp, int64_t workflow_id, const char *named,
+                        char **ret_node_id);

@@ -572,6 +572,14 @@ static int config_set_retention_keep_successful(Config *c, const char *value) {
         return 0;
 }
 
+static int config_set_bus_enabled(Config *c, const char *value) {
+        if (isempty(value)) {
+                c->bus_enabled = true;
+                return 0;
+        }
+        return parse_bool(value, &c->bus_enabled);
+}
+
 /* An empty value (the default) sets no limit; otherwise a whole number from 1 to max. */
 static int parse_retention_limit(const char *value, int64_t max, int64_t *ret) {
         long long v;
@@ -638,6 +646,7 @@ static const ConfigKey config_keys[] = {
         { "Retention", "KeepSuccessful",    "PIPELIT_RETENTION_KEEP_SUCCESSFUL", config_set_retention_keep_successful },
         { "Retention", "MaxAgeDays",        "PIPELIT_RETENTION_MAX_AGE_DAYS", config_set_retention_max_age_days },
         { "Retention", "MaxCount",          "PIPELIT_RETENTION_MAX_COUNT",    config_set_retention_max_count },
+        { "Bus",     "Enabled",             "PIPELIT_BUS",                    config_set_bus_enabled },
         { "Log",     "Level",               "PIPELIT_LOG_LEVEL",              config_set_log_level },
 };
 
@@ -674,6 +683,7 @@ void config_init(Config *c) {
                 .workers = DEFAULT_WORKERS,
                 .max_subworkflow_depth = DEFAULT_MAX_SUBWORKFLOW_DEPTH,
                 .retention_keep_successful = true,
+                .bus_enabled = true,
                 .log_level = LOG_INFO,
         };
 }

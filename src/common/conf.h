@@ -38,6 +38,8 @@ typedef struct Config {
         bool retention_keep_successful; /* KeepSuccessful=all|none: data of completed runs */
         int64_t retention_max_age_days; /* MaxAgeDays= (0: keep runs of any age) */
         int64_t retention_max_count;    /* MaxCount= (0: keep any number of runs) */
+        /* [Bus] */
+        bool bus_enabled;           /* Enabled=yes: serve org.pipelit.Pipelit1 on the system bus */
         /* [Log] */
         int log_level;              /* Level=info (syslog level) */
 } Config;

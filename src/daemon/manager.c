@@ -9,6 +9,7 @@
 #include "api/server.h"
 #include "api/ws-hub.h"
 #include "broker/broker.h"
+#include "bus/bus-manager.h"
 #include "common/log.h"
 #include "common/vault.h"
 #include "common/work-pool.h"
@@ -48,6 +49,7 @@ Manager *manager_free(Manager *m) {
         /* The hub goes with the server; the broker may outlive both. */
         if (m->broker)
                 broker_set_subscriber(m->broker, NULL, NULL);
+        bus_stop(m);
         server_free(m->server);
         /* After the server: the requests its checks were for are gone, so they just end. */
         work_pool_free(m->work_pool);
@@ -229,6 +231,14 @@ static int manager_listen(Manager *m) {
         return 0;
 }
 
+/* Live events go to the WebSocket clients and execution watches, and to the D-Bus signals. */
+static void manager_broker_message(const char *channel, const char *message, size_t len, void *userdata) {
+        Manager *m = userdata;
+
+        server_broker_message(channel, message, len, m->server);
+        bus_broker_message(channel, message, len, m);
+}
+
 /* The broker and the engine, which resumes what a previous run left unfinished. */
 static int manager_start_engine(Manager *m) {
         int r;
@@ -262,8 +272,11 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Cannot start the HTTP server: %m");
         /* Live events reach the WebSocket clients and the execution watches through the broker. */
-        broker_set_subscriber(m->broker, server_broker_message, m->server);
+        broker_set_subscriber(m->broker, manager_broker_message, m);
         r = manager_listen(m);
+        if (r < 0)
+                return r;
+        r = bus_start(m);
         if (r < 0)
                 return r;
 

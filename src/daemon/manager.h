@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "common/conf.h"
@@ -24,6 +25,7 @@ typedef struct Manager {
         Engine *engine;
         Vault *vault;           /* the secret key: read-only once loaded, any thread may use it */
         WorkPool *work_pool;    /* blocking calls of request handlers (credential checks) */
+        sd_bus *bus;            /* the system bus (src/bus/), NULL when off or unreachable */
         bool socket_activated;
         bool stopping;
         bool forced;     /* the grace period after SIGTERM ran out */

@@ -1,0 +1,484 @@
+/* The methods and properties of org.pipelit.Pipelit1.Manager. Rich records travel as JSON
+ * text in the shapes of the REST API (docs/api.md); the store and the API's checks are the
+ * same ones the REST endpoints use.
+ *
+ * Reads see every workflow and execution, as an admin does; Run acts as the workflow's
+ * owner, ImportWorkflow as the first admin. */
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "api/api-workflows.h"
+#include "broker/broker.h"
+#include "bus/bus-manager-internal.h"
+#include "bus/bus-util.h"
+#include "common/json-util.h"
+#include "daemon/manager.h"
+#include "engine/engine.h"
+#include "store/store-executions.h"
+#include "store/store-users.h"
+#include "store/store-workflows.h"
+
+#define LIST_LIMIT_DEFAULT 50
+#define LIST_LIMIT_MAX 1000
+#define USERS_PAGE 100
+
+static const StoreCaller bus_reader = { .user_id = 0, .is_admin = true };
+
+static int reply_not_running(sd_bus_error *error) {
+        return sd_bus_error_set(error, BUS_ERROR_NOT_RUNNING, "The execution engine is not running.");
+}
+
+static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int property_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", m->stopping ? "stopping" : "running");
+}
+
+static int property_database(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        /* The backend only: the URL may carry a password. */
+        return sd_bus_message_append(reply, "s", db_backend_to_string(db_backend(m->db)));
+}
+
+static int property_broker(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", "local");
+}
+
+static int property_active_executions(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error) {
+        static const char *const live[] = { "pending", "running", "interrupted" };
+        Manager *m = userdata;
+        int64_t sum = 0;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(live); i++) {
+                _cleanup_json_ json_t *items = NULL;
+                ExecutionFilter filter = { .status = live[i], .limit = 1 };
+                int64_t total;
+
+                r = store_execution_list(m->db, &bus_reader, &filter, &items, &total);
+                if (r < 0)
+                        return r;
+                sum += total;
+        }
+        return sd_bus_message_append(reply, "u", (uint32_t) MIN(sum, (int64_t) UINT32_MAX));
+}
+
+static int method_list_workflows(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        json_t *items = NULL;
+        int64_t total;
+        int r;
+
+        r = store_workflow_list(m->db, &bus_reader, INT32_MAX, 0, &items, &total);
+        if (r < 0)
+                return r;
+        return bus_reply_json(message, json_pack("{s:o, s:I}", "items", items, "total", (json_int_t) total));
+}
+
+static int find_workflow(Manager *m, const char *slug, int64_t *ret_id, sd_bus_error *error) {
+        int r;
+
+        r = store_workflow_find(m->db, &bus_reader, slug, ret_id);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
+        return r;
+}
+
+static int method_get_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        json_t *workflow = NULL;
+        const char *slug;
+        int64_t id;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &slug);
+        if (r < 0)
+                return r;
+        r = find_workflow(m, slug, &id, error);
+        if (r < 0)
+                return r;
+        r = store_workflow_get(m->db, id, true, &workflow);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
+        if (r < 0)
+                return r;
+        return bus_reply_json(message, workflow);
+}
+
+static int method_export_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        json_t *doc = NULL;
+        const char *slug;
+        int64_t id;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &slug);
+        if (r < 0)
+                return r;
+        r = find_workflow(m, slug, &id, error);
+        if (r < 0)
+                return r;
+        r = store_workflow_export(m->db, id, &doc);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
+        if (r < 0)
+                return r;
+        return bus_reply_json(message, doc);
+}
+
+/* The oldest active admin, who owns what is imported over the bus; 0 when there is none. */
+static int first_admin(Manager *m, int64_t *ret_id) {
+        for (int64_t offset = 0;; offset += USERS_PAGE) {
+                _cleanup_json_ json_t *users = NULL;
+                int64_t total;
+                json_t *u;
+                size_t i;
+                int r;
+
+                r = store_user_list(m->db, USERS_PAGE, offset, &users, &total);
+                if (r < 0)
+                        return r;
+                json_array_foreach(users, i, u)
+                        if (streq(json_get_string(u, "role", ""), "admin")) {
+                                *ret_id = json_get_integer(u, "id", 0);
+                                return 0;
+                        }
+                if (json_array_size(users) == 0 || offset + USERS_PAGE >= total) {
+                        *ret_id = 0;
+                        return 0;
+                }
+        }
+}
+
+static int method_import_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_json_ json_t *doc = NULL;
+        _cleanup_(http_response_done) HttpResponse resp = {};
+        Manager *m = userdata;
+        const char *text;
+        int64_t owner;
+        int r;
+
+        r = bus_check_privileged(message, error);
+        if (r <= 0)
+                return r;
+        r = sd_bus_message_read(message, "s", &text);
+        if (r < 0)
+                return r;
+        doc = bus_parse_json(text, "document", NULL, true, error);
+        if (!doc)
+                return sd_bus_error_is_set(error) ? -EINVAL : sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                                                "The document is empty.");
+        r = first_admin(m, &owner);
+        if (r < 0)
+                return r;
+        if (owner == 0)
+                return sd_bus_error_set(error, BUS_ERROR_NO_ADMIN,
+                                        "No admin user owns imported workflows yet; create one with "
+                                        "pipelitd --create-admin.");
+
+        HttpRequest req = {
+                .manager = m,
+                .user = { .id = owner, .role = USER_ROLE_ADMIN },
+                .authenticated = true,
+        };
+        r = api_workflow_import_document(&req, &resp, doc);
+        if (r < 0)
+                return r;
+        if (resp.status != 201)
+                return bus_error_from_response(&resp, BUS_ERROR_NO_SUCH_WORKFLOW, error);
+        return sd_bus_reply_method_return(message, "s", json_get_string(resp.json, "slug", ""));
+}
+
+static int method_run(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        static const JsonField fields[] = {
+                { "text", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "trigger_node_id", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "payload", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
+        };
+        _cleanup_json_ json_t *empty = json_object(), *body = NULL, *errors = NULL, *workflow = NULL,
+                *payload = NULL;
+        _cleanup_(http_response_done) HttpResponse resp = {};
+        _cleanup_free_ char *trigger = NULL, *engine_error = NULL;
+        char id[EXECUTION_ID_LEN + 1];
+        Manager *m = userdata;
+        const char *slug, *text;
+        int64_t workflow_id;
+        json_t *given;
+        int r;
+
+        r = bus_check_privileged(message, error);
+        if (r <= 0)
+                return r;
+        r = sd_bus_message_read(message, "ss", &slug, &text);
+        if (r < 0)
+                return r;
+        if (!empty)
+                return -ENOMEM;
+        body = bus_parse_json(text, "run request", empty, true, error);
+        if (!body)
+                return -EINVAL;
+        errors = json_array();
+        if (!errors)
+                return -ENOMEM;
+        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
+        if (json_array_size(errors) > 0) {
+                resp.status = 422;
+                resp.json = json_pack("{s:O}", "detail", errors);
+                return bus_error_from_response(&resp, BUS_ERROR_NO_SUCH_WORKFLOW, error);
+        }
+
+        r = find_workflow(m, slug, &workflow_id, error);
+        if (r < 0)
+                return r;
+        r = store_workflow_get(m->db, workflow_id, false, &workflow);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
+        if (r < 0)
+                return r;
+        if (!json_get_bool(workflow, "is_active", true))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Workflow '%s' is not active.", slug);
+
+        /* A run over the bus is the owner's run, as if they had started it themselves. */
+        HttpRequest req = {
+                .manager = m,
+                .user = { .id = json_get_integer(workflow, "owner_id", 0) },
+                .authenticated = true,
+        };
+        r = api_execute_trigger(&req, &resp, workflow_id, json_get_string(body, "trigger_node_id", NULL), &trigger);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return bus_error_from_response(&resp, BUS_ERROR_NO_SUCH_WORKFLOW, error);
+
+        given = json_object_get(body, "payload");
+        payload = json_pack("{s:s, s:o}", "text", json_get_string(body, "text", ""),
+                            "payload", json_is_object(given) ? json_incref(given) : json_object());
+        if (!payload)
+                return -ENOMEM;
+        if (!m->engine)
+                return reply_not_running(error);
+
+        r = engine_execute(m->engine, m->db, &(EngineRequest) {
+                .workflow_id = workflow_id,
+                .user_id = req.user.id,
+                .trigger_node_id = trigger,
+                .trigger_payload = payload,
+        }, id, &engine_error);
+        if (r == -EINVAL)
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, engine_error ?: "The workflow cannot run.");
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "s", id);
+}
+
+static int method_list_executions(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_json_ json_t *empty = json_object(), *filter = NULL;
+        ExecutionFilter f = { .limit = LIST_LIMIT_DEFAULT };
+        Manager *m = userdata;
+        json_t *items = NULL, *v;
+        const char *text;
+        int64_t total;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &text);
+        if (r < 0)
+                return r;
+        if (!empty)
+                return -ENOMEM;
+        filter = bus_parse_json(text, "filter", empty, true, error);
+        if (!filter)
+                return -EINVAL;
+
+        v = json_object_get(filter, "workflow_slug");
+        if (v && !json_is_null(v) && !json_is_string(v))
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "workflow_slug must be a string.");
+        f.workflow_slug = json_string_value(v);
+        v = json_object_get(filter, "status");
+        if (v && !json_is_null(v) && (!json_is_string(v) || execution_status_from_string(json_string_value(v)) < 0))
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+                                        "status must be 'pending', 'running', 'interrupted', 'completed', "
+                                        "'failed' or 'cancelled'.");
+        f.status = json_string_value(v);
+        v = json_object_get(filter, "limit");
+        if (v) {
+                if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > LIST_LIMIT_MAX)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                 "limit must be a whole number from 1 to %d.", LIST_LIMIT_MAX);
+                f.limit = json_integer_value(v);
+        }
+        v = json_object_get(filter, "offset");
+        if (v) {
+                if (!json_is_integer(v) || json_integer_value(v) < 0)
+                        return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                "offset must be a whole number, 0 or more.");
+                f.offset = json_integer_value(v);
+        }
+
+        r = store_execution_list(m->db, &bus_reader, &f, &items, &total);
+        if (r < 0)
+                return r;
+        return bus_reply_json(message, json_pack("{s:o, s:I}", "items", items, "total", (json_int_t) total));
+}
+
+static int read_execution_id(sd_bus_message *message, const char **ret, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_read(message, "s", ret);
+        if (r < 0)
+                return r;
+        if (!execution_id_is_valid(*ret))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", *ret);
+        return 0;
+}
+
+static int method_get_execution(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        json_t *execution = NULL;
+        const char *id;
+        int r;
+
+        r = read_execution_id(message, &id, error);
+        if (r < 0)
+                return r;
+        r = store_execution_get(m->db, &bus_reader, id, &execution);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", id);
+        if (r < 0)
+                return r;
+        return bus_reply_json(message, execution);
+}
+
+/* The workflow of an execution; NoSuchExecution when there is none. */
+static int execution_slug(Manager *m, const char *id, char **ret_slug, sd_bus_error *error) {
+        int r;
+
+        r = store_execution_workflow_slug(m->db, &bus_reader, id, ret_slug);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", id);
+        return r;
+}
+
+/* Cancelling or resuming an execution in the wrong state: NotRunning, saying which state. */
+static int reply_status_conflict(Manager *m, const char *id, bool resuming, sd_bus_error *error) {
+        _cleanup_json_ json_t *status = NULL;
+        int r;
+
+        r = store_execution_status(m->db, &bus_reader, id, &status);
+        if (r < 0)
+                return r;
+        if (resuming)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_RUNNING, "Execution %s is %s, not interrupted.", id,
+                                         json_get_string(status, "status", "finished"));
+        return sd_bus_error_setf(error, BUS_ERROR_NOT_RUNNING, "Execution %s is already %s.", id,
+                                 json_get_string(status, "status", "finished"));
+}
+
+static int method_cancel_execution(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *slug = NULL;
+        Manager *m = userdata;
+        const char *id;
+        int r;
+
+        r = bus_check_privileged(message, error);
+        if (r <= 0)
+                return r;
+        r = read_execution_id(message, &id, error);
+        if (r < 0)
+                return r;
+        r = execution_slug(m, id, &slug, error);
+        if (r < 0)
+                return r;
+        if (!m->engine)
+                return reply_not_running(error);
+        r = engine_cancel(m->engine, m->db, id, slug);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", id);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return reply_status_conflict(m, id, false, error);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_resume_execution(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_json_ json_t *input = NULL;
+        _cleanup_free_ char *slug = NULL;
+        Manager *m = userdata;
+        const char *id, *text;
+        json_t *answer = NULL;
+        int r;
+
+        r = bus_check_privileged(message, error);
+        if (r <= 0)
+                return r;
+        r = read_execution_id(message, &id, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "s", &text);
+        if (r < 0)
+                return r;
+        if (isempty(text))
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The input is empty: give a JSON value.");
+        input = bus_parse_json(text, "input", NULL, false, error);
+        if (!input)
+                return -EINVAL;
+        r = execution_slug(m, id, &slug, error);
+        if (r < 0)
+                return r;
+        if (!m->engine)
+                return reply_not_running(error);
+        r = engine_resume(m->engine, m->db, id, slug, NULL, input, &answer);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", id);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return reply_status_conflict(m, id, true, error);
+        return bus_reply_json(message, answer);
+}
+
+const sd_bus_vtable bus_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_state, 0, 0),
+        SD_BUS_PROPERTY("ActiveExecutions", "u", property_active_executions, 0, 0),
+        SD_BUS_PROPERTY("Database", "s", property_database, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Broker", "s", property_broker, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("ListWorkflows", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", workflows_json),
+                                method_list_workflows, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetWorkflow", SD_BUS_ARGS("s", slug), SD_BUS_RESULT("s", workflow_json),
+                                method_get_workflow, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExportWorkflow", SD_BUS_ARGS("s", slug), SD_BUS_RESULT("s", document_json),
+                                method_export_workflow, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ImportWorkflow", SD_BUS_ARGS("s", document_json), SD_BUS_RESULT("s", slug),
+                                method_import_workflow, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Run", SD_BUS_ARGS("s", slug, "s", request_json), SD_BUS_RESULT("s", execution_id),
+                                method_run, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListExecutions", SD_BUS_ARGS("s", filter_json), SD_BUS_RESULT("s", executions_json),
+                                method_list_executions, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetExecution", SD_BUS_ARGS("s", execution_id), SD_BUS_RESULT("s", execution_json),
+                                method_get_execution, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CancelExecution", SD_BUS_ARGS("s", execution_id), SD_BUS_NO_RESULT,
+                                method_cancel_execution, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResumeExecution", SD_BUS_ARGS("s", execution_id, "s", input_json),
+                                SD_BUS_RESULT("s", answer_json), method_resume_execution, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("ExecutionStarted", SD_BUS_ARGS("s", execution_id, "s", workflow_slug), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ExecutionFinished",
+                                SD_BUS_ARGS("s", execution_id, "s", workflow_slug, "s", status), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("NodeStatus", SD_BUS_ARGS("s", execution_id, "s", node_id, "s", status), 0),
+        SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,42 @@
+/* What pipelitctl's files share: the options, the connection, and calls to the Manager. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#define CTL_BUS_NAME "org.pipelit.Pipelit1"
+#define CTL_MANAGER_PATH "/org/pipelit/Pipelit1"
+#define CTL_MANAGER_INTERFACE "org.pipelit.Pipelit1.Manager"
+
+/* Exit codes (pipelitctl --help lists them). */
+enum {
+        CTL_EXIT_SUCCESS = 0,
+        CTL_EXIT_FAILURE = 1,   /* the daemon refused, or the followed run failed or was cancelled */
+        CTL_EXIT_USAGE = 2,     /* a bad command line */
+        CTL_EXIT_NO_DAEMON = 3, /* no bus, or no daemon on it */
+};
+
+typedef struct CtlOptions {
+        bool json;
+        bool follow;
+        const char *payload;    /* run: the request's payload object */
+        const char *text;       /* run: the request's text */
+        const char *workflow;   /* executions: only this workflow's */
+        const char *status;     /* executions: only this status */
+        int64_t limit;          /* executions: 0: the daemon's default */
+} CtlOptions;
+
+/* Calls member with "s"-typed arguments (n of them) and reads one string answer into
+ * *ret_text (may be NULL for methods answering nothing). On failure prints the daemon's
+ * message and returns the exit code. */
+int ctl_call(sd_bus *bus, const char *member, char **ret_text, size_t n, ...);
+
+/* ctl_call() whose answer is JSON: parsed into *ret. */
+int ctl_call_json(sd_bus *bus, const char *member, json_t **ret, size_t n, ...);
+
+/* The exit code for an sd-bus failure, after printing it. */
+int ctl_fail(int r, const sd_bus_error *error, const char *what);
+
+/* run SLUG, following the run with --follow (ctl-run.c). */
+int ctl_run(sd_bus *bus, const char *slug, const CtlOptions *o);
