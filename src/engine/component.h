@@ -31,6 +31,14 @@ typedef struct NodeRun {
         json_t *resume_input;    /* a paused node resumed: the answer it was given; else NULL */
         json_t *child_result;    /* workflow: the child execution that ended, {execution_id,
                                   * workflow_slug, status, final_output, error_message, error_code} */
+        json_t *attachments;     /* the nodes attached to this one by llm/tool/skill/output_parser
+                                  * edges, [{node_id, edge_label, component_type, label, config}]
+                                  * from the execution's snapshot (configs not rendered); NULL
+                                  * when none */
+        struct Db *db;           /* the worker's database connection, for lookups while the
+                                  * component runs (no transaction is open) */
+        const struct Vault *vault;      /* opens credentials: store_credential_load() */
+        struct LlmClient *llm;   /* the daemon's LLM client; NULL: one per call */
 
         /* --- out (owned by the NodeRun; the orchestrator frees them) --- */
         json_t *output;          /* object: port name → value (required on success) */

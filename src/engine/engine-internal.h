@@ -7,11 +7,13 @@
 #include <systemd/sd-event.h>
 
 #include "broker/broker.h"
+#include "common/vault.h"
 #include "engine/engine.h"
 #include "engine/execution-cache.h"
 #include "engine/graph-cache.h"
 #include "engine/run-plan.h"
 #include "engine/topology.h"
+#include "llm/llm.h"
 
 /* Retries of a failing node, unless its extra_config says otherwise. */
 #define NODE_RETRIES_DEFAULT 3
@@ -54,6 +56,10 @@ struct Engine {
         ExecutionCache *executions;
         /* The workflows' graphs executions start from (graph-cache.c). */
         GraphCache *graphs;
+        /* Opens credentials for the components (the manager's; it outlives the engine). */
+        const Vault *vault;
+        /* The LLM client the agents' requests share (one network thread for all). */
+        LlmClient *llm;
 
         /* Pruning old runs, on the I/O thread with its connection (retention.c). */
         sd_event *event;

@@ -13,6 +13,7 @@
 #include "engine/events.h"
 #include "engine/orchestrator.h"
 #include "engine/run-plan.h"
+#include "llm/llm.h"
 #include "store/store-edges.h"
 #include "store/store-nodes.h"
 
@@ -52,6 +53,10 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
         if (r < 0)
                 return r;
         r = graph_cache_new(GRAPH_CACHE_SIZE, &e->graphs);
+        if (r < 0)
+                return r;
+        e->vault = m->vault;
+        r = llm_client_new(NULL, &e->llm);
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < e->n_workers; i++)
@@ -97,6 +102,8 @@ Engine *engine_free(Engine *e) {
         engine_pending_starts_free(e);
         execution_cache_free(e->executions);
         graph_cache_free(e->graphs);
+        /* After the workers: none of them waits on a request any more. */
+        llm_client_free(e->llm);
         retention_stop(e);
         sd_event_unref(e->event);
         pthread_cond_destroy(&e->exited);
@@ -217,6 +224,10 @@ int engine_start(Engine *e, Db *db) {
         r = retention_start(e, db);
         if (r < 0)
                 return log_error_errno(r, "Cannot arm the pruning of old executions: %m");
+
+        r = llm_client_start(e->llm);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the LLM client: %m");
 
         for (unsigned i = 0; i < e->n_workers; i++) {
                 Worker *w = &e->workers[i];

@@ -92,9 +92,47 @@ static int graph_load(Db *db, int64_t id, int64_t version, CachedGraph **ret) {
         return 0;
 }
 
+static bool edge_label_is_attachment(const char *label) {
+        return streq_ptr(label, "llm") || streq_ptr(label, "tool") || streq_ptr(label, "skill") ||
+                streq_ptr(label, "output_parser");
+}
+
+/* [{node_id, edge_label, component_type, label, config}] of the nodes attached to node_id
+ * (an agent's model and tools): they are not in the topology, so their settings travel
+ * with the node that uses them. NULL on ENOMEM; an empty array when there are none. */
+static json_t *node_attachments(const char *node_id, json_t *nodes, json_t *edges) {
+        _cleanup_json_ json_t *list = json_array();
+        json_t *edge, *node;
+        size_t i, k;
+
+        if (!list)
+                return NULL;
+        json_array_foreach(edges, i, edge) {
+                const char *label = json_get_string(edge, "edge_label", NULL);
+                const char *source = json_get_string(edge, "source_node_id", NULL);
+
+                if (!edge_label_is_attachment(label) || !source ||
+                    !streq_ptr(json_get_string(edge, "target_node_id", NULL), node_id))
+                        continue;
+                json_array_foreach(nodes, k, node) {
+                        if (!streq_ptr(json_get_string(node, "node_id", NULL), source))
+                                continue;
+                        if (json_array_append_new(list, json_pack("{s:s, s:s, s:O, s:O, s:O}",
+                                                                  "node_id", source, "edge_label", label,
+                                                                  "component_type", json_object_get(node, "component_type"),
+                                                                  "label", json_object_get(node, "label") ?: json_null(),
+                                                                  "config", json_object_get(node, "config") ?: json_null())) < 0)
+                                return NULL;
+                        break;
+                }
+        }
+        return TAKE_PTR(list);
+}
+
 /* {node_id: {component_type, label, config, interrupt_before, interrupt_after,
- * subworkflow_id}} of the nodes in the graph: the node settings an execution keeps. */
-static json_t *nodes_snapshot(const Topology *t, json_t *nodes) {
+ * subworkflow_id, attachments?}} of the nodes in the graph: the node settings an execution
+ * keeps. attachments is there for the nodes that have some (node_attachments()). */
+static json_t *nodes_snapshot(const Topology *t, json_t *nodes, json_t *edges) {
         _cleanup_json_ json_t *snapshot = json_object();
         json_t *node;
         size_t i;
@@ -103,7 +141,7 @@ static json_t *nodes_snapshot(const Topology *t, json_t *nodes) {
                 return NULL;
         json_array_foreach(nodes, i, node) {
                 const char *id = json_get_string(node, "node_id", NULL);
-                json_t *entry;
+                json_t *entry, *attachments;
 
                 if (!id || !topology_contains(t, id))
                         continue;
@@ -115,6 +153,13 @@ static json_t *nodes_snapshot(const Topology *t, json_t *nodes) {
                                   "interrupt_after", json_get_bool(node, "interrupt_after", false),
                                   "subworkflow_id", json_object_get(node, "subworkflow_id") ?: json_null());
                 if (json_object_set_new(snapshot, id, entry) < 0)
+                        return NULL;
+                attachments = node_attachments(id, nodes, edges);
+                if (!attachments)
+                        return NULL;
+                if (json_array_size(attachments) == 0)
+                        json_decref(attachments);
+                else if (json_object_set_new(entry, "attachments", attachments) < 0)
                         return NULL;
         }
         return TAKE_PTR(snapshot);
@@ -150,7 +195,7 @@ static int start_build(CachedGraph *g, const char *trigger_node_id, GraphStartSl
                 return r;
         s->start.topology = s->topology;
         s->start.topology_json = topology_to_json(s->topology);
-        s->start.nodes = nodes_snapshot(s->topology, g->nodes);
+        s->start.nodes = nodes_snapshot(s->topology, g->nodes, g->edges);
         if (!s->start.topology_json || !s->start.nodes)
                 return -ENOMEM;
         /* Every execution from here stores both: their text is written once, not each time. */

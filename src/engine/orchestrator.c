@@ -664,6 +664,10 @@ int job_execute(Job *j, JobResult *res) {
                 .cancelled = &j->worker->cancelled,
                 .deadline = monotonic_deadline(j->deadline),
                 .max_output_size = j->engine->max_output_size,
+                .attachments = json_object_get(j->node, "attachments"),
+                .db = j->db,
+                .vault = j->engine->vault,
+                .llm = j->engine->llm,
                 .retryable = true,
         };
         *o = (NodeOutcome) { .retryable = false };

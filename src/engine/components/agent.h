@@ -1,0 +1,59 @@
+/* The agent component's parts: the model it talks to (agent-model.c: its ai_model
+ * attachment and that node's credential, as an LlmRequest) and the tools it offers
+ * (agent-tools.c: its tool attachments, run when the model calls them). agent.c runs the
+ * loop between them. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine/component.h"
+#include "llm/llm.h"
+#include "store/store-credentials.h"
+
+/* The agent's model: request holds the provider, key, endpoint, model name and sampling
+ * settings; its strings point into credential and config, which it keeps. */
+typedef struct AgentModel {
+        Credential *credential;         /* secrets in clear: wiped when freed */
+        json_t *config;                 /* the ai_model node's config */
+        const char *node_id;            /* the ai_model node's id (borrowed from the run) */
+        LlmRequest request;
+} AgentModel;
+
+/* Finds the single ai_model attached through an 'llm' edge and loads its credential with
+ * run->db and run->vault. Fails the run (and returns its negative code) when there is no
+ * model, no credential, or one that cannot be opened. */
+int agent_model_load(NodeRun *run, AgentModel *ret);
+void agent_model_done(AgentModel *m);
+
+/* Replaces every occurrence of the model's secrets (API key, custom header values) in
+ * text with "****". Returns a new string, or NULL on ENOMEM. */
+char *agent_model_scrub(const AgentModel *m, const char *text);
+
+typedef struct AgentToolSpec AgentToolSpec;
+
+/* One tool node attached through a 'tool' edge, as the model sees it. */
+typedef struct AgentTool {
+        const char *node_id, *component_type, *label;   /* borrowed from run->attachments */
+        json_t *config;                                 /* its config (borrowed) */
+        char *name;                                     /* what the model calls it */
+        const AgentToolSpec *spec;
+} AgentTool;
+
+typedef struct AgentTools {
+        AgentTool *tools;
+        LlmTool *offered;       /* the same tools as the request lists them */
+        size_t n;
+} AgentTools;
+
+/* Collects the tool attachments. Fails the run (config) for a tool type this build cannot
+ * run. */
+int agent_tools_load(NodeRun *run, AgentTools *ret);
+void agent_tools_done(AgentTools *t);
+
+/* Runs one tool call the model asked for, publishing the tool node's node_status events
+ * (running, then success or failed, with is_tool_call). *ret_content is what the model is
+ * told (the result, or why it failed with *ret_is_error set): a tool's failure is the
+ * model's to handle, not the node's. -ENOMEM only. */
+int agent_tools_call(NodeRun *run, const AgentTools *t, const LlmToolCall *call, char **ret_content,
+                     bool *ret_is_error);

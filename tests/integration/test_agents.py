@@ -1,0 +1,287 @@
+"""Agents end to end against the fake LLM provider (tests/fake-llm), in both dialects: an
+ai_model node with an llm credential pointing at the fake, an agent with calculator and
+datetime tools. The agent calls its tools and answers, tool calls show as node_status events
+over a WebSocket, max_iterations stops an endless loop, provider errors fail the node with
+the provider's words, a rate limit is waited out, and the key never shows."""
+
+import json
+import os
+import re
+import sys
+import time
+
+from harness import unique
+from test_flow_control import FlowTestCase
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fake-llm"))
+from fake_llm import FakeLLM  # noqa: E402
+
+KEY = "sk-agent-test-" + "0123456789abcdef" * 2
+
+
+def tool_results(provider, body):
+        """{tool_call_id: text} of the tool results in a request body."""
+        results = {}
+        for m in body["messages"]:
+                if provider != "anthropic":
+                        if m.get("role") == "tool":
+                                results[m["tool_call_id"]] = m["content"]
+                        continue
+                if m.get("role") == "user" and isinstance(m.get("content"), list):
+                        for block in m["content"]:
+                                if block.get("type") == "tool_result":
+                                        content = block.get("content")
+                                        if isinstance(content, list):
+                                                content = "".join(b.get("text", "") for b in content)
+                                        results[block["tool_use_id"]] = content
+        return results
+
+
+class AgentTestBase(FlowTestCase):
+        provider = None
+
+        @classmethod
+        def setUpClass(cls):
+                cls.fake = FakeLLM(openai_key=KEY, anthropic_key=KEY)
+                cls.fake.start()
+                try:
+                        super().setUpClass()
+                except BaseException:
+                        cls.fake.stop()
+                        raise
+
+        @classmethod
+        def tearDownClass(cls):
+                try:
+                        super().tearDownClass()
+                finally:
+                        cls.fake.stop()
+
+        def credential(self, api_key=KEY):
+                base_url = self.fake.anthropic_base_url if self.provider == "anthropic" else self.fake.openai_base_url
+                r = self.admin.post("/credentials/", {"name": unique("llm "), "credential_type": "llm",
+                                                      "detail": {"provider_type": self.provider, "api_key": api_key,
+                                                                 "base_url": base_url}})
+                self.assertEqual(r.status, 201, r)
+                return r.body["id"]
+
+        def agent_flow(self, scenario, api_key=KEY, agent_config=None, tools=("calculator", "datetime"),
+                       system_prompt="You are terse."):
+                """trig → agent, with an ai_model (model name = the fake's scenario) and tools."""
+                slug = self.flow([], [])
+                self.make_node(slug, "ai_model", node_id="model",
+                               config={"llm_credential_id": self.credential(api_key), "model_name": scenario,
+                                       "temperature": 0.2, "max_tokens": 300, "max_retries": 2})
+                self.make_node(slug, "agent", node_id="agent",
+                               config={"system_prompt": system_prompt, "extra_config": agent_config or {}})
+                self.make_edge(slug, "trig", "agent")
+                self.make_edge(slug, "model", "agent", edge_label="llm")
+                for tool in tools:
+                        self.make_node(slug, tool, node_id=tool + "_tool")
+                        self.make_edge(slug, tool + "_tool", "agent", edge_label="tool")
+                return slug
+
+        def scenario(self):
+                return unique("%s-model-" % self.provider)
+
+        def agent_log(self, detail):
+                logs = self.logs_of(detail, "agent")
+                self.assertEqual(len(logs), 1, detail)
+                return logs[0]
+
+        def test_agent_calls_two_tools_and_answers(self):
+                model = self.scenario()
+                self.fake.script(model,
+                                 {"tool_calls": [{"id": "call_calc", "name": "calculator",
+                                                  "arguments": {"expression": "6*7"}},
+                                                 {"id": "call_time", "name": "datetime", "arguments": {}}]},
+                                 {"text": "6*7 is 42."})
+                slug = self.agent_flow(model, agent_config={"input_template": "Question: {{ trigger.text }}"})
+                w = self.ws("workflow:" + slug)
+                status, detail = self.run_flow(slug, {"text": "what is 6*7 and what time is it?"})
+                self.assertEqual(status["status"], "completed", detail)
+
+                output = self.agent_log(detail)["output"]
+                self.assertEqual(output["output"], "6*7 is 42.")
+                self.assertEqual([m["role"] for m in output["messages"]], ["user", "assistant", "tool", "tool",
+                                                                          "assistant"])
+                self.assertEqual(output["messages"][0]["content"], "Question: what is 6*7 and what time is it?")
+                self.assertEqual(output["token_usage"]["llm_calls"], 2)
+                self.assertEqual(output["token_usage"]["tool_calls"], 2)
+                self.assertGreater(output["token_usage"]["total_tokens"], 0)
+
+                requests = self.fake.requests(model)
+                self.assertEqual(len(requests), 2)
+                first = requests[0]["body"]
+                offered = sorted(t.get("name") or t.get("function", {}).get("name") for t in first["tools"])
+                self.assertEqual(offered, ["calculator", "datetime"])
+                self.assertEqual(first.get("max_tokens") or first.get("max_completion_tokens"), 300)
+                self.assertEqual(first["temperature"], 0.2)
+                results = tool_results(self.provider, requests[1]["body"])
+                self.assertEqual(results["call_calc"], "42")
+                self.assertRegex(results["call_time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+                now = time.strftime("%Y-%m-%dT%H", time.gmtime())
+                self.assertTrue(results["call_time"].startswith(now[:10]), results["call_time"])
+                if self.provider == "anthropic":
+                        self.assertEqual(first["system"], "You are terse.")
+                else:
+                        self.assertEqual(first["messages"][0], {"role": "system", "content": "You are terse."})
+
+                def tool_event(node_id, status):
+                        return lambda e: (e.get("type") == "node_status" and e["data"].get("is_tool_call") is True
+                                          and e["data"]["node_id"] == node_id and e["data"]["status"] == status)
+
+                running = self.next_event(w, tool_event("calculator_tool", "running"))
+                self.assertEqual(running["data"]["parent_node_id"], "agent")
+                self.assertEqual(running["data"]["tool_name"], "calculator")
+                self.assertEqual(running["data"]["component_type"], "calculator")
+                done = self.next_event(w, tool_event("calculator_tool", "success"))
+                self.assertEqual(done["data"]["output"], {"result": "42"})
+                self.next_event(w, tool_event("datetime_tool", "success"))
+
+        def test_tool_errors_go_back_to_the_model(self):
+                model = self.scenario()
+                self.fake.script(model,
+                                 {"tool_calls": [{"id": "c1", "name": "calculator", "arguments": {"expression": "1/0"}},
+                                                 {"id": "c2", "name": "calculator",
+                                                  "arguments": {"expression": "__import__('os')"}},
+                                                 {"id": "c3", "name": "no_such_tool", "arguments": {}},
+                                                 {"id": "c4", "name": "datetime", "arguments": {"timezone": "+05:30"}},
+                                                 {"id": "c5", "name": "datetime", "arguments": {"timezone": "Mars/Base"}}]
+                                  # Only OpenAI-style models write arguments that are not JSON.
+                                  + ([{"id": "c6", "name": "calculator", "arguments": "{not json"}]
+                                     if self.provider == "openai" else [])},
+                                 {"text": "I cannot."})
+                slug = self.agent_flow(model)
+                w = self.ws("workflow:" + slug)
+                status, detail = self.run_flow(slug, {"text": "divide"})
+                self.assertEqual(status["status"], "completed", detail)
+                self.assertEqual(self.agent_log(detail)["output"]["output"], "I cannot.")
+                results = tool_results(self.provider, self.fake.requests(model)[1]["body"])
+                self.assertIn("Division by zero", results["c1"])
+                self.assertIn("Unexpected '_'", results["c2"])
+                self.assertIn("no tool called 'no_such_tool'", results["c3"])
+                self.assertRegex(results["c4"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30$")
+                self.assertIn("Unknown time zone 'Mars/Base'", results["c5"])
+                if self.provider == "openai":
+                        self.assertIn("not a JSON object", results["c6"])
+                failed = self.next_event(w, lambda e: e.get("type") == "node_status"
+                                         and e["data"].get("is_tool_call") and e["data"]["status"] == "failed")
+                self.assertIn("Division by zero", failed["data"]["error"])
+
+        def test_max_iterations_fails_clearly(self):
+                model = self.scenario()
+                self.fake.script(model, default={"tool_calls": [{"name": "calculator",
+                                                                 "arguments": {"expression": "1+1"}}]})
+                slug = self.agent_flow(model, agent_config={"max_iterations": 3})
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["status"], "failed", detail)
+                log = self.agent_log(detail)
+                self.assertEqual(log["error_code"], "max_iterations")
+                self.assertIn("3 model calls (max_iterations)", log["error"])
+                self.assertEqual(len(self.fake.requests(model)), 3)
+
+        def test_wrong_key_fails_with_an_auth_message(self):
+                model = self.scenario()
+                wrong = "sk-wrong-" + "abcdefghij" * 3
+                slug = self.agent_flow(model, api_key=wrong)
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["status"], "failed", detail)
+                log = self.agent_log(detail)
+                self.assertEqual(log["error_code"], "llm_auth")
+                self.assertIn("authentication failed, HTTP 401", log["error"])
+                self.assertNotIn(wrong, json.dumps(detail))
+                self.assertNotIn(wrong, self.daemon.log())
+
+        def test_bad_request_fails_with_the_provider_message(self):
+                model = self.scenario()
+                self.fake.script(model, {"error": {"status": 400, "message": "max_tokens: 300 is too many for this model"}})
+                slug = self.agent_flow(model)
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["status"], "failed", detail)
+                log = self.agent_log(detail)
+                self.assertEqual(log["error_code"], "llm")
+                self.assertIn("HTTP 400", log["error"])
+                self.assertIn("max_tokens: 300 is too many for this model", log["error"])
+                self.assertEqual(len(self.fake.requests(model)), 1)
+
+        def test_rate_limit_then_success(self):
+                model = self.scenario()
+                self.fake.script(model, {"error": {"status": 429, "retry_after": 1}}, {"text": "made it"})
+                slug = self.agent_flow(model)
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["status"], "completed", detail)
+                self.assertEqual(self.agent_log(detail)["output"]["output"], "made it")
+                requests = self.fake.requests(model)
+                self.assertEqual(len(requests), 2)
+                self.assertGreaterEqual(requests[1]["time"] - requests[0]["time"], 0.9)
+
+        def test_key_never_shows(self):
+                model = self.scenario()
+                self.fake.script(model,
+                                 {"tool_calls": [{"id": "k1", "name": "calculator", "arguments": {"expression": "2**5"}}]},
+                                 {"error": {"status": 400, "message": "your key %s is not allowed here" % KEY}})
+                slug = self.agent_flow(model)
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["status"], "failed", detail)
+                self.assertIn("your key **** is not allowed here", self.agent_log(detail)["error"])
+                listing = self.admin.get("/executions/?workflow_slug=%s" % slug)
+                for text in (json.dumps(detail), json.dumps(listing.body), self.daemon.log()):
+                        self.assertNotIn(KEY, text)
+                        self.assertNotIn(KEY[8:30], text)
+
+        def test_cancel_stops_the_model_call(self):
+                model = self.scenario()
+                self.fake.script(model, {"text": "too late", "delay": 10})
+                slug = self.agent_flow(model)
+                execution_id = self.execute(slug)
+                self.wait_node_status(execution_id, "agent", "running")
+                deadline = time.monotonic() + 5
+                while not self.fake.requests(model) and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                started = time.monotonic()
+                r = self.admin.post("/executions/%s/cancel/" % execution_id)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(self.wait_for(execution_id)["status"], "cancelled")
+                self.wait_node_status(execution_id, "agent", "cancelled", timeout=3)
+                self.assertLess(time.monotonic() - started, 3)
+                self.assertHealthy()
+
+        def failed_agent(self, slug, body=None):
+                status, detail = self.run_flow(slug, body)
+                self.assertEqual(status["status"], "failed", detail)
+                return self.agent_log(detail)
+
+        def test_misconfigured_agents_fail_clearly(self):
+                slug = self.flow([("agent", "agent", None)], [("trig", "agent")])
+                log = self.failed_agent(slug)
+                self.assertEqual(log["error_code"], "config")
+                self.assertIn("no AI model: connect an ai_model node", log["error"])
+
+                slug = self.agent_flow(self.scenario(), agent_config={"max_iterations": 0})
+                self.assertIn("max_iterations must be a number from 1", self.failed_agent(slug)["error"])
+
+                slug = self.agent_flow(self.scenario())
+                self.assertIn("nothing to answer", self.failed_agent(slug, {"text": ""})["error"])
+
+                slug = self.agent_flow(self.scenario())
+                r = self.admin.patch("/workflows/%s/nodes/model/" % slug, {"config": {"model_name": None}})
+                self.assertEqual(r.status, 200, r)
+                log = self.failed_agent(slug)
+                self.assertEqual(log["error_code"], "config")
+                self.assertIn("'model' has no model_name", log["error"])
+
+                slug = self.agent_flow(self.scenario(), tools=("web_search",))
+                self.assertIn("'web_search_tool' (web_search) cannot run yet", self.failed_agent(slug)["error"])
+                self.assertHealthy()
+
+
+class OpenAIAgentTest(AgentTestBase):
+        provider = "openai"
+
+
+class AnthropicAgentTest(AgentTestBase):
+        provider = "anthropic"
+
+
+del AgentTestBase
