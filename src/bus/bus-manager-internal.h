@@ -5,3 +5,10 @@
 
 /* userdata: the daemon's Manager. */
 extern const sd_bus_vtable bus_manager_vtable[];
+
+typedef struct Manager Manager;
+
+/* Subscribe()/Unsubscribe(): the caller gets the Manager's signals until it unsubscribes or
+ * leaves the bus. */
+int bus_subscribe(Manager *m, sd_bus_message *message);
+int bus_unsubscribe(Manager *m, sd_bus_message *message);

@@ -451,6 +451,18 @@ static int method_resume_execution(sd_bus_message *message, void *userdata, sd_b
         return bus_reply_json(message, answer);
 }
 
+static int method_subscribe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r = bus_subscribe(userdata, message);
+
+        return r < 0 ? r : sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_unsubscribe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r = bus_unsubscribe(userdata, message);
+
+        return r < 0 ? r : sd_bus_reply_method_return(message, NULL);
+}
+
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -476,6 +488,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 method_cancel_execution, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResumeExecution", SD_BUS_ARGS("s", execution_id, "s", input_json),
                                 SD_BUS_RESULT("s", answer_json), method_resume_execution, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Subscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_subscribe,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unsubscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unsubscribe,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("ExecutionStarted", SD_BUS_ARGS("s", execution_id, "s", workflow_slug), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ExecutionFinished",
                                 SD_BUS_ARGS("s", execution_id, "s", workflow_slug, "s", status), 0),

@@ -51,17 +51,51 @@ int bus_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the D-Bus connection to the event loop: %m");
 
-        /* Node events feed the NodeStatus signal: let the engine build them. */
-        events_listeners_changed(+1);
         m->bus = TAKE_PTR(bus);
         return 0;
+}
+
+static void subscribers_drop(Manager *m) {
+        if (!m->bus_subscribers)
+                return;
+        m->bus_subscribers = sd_bus_track_unref(m->bus_subscribers);
+        events_listeners_changed(-1);
 }
 
 void bus_stop(Manager *m) {
         if (!m || !m->bus)
                 return;
-        events_listeners_changed(-1);
+        subscribers_drop(m);
         m->bus = sd_bus_flush_close_unref(m->bus);
+}
+
+/* The last subscriber unsubscribed or left the bus. */
+static int on_subscribers_gone(sd_bus_track *track, void *userdata) {
+        subscribers_drop(userdata);
+        return 0;
+}
+
+int bus_subscribe(Manager *m, sd_bus_message *message) {
+        int r;
+
+        if (!m->bus_subscribers) {
+                r = sd_bus_track_new(m->bus, &m->bus_subscribers, on_subscribers_gone, m);
+                if (r < 0)
+                        return r;
+                /* Node events feed the NodeStatus signal: the engine builds them now. */
+                events_listeners_changed(+1);
+        }
+        r = sd_bus_track_add_sender(m->bus_subscribers, message);
+        if (r < 0 && sd_bus_track_count(m->bus_subscribers) == 0)
+                subscribers_drop(m);
+        return r;
+}
+
+int bus_unsubscribe(Manager *m, sd_bus_message *message) {
+        if (!m->bus_subscribers)
+                return 0;
+        /* When it was the last one, on_subscribers_gone() follows. */
+        return sd_bus_track_remove_sender(m->bus_subscribers, message);
 }
 
 static const char *finished_status(const char *type) {
@@ -82,7 +116,10 @@ void bus_broker_message(const char *channel, const char *message, size_t len, vo
 
         /* Every engine event comes on the workflow's channel and again on the execution's:
          * the workflow's alone names both. */
-        if (!m->bus || strncmp(channel, WORKFLOW_CHANNEL_PREFIX, strlen(WORKFLOW_CHANNEL_PREFIX)) != 0)
+        /* Like systemd's, the signals go out only while someone subscribed: at a thousand
+         * runs a second they would flood the system bus for nobody. */
+        if (!m->bus || !m->bus_subscribers ||
+            strncmp(channel, WORKFLOW_CHANNEL_PREFIX, strlen(WORKFLOW_CHANNEL_PREFIX)) != 0)
                 return;
         slug = channel + strlen(WORKFLOW_CHANNEL_PREFIX);
 

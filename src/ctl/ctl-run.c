@@ -114,6 +114,10 @@ int ctl_run(sd_bus *bus, const char *slug, const CtlOptions *o) {
                                                 CTL_MANAGER_INTERFACE, "ExecutionFinished", on_finished, &f);
                 if (r < 0)
                         return ctl_fail(r, NULL, "Cannot subscribe to the daemon's signals");
+                /* The daemon sends its signals only while someone subscribed. */
+                r = ctl_call(bus, "Subscribe", NULL, 0);
+                if (r != CTL_EXIT_SUCCESS)
+                        return r;
         }
 
         r = ctl_call(bus, "Run", &id, 2, slug, request);

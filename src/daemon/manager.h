@@ -26,6 +26,7 @@ typedef struct Manager {
         Vault *vault;           /* the secret key: read-only once loaded, any thread may use it */
         WorkPool *work_pool;    /* blocking calls of request handlers (credential checks) */
         sd_bus *bus;            /* the system bus (src/bus/), NULL when off or unreachable */
+        sd_bus_track *bus_subscribers;  /* callers of Subscribe(): they get the signals */
         bool socket_activated;
         bool stopping;
         bool forced;     /* the grace period after SIGTERM ran out */
