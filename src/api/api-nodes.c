@@ -6,6 +6,7 @@
 
 #include "api/api-workflows.h"
 #include "api/router.h"
+#include "api/webhook-secret.h"
 #include "common/crypto.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
@@ -283,6 +284,7 @@ static int nodes_get(HttpRequest *req, HttpResponse *resp) {
 
 static int nodes_post(HttpRequest *req, HttpResponse *resp) {
         _cleanup_json_ json_t *body = NULL, *errors = NULL;
+        const char *error = NULL;
         Db *db = req->manager->db;
         int64_t workflow_id, count, limit;
         json_t *node = NULL;
@@ -305,6 +307,12 @@ static int nodes_post(HttpRequest *req, HttpResponse *resp) {
                 return r;
         if (r > 0)
                 return http_reply_detail(resp, 422, TAKE_PTR(errors));
+        r = webhook_secret_seal(req->manager->vault, json_get_string(body, "component_type", NULL), body, NULL,
+                                &error);
+        if (r == -EINVAL)
+                return http_reply_error(resp, 422, "%s", error);
+        if (r < 0)
+                return r;
 
         r = store_nodes_count(db, workflow_id, &count);
         if (r < 0)
@@ -337,7 +345,7 @@ static int nodes_post(HttpRequest *req, HttpResponse *resp) {
 
 static int nodes_patch(HttpRequest *req, HttpResponse *resp) {
         _cleanup_json_ json_t *body = NULL, *errors = NULL, *current = NULL;
-        const char *node_id = http_request_param(req, "node_id");
+        const char *node_id = http_request_param(req, "node_id"), *error = NULL;
         Db *db = req->manager->db;
         int64_t workflow_id;
         json_t *node = NULL;
@@ -347,7 +355,7 @@ static int nodes_patch(HttpRequest *req, HttpResponse *resp) {
         if (r <= 0)
                 return r;
 
-        r = store_node_get(db, workflow_id, node_id, &current);
+        r = store_node_get_with_secrets(db, workflow_id, node_id, &current);
         if (r < 0)
                 return reply_store_error(resp, r);
 
@@ -363,6 +371,12 @@ static int nodes_patch(HttpRequest *req, HttpResponse *resp) {
                 return r;
         if (r > 0)
                 return http_reply_detail(resp, 422, TAKE_PTR(errors));
+        r = webhook_secret_seal(req->manager->vault, json_get_string(current, "component_type", NULL), body, current,
+                                &error);
+        if (r == -EINVAL)
+                return http_reply_error(resp, 422, "%s", error);
+        if (r < 0)
+                return r;
 
         r = store_node_update(db, workflow_id, node_id, body, &node);
         if (r < 0)

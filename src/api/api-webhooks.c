@@ -12,6 +12,7 @@
 
 #include "api/execution-watch.h"
 #include "api/router.h"
+#include "api/webhook-secret.h"
 #include "api/server.h"
 #include "common/crypto.h"
 #include "common/json-util.h"
@@ -129,7 +130,7 @@ static int webhook_graph(Manager *m, const char *slug, json_t **ret_workflow, js
         if (r >= 0)
                 r = store_workflow_get(m->db, id, false, &workflow);
         if (r >= 0)
-                r = store_nodes_list(m->db, id, &nodes);
+                r = store_nodes_list_with_secrets(m->db, id, &nodes);
         if (r < 0)
                 return r;
         *ret_workflow = TAKE_PTR(workflow);
@@ -393,6 +394,7 @@ static int webhook_receive(HttpRequest *req, HttpResponse *resp) {
         _cleanup_(webhook_done) Webhook hook = {};
         _cleanup_json_ json_t *payload = NULL;
         _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_erase_ char *secret = NULL;
         char id[EXECUTION_ID_LEN + 1];
         Manager *m = req->manager;
         EngineRequest run;
@@ -412,8 +414,14 @@ static int webhook_receive(HttpRequest *req, HttpResponse *resp) {
                 return r;
 
         config = node_extra_config(hook.node);
+        r = webhook_secret_open(m->vault, json_get_string(config, "secret", NULL), &secret);
+        if (r < 0) {
+                log_error_errno(r, "The secret of webhook '%s' of workflow %" PRIi64 " does not open: %m",
+                                json_get_string(hook.node, "node_id", ""), hook.workflow_id);
+                return http_reply_error(resp, 401, "Webhook authentication failed.");
+        }
         /* Whether the secret or the signature was wrong, or missing, is not said. */
-        if (!webhook_authorized(req, json_get_string(config, "secret", NULL)))
+        if (!webhook_authorized(req, secret))
                 return http_reply_error(resp, 401, "Webhook authentication failed.");
 
         payload = webhook_payload(req, resp, path);

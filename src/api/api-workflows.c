@@ -8,6 +8,7 @@
 
 #include "api/api-workflows.h"
 #include "api/router.h"
+#include "api/webhook-secret.h"
 #include "common/crypto.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
@@ -756,6 +757,27 @@ static int import_check_edges(json_t *edges, json_t *node_types, json_t *complet
         return 0;
 }
 
+/* Webhook secrets are stored sealed; an export carries none (it shows the mask). 1 when
+ * sealed, 0 when answered. */
+static int import_seal_secrets(HttpRequest *req, json_t *nodes, HttpResponse *resp) {
+        json_t *node;
+        size_t i;
+
+        json_array_foreach(nodes, i, node) {
+                const char *error = NULL;
+                int r;
+
+                r = webhook_secret_seal(req->manager->vault, json_get_string(node, "component_type", NULL), node,
+                                        NULL, &error);
+                if (r == -EINVAL)
+                        return http_reply_error(resp, 422, "Node '%s': %s", json_get_string(node, "node_id", ""),
+                                                error);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
 int api_workflow_import_document(HttpRequest *req, HttpResponse *resp, json_t *doc) {
         _cleanup_json_ json_t *messages = NULL, *nodes = NULL, *edges = NULL,
                 *node_types = NULL, *complete_edges = NULL;
@@ -788,6 +810,9 @@ int api_workflow_import_document(HttpRequest *req, HttpResponse *resp, json_t *d
         /* Nothing is created unless everything is right. */
         if (json_array_size(messages) > 0)
                 return api_reply_validation_errors(resp, TAKE_PTR(messages));
+        r = import_seal_secrets(req, nodes, resp);
+        if (r <= 0)
+                return r;
 
         r = store_workflow_import(req->manager->db, req->user.id, json_object_get(doc, "workflow"), nodes,
                                   complete_edges, &workflow);

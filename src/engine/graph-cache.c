@@ -83,7 +83,7 @@ static int graph_load(Db *db, int64_t id, int64_t version, CachedGraph **ret) {
         g->version = version;
         r = store_workflow_get(db, id, false, &g->workflow);
         if (r >= 0)
-                r = store_nodes_list(db, id, &g->nodes);
+                r = store_nodes_list_with_secrets(db, id, &g->nodes);
         if (r >= 0)
                 r = store_edges_list(db, id, &g->edges);
         if (r < 0)

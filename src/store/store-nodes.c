@@ -118,6 +118,28 @@ static json_t *node_config_from_row(const DbResult *r, size_t row) {
         return TAKE_PTR(c);
 }
 
+static json_t *node_from_row(const DbResult *r, size_t row);
+
+/* A webhook trigger's secret never leaves the daemon through the API: answers, events and
+ * exports show it as NODE_SECRET_MASK (docs/api.md). */
+static int node_mask_secret(json_t *node) {
+        json_t *extra = json_object_get(json_object_get(node, "config"), "extra_config");
+        json_t *secret = json_object_get(extra, "secret");
+
+        if (!streq_ptr(json_string_value(json_object_get(node, "component_type")), "trigger_webhook") ||
+            !json_is_string(secret) || json_string_length(secret) == 0)
+                return 0;
+        return json_object_set_new(extra, "secret", json_string(NODE_SECRET_MASK));
+}
+
+static json_t *node_from_row_masked(const DbResult *r, size_t row, bool with_secrets) {
+        _cleanup_json_ json_t *n = node_from_row(r, row);
+
+        if (!n || (!with_secrets && node_mask_secret(n) < 0))
+                return NULL;
+        return TAKE_PTR(n);
+}
+
 static json_t *node_from_row(const DbResult *r, size_t row) {
         _cleanup_json_ json_t *n = json_object();
 
@@ -140,7 +162,7 @@ static json_t *node_from_row(const DbResult *r, size_t row) {
         return TAKE_PTR(n);
 }
 
-int store_nodes_list(Db *db, int64_t workflow_id, json_t **ret) {
+static int nodes_list(Db *db, int64_t workflow_id, bool with_secrets, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         _cleanup_json_ json_t *nodes = NULL;
         char wf[DB_INT_BUFSZ];
@@ -155,11 +177,19 @@ int store_nodes_list(Db *db, int64_t workflow_id, json_t **ret) {
         if (!nodes)
                 return -ENOMEM;
         for (size_t i = 0; i < db_result_rows(res); i++)
-                if (json_array_append_new(nodes, node_from_row(res, i)) < 0)
+                if (json_array_append_new(nodes, node_from_row_masked(res, i, with_secrets)) < 0)
                         return -ENOMEM;
 
         *ret = TAKE_PTR(nodes);
         return 0;
+}
+
+int store_nodes_list(Db *db, int64_t workflow_id, json_t **ret) {
+        return nodes_list(db, workflow_id, false, ret);
+}
+
+int store_nodes_list_with_secrets(Db *db, int64_t workflow_id, json_t **ret) {
+        return nodes_list(db, workflow_id, true, ret);
 }
 
 int store_nodes_types(Db *db, int64_t workflow_id, json_t **ret) {
@@ -199,7 +229,7 @@ int store_nodes_count(Db *db, int64_t workflow_id, int64_t *ret) {
         return 0;
 }
 
-int store_node_get(Db *db, int64_t workflow_id, const char *node_id, json_t **ret) {
+static int node_get(Db *db, int64_t workflow_id, const char *node_id, bool with_secrets, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         json_t *node;
         char wf[DB_INT_BUFSZ];
@@ -213,12 +243,20 @@ int store_node_get(Db *db, int64_t workflow_id, const char *node_id, json_t **re
         if (db_result_rows(res) == 0)
                 return -ENOENT;
 
-        node = node_from_row(res, 0);
+        node = node_from_row_masked(res, 0, with_secrets);
         if (!node)
                 return -ENOMEM;
 
         *ret = node;
         return 0;
+}
+
+int store_node_get(Db *db, int64_t workflow_id, const char *node_id, json_t **ret) {
+        return node_get(db, workflow_id, node_id, false, ret);
+}
+
+int store_node_get_with_secrets(Db *db, int64_t workflow_id, const char *node_id, json_t **ret) {
+        return node_get(db, workflow_id, node_id, true, ret);
 }
 
 /* The columns a node body sets, in the order of the INSERT and UPDATE statements below. */
@@ -424,7 +462,8 @@ int store_node_update(Db *db, int64_t workflow_id, const char *node_id, json_t *
         size_t n = 0;
         int r;
 
-        r = store_node_get(db, workflow_id, node_id, &node);
+        /* What is stored, secret included: a patch that leaves it alone keeps it. */
+        r = node_get(db, workflow_id, node_id, true, &node);
         if (r < 0)
                 return r;
 

@@ -23,12 +23,19 @@ bool node_id_is_valid(const char *node_id);
 bool node_type_keeps_llm_config(const char *component_type);
 bool node_type_keeps_trigger_config(const char *component_type);
 
+/* How a webhook trigger's extra_config.secret reads in every answer of the store below
+ * (sealed or not, it is never shown). */
+#define NODE_SECRET_MASK "****"
+
 int store_nodes_list(Db *db, int64_t workflow_id, json_t **ret);
+/* As stored, secrets included (sealed): for the webhook's own check, never for answers. */
+int store_nodes_list_with_secrets(Db *db, int64_t workflow_id, json_t **ret);
 /* {node_id: component_type} of every node of the workflow. */
 int store_nodes_types(Db *db, int64_t workflow_id, json_t **ret);
 int store_nodes_count(Db *db, int64_t workflow_id, int64_t *ret);
 /* NodeOut; -ENOENT when absent. */
 int store_node_get(Db *db, int64_t workflow_id, const char *node_id, json_t **ret);
+int store_node_get_with_secrets(Db *db, int64_t workflow_id, const char *node_id, json_t **ret);
 
 /* Inserts a validated NodeIn (node_id set) without a transaction of its own and without
  * touching the workflow (import uses it inside its transaction). -EEXIST on a duplicate

@@ -2,6 +2,7 @@
 the payload, timeouts, clients that leave, a stop while a request waits) and the chat
 endpoint."""
 
+import glob
 import hashlib
 import hmac
 import json
@@ -11,6 +12,7 @@ import threading
 import time
 import unittest
 
+import harness
 from harness import unique
 from test_executions import EngineTestCase, jq
 
@@ -149,6 +151,84 @@ class WebhookTest(WebhookTestCase):
                 # Nothing ran for the refused requests.
                 r = self.admin.get("/executions/?workflow_slug=%s" % slug)
                 self.assertEqual(r.body["total"], 1, r)
+
+        def hook_node(self, slug):
+                r = self.admin.get("/workflows/%s/nodes/" % slug)
+                self.assertEqual(r.status, 200, r)
+                return [n for n in r.body if n["node_id"] == "hook"][0]
+
+        def stored_text(self):
+                """What the database holds, as text: the SQLite files (WAL included) or a dump."""
+                if harness.BACKEND == "postgresql":
+                        pg = harness.postgres()
+                        p = pg._run("pg_dump", "-h", pg.sockdir, "-p", str(pg.port), "-U", "postgres",
+                                    "--data-only", self.daemon.database_name)
+                        return p.stdout.decode("utf-8", "replace")
+                data = b""
+                for path in sorted(glob.glob(self.daemon.database_name + "*")):
+                        with open(path, "rb") as f:
+                                data += f.read()
+                return data.decode("latin-1")
+
+        def test_the_secret_is_sealed_and_never_answered(self):
+                secret = unique("hook-secret-never-shown-")
+                slug = self.echo_flow(secret=secret)
+                node = self.hook_node(slug)
+                self.assertEqual(node["config"]["extra_config"]["secret"], "****", node)
+                for path in ("/workflows/%s/" % slug, "/workflows/%s/nodes/" % slug,
+                             "/workflows/%s/export/" % slug):
+                        r = self.admin.get(path)
+                        self.assertEqual(r.status, 200, r)
+                        self.assertNotIn(secret, r.raw.decode("utf-8", "replace"), path)
+                        self.assertIn("****", r.raw.decode("utf-8", "replace"), path)
+                self.assertNotIn(secret, self.stored_text())
+                self.assertNotIn(secret, self.daemon.log())
+                # It still guards the webhook.
+                r = self.hook(slug, body={"name": "x"}, headers={"X-Pipelit-Secret": secret})
+                self.assertEqual(r.status, 202, r)
+                r = self.hook(slug, body={"name": "x"}, headers={"X-Pipelit-Secret": "****"})
+                self.assertEqual(r.status, 401, r)
+
+        def test_patch_keeps_or_replaces_the_secret(self):
+                slug = self.echo_flow(secret=SECRET)
+                # Sent back as answered (the mask), or not touched: the secret stays.
+                extra = self.hook_node(slug)["config"]["extra_config"]
+                extra["response_mode"] = "async"
+                r = self.admin.patch("/workflows/%s/nodes/hook/" % slug, {"config": {"extra_config": extra}})
+                self.assertEqual(r.status, 200, r)
+                r = self.admin.patch("/workflows/%s/nodes/hook/" % slug, {"label": "Hook"})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(self.hook(slug, body={}, headers={"X-Pipelit-Secret": SECRET}).status, 202)
+                # A new one replaces it.
+                extra["secret"] = "hook-secret-2"
+                r = self.admin.patch("/workflows/%s/nodes/hook/" % slug, {"config": {"extra_config": extra}})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["config"]["extra_config"]["secret"], "****")
+                self.assertEqual(self.hook(slug, body={}, headers={"X-Pipelit-Secret": SECRET}).status, 401)
+                self.assertEqual(self.hook(slug, body={}, headers={"X-Pipelit-Secret": "hook-secret-2"}).status, 202)
+                # The mask is no secret for a node that has none.
+                plain = self.echo_flow()
+                extra = {"path": "in", "secret": "****"}
+                r = self.admin.patch("/workflows/%s/nodes/hook/" % plain, {"config": {"extra_config": extra}})
+                self.assertEqual(r.status, 422, r)
+                self.assertIn("secret", r.body["detail"])
+                self.assertHealthy()
+
+        def test_an_export_does_not_carry_the_secret(self):
+                slug = self.echo_flow(secret=SECRET)
+                doc = self.admin.get("/workflows/%s/export/" % slug).body
+                r = self.admin.post("/workflows/import/", doc)
+                self.assertEqual(r.status, 422, r)
+                self.assertIn("secret", r.body["detail"])
+                # With the secret given again it imports, and the copy checks it.
+                for node in doc["nodes"]:
+                        if node["component_type"] == "trigger_webhook":
+                                node["config"]["extra_config"]["secret"] = "copy-secret"
+                r = self.admin.post("/workflows/import/", doc)
+                self.assertEqual(r.status, 201, r)
+                copy = r.body["slug"]
+                self.assertEqual(self.hook(copy, body={}, headers={"X-Pipelit-Secret": "copy-secret"}).status, 202)
+                self.assertEqual(self.hook(copy, body={}, headers={"X-Pipelit-Secret": SECRET}).status, 401)
 
         def test_hmac_signature(self):
                 slug = self.echo_flow(secret=SECRET)
