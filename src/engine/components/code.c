@@ -2,8 +2,9 @@
  *
  * extra_config.code in extra_config.language ("python", the default, or "sh"), killed
  * after extra_config.timeout seconds (default 60; the execution's own deadline and a
- * cancel kill it sooner). Nothing runs when no sandbox exists: the node fails with
- * error_code "sandbox".
+ * cancel kill it sooner). Nothing runs when no sandbox exists (sandbox.h: the code socket,
+ * a transient unit when pipelitd runs as root under systemd, or bubblewrap): the node fails
+ * with error_code "sandbox".
  *
  * The snippet reads its data as JSON on standard input: {"input", "trigger",
  * "node_outputs", "loop"?}. A python snippet also has them as variables (input, trigger,
@@ -254,7 +255,9 @@ int component_code(NodeRun *run) {
         r = sandbox_run(&options, &result);
         if (r == -ENOENT) {
                 r = node_run_fail(run, "sandbox",
-                                  "No sandbox is available to run code (install bubblewrap); refusing to run it unsandboxed");
+                                  "No sandbox is available to run code: start pipelit-code.socket (systemctl start "
+                                  "pipelit-code.socket), run pipelitd as root under systemd, or install bubblewrap; "
+                                  "refusing to run it unsandboxed");
                 run->retryable = false;
                 return r;
         }
