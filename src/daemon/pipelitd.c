@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "common/conf.h"
 #include "common/crypto.h"
@@ -178,6 +179,19 @@ static int load_config(Config *c, const Options *o) {
         return r;
 }
 
+/* Every agent waiting on its model holds a connection, every client one more: the soft
+ * limit (1024 under systemd, for select()'s sake, which nothing here uses) goes up to the
+ * hard one, as systemd's own daemons do. */
+static void raise_file_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_debug_errno(errno, "Cannot raise the limit of open files: %m");
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char **listen = NULL;
@@ -203,6 +217,7 @@ int main(int argc, char *argv[]) {
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
+        raise_file_limit();
 
         r = manager_new(&m);
         if (r < 0) {

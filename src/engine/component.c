@@ -67,3 +67,9 @@ void node_run_done(NodeRun *run) {
         run->loop_items = NULL;
         run->delay_usec = 0;
 }
+
+void node_run_suspend(NodeRun *run, void *state, void (*cancel)(void *state), void (*free_state)(void *state)) {
+        run->suspended_state = state;
+        run->suspended_cancel = cancel;
+        run->suspended_free = free_state;
+}

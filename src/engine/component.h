@@ -39,6 +39,14 @@ typedef struct NodeRun {
                                   * component runs (no transaction is open) */
         const struct Vault *vault;      /* opens credentials: store_credential_load() */
         struct LlmClient *llm;   /* the daemon's LLM client; NULL: one per call */
+        /* Set for a component with a resume function when it may suspend (NULL: it may
+         * not, and must finish in run()). */
+        struct NodeRunWaker *waker;
+
+        /* --- suspended: set by node_run_suspend(), the run is not over --- */
+        void *suspended_state;
+        void (*suspended_cancel)(void *state);  /* any thread: end the wait soon (then wake) */
+        void (*suspended_free)(void *state);
 
         /* --- out (owned by the NodeRun; the orchestrator frees them) --- */
         json_t *output;          /* object: port name → value (required on success) */
@@ -65,11 +73,29 @@ typedef enum ComponentKind {
         COMPONENT_QUICK,
 } ComponentKind;
 
+/* Called on a worker after node_run_wake(): goes on with the run that suspended, whose
+ * NodeRun it gets back as it was, with the state it suspended with. Like run(), it
+ * finishes the run or suspends again. */
+typedef int (*ComponentResumeFunc)(NodeRun *run, void *state);
+
 typedef struct Component {
         const char *component_type;
         ComponentFunc run;
         ComponentKind kind;
+        /* Components that wait on the network (an agent waiting for its model) suspend
+         * instead of holding a worker: run() starts the wait and suspends, resume() goes on
+         * when woken. NULL: run() always finishes. */
+        ComponentResumeFunc resume;
 } Component;
+
+/* Suspends run->waker's run with state (owned by the orchestrator from here on: it calls
+ * free_state when the run is over or dropped). cancel (any thread) asks the wait to end
+ * early: it must lead to node_run_wake() soon. The component returns 0 after this. A crash
+ * while suspended runs the node again from the start, as another attempt. */
+void node_run_suspend(NodeRun *run, void *state, void (*cancel)(void *state), void (*free_state)(void *state));
+/* Any thread, once: what the suspended run waited for happened (or was cancelled); a
+ * worker resumes it. */
+void node_run_wake(struct NodeRunWaker *waker);
 
 /* The component for a type, or NULL when this build cannot run it. The registry in
  * node-types.c reports "implemented" from this. */

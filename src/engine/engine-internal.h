@@ -23,6 +23,7 @@
 #define NODE_RETRY_DELAY_MAX_SECONDS 3600.0
 
 typedef struct PendingStart PendingStart;
+typedef struct NodeRunWaker NodeRunWaker;
 
 typedef struct Worker {
         Engine *engine;
@@ -71,6 +72,7 @@ struct Engine {
         pthread_cond_t exited;          /* a worker thread ended */
         Worker *workers;
         PendingStart *starts;           /* engine_execute_later()'s, newest first */
+        struct NodeRunWaker *suspended; /* runs waiting without a worker (orchestrator-suspend.c) */
         volatile bool stopping;
 };
 

@@ -104,6 +104,8 @@ Engine *engine_free(Engine *e) {
         graph_cache_free(e->graphs);
         /* After the workers: none of them waits on a request any more. */
         llm_client_free(e->llm);
+        /* After the client: its last callbacks may still wake them. */
+        suspensions_free(e);
         retention_stop(e);
         sd_event_unref(e->event);
         pthread_cond_destroy(&e->exited);
@@ -405,6 +407,8 @@ int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workf
                         e->workers[i].cancelled = true;
         pthread_mutex_unlock(&e->lock);
 
+        /* Runs waiting on the network stop waiting; their resume finds the execution over. */
+        suspensions_cancel(e, execution_id);
         events_publish_workflow(workflow_slug, "execution_cancelled", execution_id,
                                 json_pack("{s:s}", "execution_id", execution_id));
         engine_execution_ended(e, db, execution_id, EXECUTION_CANCELLED);

@@ -621,6 +621,10 @@ static int job_park(Job *j, JobResult *res) {
 }
 
 void job_result_done(JobResult *res) {
+        /* Dropped while suspended (the daemon stops): its state goes with it. */
+        if (res->run.suspended_state && res->run.suspended_free)
+                res->run.suspended_free(res->run.suspended_state);
+        suspension_drop(res->run.waker);
         json_decref(res->run.config);
         json_decref(res->run.context);
         json_decref(res->run.input);
@@ -633,6 +637,7 @@ void job_result_done(JobResult *res) {
         json_decref(res->kept_output);
         free(res->kept_route);
         child_start_free(res->child);
+        cached_execution_unref(res->pinned);
         *res = (JobResult) {};
 }
 
@@ -689,35 +694,58 @@ int job_execute(Job *j, JobResult *res) {
                 o->error_code = "internal";
                 o->retryable = true;
         } else if (r == 0) {
+                if (component->resume) {
+                        run->waker = suspension_new(j);
+                        if (!run->waker)
+                                return -ENOMEM;
+                }
                 engine_worker_begin(j->worker, j->info.id);
                 r = component->run(run);
                 engine_worker_end(j->worker);
+                return job_component_ended(j, res, r, started);
+        }
 
-                /* Stopped by engine_stop(): not committed, it runs again after the restart. */
-                if (j->worker->interrupted && (r < 0 || run->error)) {
-                        res->interrupted = true;
-                        return 0;
+        o->input = run->input;
+        o->duration_ms = (now_monotonic_usec() - started) / 1000;
+        return 0;
+}
+
+int job_component_ended(Job *j, JobResult *res, int r, usec_t started) {
+        NodeOutcome *o = &res->outcome;
+        NodeRun *run = &res->run;
+
+        if (run->suspended_state && r >= 0) {
+                /* It waits without this worker: the commit comes after its resume. */
+                suspension_park(run->waker, j, res);
+                return JOB_SUSPENDED;
+        }
+        suspension_drop(run->waker);
+        run->waker = NULL;
+
+        /* Stopped by engine_stop(): not committed, it runs again after the restart. */
+        if (j->worker->interrupted && (r < 0 || run->error)) {
+                res->interrupted = true;
+                return 0;
+        }
+        if (r >= 0 && !run->error && job_output_acceptable(j, run, o, &res->message)) {
+                *o = (NodeOutcome) {
+                        .output = run->output,
+                        .route = run->route,
+                        .delay_usec = run->delay_usec,
+                        .loop_items = run->loop_items,
+                };
+                /* interrupt_after: the output is kept, the question asked. */
+                if (job_interrupts_after(j)) {
+                        r = confirmation_prepare(j, run, &res->park_text, &o->expires_at);
+                        if (r < 0)
+                                return r;
+                        o->pause_after = true;
+                        o->prompt = res->park_text;
                 }
-                if (r >= 0 && !run->error && job_output_acceptable(j, run, o, &res->message)) {
-                        *o = (NodeOutcome) {
-                                .output = run->output,
-                                .route = run->route,
-                                .delay_usec = run->delay_usec,
-                                .loop_items = run->loop_items,
-                        };
-                        /* interrupt_after: the output is kept, the question asked. */
-                        if (job_interrupts_after(j)) {
-                                r = confirmation_prepare(j, run, &res->park_text, &o->expires_at);
-                                if (r < 0)
-                                        return r;
-                                o->pause_after = true;
-                                o->prompt = res->park_text;
-                        }
-                } else if (!o->error) {
-                        o->error = run->error ?: "The component failed without saying why";
-                        o->error_code = run->error_code ?: "error";
-                        o->retryable = run->retryable;
-                }
+        } else if (!o->error) {
+                o->error = run->error ?: "The component failed without saying why";
+                o->error_code = run->error_code ?: "error";
+                o->retryable = run->retryable;
         }
 
         o->input = run->input;
@@ -735,8 +763,45 @@ static int job_run(Job *j) {
         }
 
         r = job_execute(j, &res);
+        if (r == JOB_SUSPENDED)
+                return 0;
         if (r < 0 || res.interrupted)
                 return r;
+        return job_commit(j, &res.outcome);
+}
+
+/* A suspended run was woken: its component goes on, on this worker. */
+static int job_resume(Job *j, NodeRunWaker *waker) {
+        _cleanup_(job_result_done) JobResult res = {};
+        const Component *component = component_find(j->component_type);
+        usec_t started = now_monotonic_usec();
+        bool cancelled;
+        void *state;
+        int r;
+
+        suspension_unpark(waker, &res, &cancelled);
+        res.run.waker = suspension_new(j);
+        if (!res.run.waker || !component || !component->resume)
+                return -ENOMEM;
+        res.run.cancelled = &j->worker->cancelled;
+        res.run.db = j->db;
+        res.run.node_id = j->row.node_id;
+        res.run.attempt = j->row.attempt;
+        res.run.deadline = monotonic_deadline(j->deadline);
+        state = TAKE_PTR(res.run.suspended_state);
+
+        engine_worker_begin(j->worker, j->info.id);
+        if (cancelled)
+                j->worker->cancelled = true;
+        r = component->resume(&res.run, state);
+        engine_worker_end(j->worker);
+        r = job_component_ended(j, &res, r, started);
+        if (r == JOB_SUSPENDED)
+                return 0;
+        if (r < 0 || res.interrupted)
+                return r;
+        if (j->deadline == 0)
+                j->deadline = j->info.deadline;
         return job_commit(j, &res.outcome);
 }
 
@@ -747,7 +812,27 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
                 .db = w->db,
                 .broker_job = *broker_job,
         };
+        NodeRunWaker *waker;
+        bool waiting = false;
         int r;
+
+        /* A suspended run: resumed once woken; until then its job is a stray copy. */
+        waker = suspension_take(w->engine, broker_job->node_run_id, &waiting);
+        if (waiting)
+                return 0;
+        if (waker) {
+                r = job_load(&j);
+                if (r >= 0) {
+                        j.deadline = j.info.deadline;
+                        r = job_resume(&j, waker);
+                } else
+                        suspension_drop(waker);
+                if (r < 0)
+                        log_error_errno(r, "Node run %" PRIi64 " of execution %s cannot resume: %m (%s)",
+                                        broker_job->node_run_id, broker_job->execution_id, db_last_error(j.db));
+                job_done(&j);
+                return 0;
+        }
 
         r = job_load(&j);
         if (r >= 0)

@@ -157,12 +157,40 @@ typedef struct JobResult {
         json_t *kept_output;    /* interrupt_after: the output it paused with */
         char *kept_route;
         ChildStart *child;
+        /* A suspended run keeps its execution's graph alive: run and the component's state
+         * borrow from it. */
+        CachedExecution *pinned;
         bool interrupted;       /* stopped by engine_stop(): nothing to commit */
 } JobResult;
 
 void job_result_done(JobResult *res);
+/* job_execute() and job_component_ended(): the component suspended (res moved into its
+ * waker), nothing to commit now. */
+#define JOB_SUSPENDED 1
 /* Prepares and runs the job's component (or parks it) on this thread. */
 int job_execute(Job *j, JobResult *res);
+/* The component's run() or resume() returned r: the outcome to commit, or JOB_SUSPENDED. */
+int job_component_ended(Job *j, JobResult *res, int r, usec_t started);
+
+/* --- Suspended runs (orchestrator-suspend.c; component.h node_run_suspend()) ------------ */
+
+/* A waker for the job's run, not listed until parked. NULL on ENOMEM. */
+NodeRunWaker *suspension_new(const Job *j);
+/* Frees a waker that was not parked (the run finished without suspending). */
+void suspension_drop(NodeRunWaker *w);
+/* The run suspended: res moves into the waker, which is listed; woken already, it is
+ * queued at once. */
+void suspension_park(NodeRunWaker *w, const Job *j, JobResult *res);
+/* The woken waker of node_run_id, taken off the list; NULL and *ret_waiting when it is
+ * listed but not woken yet. */
+NodeRunWaker *suspension_take(Engine *e, int64_t node_run_id, bool *ret_waiting);
+/* Moves the run back out of a taken waker and frees the waker; *ret_cancelled: a cancel
+ * came while it waited. */
+void suspension_unpark(NodeRunWaker *w, JobResult *res, bool *ret_cancelled);
+/* engine_cancel(): asks the suspended runs of the execution to stop waiting. */
+void suspensions_cancel(Engine *e, const char *execution_id);
+/* engine_free(): drops every suspended run (they run again after the next start). */
+void suspensions_free(Engine *e);
 
 /* In the transaction of a commit: runs the quick node runs it made due (see
  * COMPONENT_QUICK), each recorded in the same transaction, within a budget. Their

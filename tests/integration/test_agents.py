@@ -284,4 +284,25 @@ class AnthropicAgentTest(AgentTestBase):
         provider = "anthropic"
 
 
+class AgentsShareOneWorkerTest(AgentTestBase):
+        """One worker: agents waiting for their model must not hold it."""
+        provider = "openai"
+        daemon_env = {"PIPELIT_WORKERS": "1"}
+
+        def test_agents_waiting_on_the_model_do_not_hold_the_worker(self):
+                runs = 4
+                model = self.scenario()
+                self.fake.script(model, *[{"text": "done", "delay": 1.0}] * runs)
+                slug = self.agent_flow(model, tools=())
+                started = time.monotonic()
+                ids = [self.execute(slug, {"text": "question %d" % i}) for i in range(runs)]
+                for execution_id in ids:
+                        status = self.wait_for(execution_id, timeout=30)
+                        self.assertEqual(status["status"], "completed", self.detail(execution_id))
+                elapsed = time.monotonic() - started
+                # Holding the worker for each call would take at least runs × 1 s.
+                self.assertLess(elapsed, runs * 1.0 - 1.0, "%d agents took %.1f s on one worker" % (runs, elapsed))
+                self.assertEqual(len(self.fake.requests(model)), runs)
+
+
 del AgentTestBase

@@ -10,8 +10,11 @@
  * tool_calls?, tool_call_id?, is_error?}], "token_usage": {input_tokens, output_tokens,
  * total_tokens, llm_calls, tool_calls}}.
  *
- * The model is called with llm_complete_sync() on this worker thread: a worker waits while
- * the provider thinks. A cancel stops the wait within about 50 ms. */
+ * The agent does not hold a worker while the provider thinks: it submits each model call to
+ * the daemon's LLM client and suspends (component.h); the client's answer wakes it, and a
+ * worker resumes it to run the tools and submit the next call, or to finish. A cancel
+ * aborts the call in flight. (Without the daemon's client or a waker — tests running the
+ * component alone — it calls the model with llm_complete_sync() on its thread.) */
 
 #include <errno.h>
 #include <string.h>
@@ -29,15 +32,35 @@ typedef struct AgentRun {
         LlmMessage *messages;
         size_t n_messages;
         LlmUsage usage;
-        unsigned llm_calls, tool_calls;
+        unsigned llm_calls, tool_calls, max_iterations;
+
+        /* While suspended: the call in flight and, once it ended, how. */
+        LlmClient *client;
+        LlmHandle handle;
+        struct NodeRunWaker *waker;
+        LlmResponse *response;
+        LlmError error;
+        bool failed;
 } AgentRun;
 
 static void agent_run_done(AgentRun *a) {
         agent_model_done(&a->model);
         agent_tools_done(&a->tools);
         llm_messages_free(a->messages, a->n_messages);
+        llm_response_free(a->response);
+        llm_error_done(&a->error);
         *a = (AgentRun) {};
 }
+
+static void agent_run_free(void *userdata) {
+        AgentRun *a = userdata;
+
+        if (!a)
+                return;
+        agent_run_done(a);
+        free(a);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(AgentRun *, agent_run_free);
 
 /* Messages the input carries as [{role, content}]: user and assistant text only, since
  * tool calls and results belong to the agent that made them. */
@@ -183,8 +206,9 @@ static int agent_run_tools(NodeRun *run, AgentRun *a, const LlmResponse *respons
         return 0;
 }
 
-int component_agent(NodeRun *run) {
-        _cleanup_(agent_run_done) AgentRun a = {};
+/* Reads the settings and builds the conversation's start: the model, the tools, the first
+ * messages. */
+static int agent_setup(NodeRun *run, AgentRun *a) {
         json_t *prompt = json_object_get(run->config, "system_prompt");
         double max_iterations;
         int r;
@@ -193,48 +217,137 @@ int component_agent(NodeRun *run) {
             max_iterations < 1 || max_iterations > AGENT_MAX_ITERATIONS_MAX)
                 return node_run_fail_config(run, "max_iterations must be a number from 1 to %d",
                                             AGENT_MAX_ITERATIONS_MAX);
+        a->max_iterations = (unsigned) max_iterations;
 
-        r = agent_model_load(run, &a.model);
+        r = agent_model_load(run, &a->model);
         if (r < 0)
                 return r;
-        r = agent_tools_load(run, &a.tools);
+        r = agent_tools_load(run, &a->tools);
         if (r < 0)
                 return r;
-        r = agent_first_messages(run, &a);
+        r = agent_first_messages(run, a);
         if (r < 0)
                 return r;
 
-        a.model.request.system_prompt = json_is_string(prompt) ? json_string_value(prompt) : NULL;
-        a.model.request.tools = a.tools.offered;
-        a.model.request.n_tools = a.tools.n;
+        a->model.request.system_prompt = json_is_string(prompt) ? json_string_value(prompt) : NULL;
+        a->model.request.tools = a->tools.offered;
+        a->model.request.n_tools = a->tools.n;
+        return 0;
+}
 
-        for (unsigned iteration = 0; iteration < (unsigned) max_iterations; iteration++) {
+static int agent_fail_iterations(NodeRun *run, const AgentRun *a) {
+        int r = node_run_fail(run, "max_iterations", "The agent made %u model calls (max_iterations) and the "
+                              "model still asks for tools; no final answer", a->max_iterations);
+
+        run->retryable = false;
+        return r;
+}
+
+/* One answer of the model: 1 when the agent goes on (tools ran, another call is due), 0
+ * when it finished (run->output set), <0 when it failed. */
+static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *response) {
+        int r;
+
+        a->llm_calls++;
+        a->usage.input_tokens += response->usage.input_tokens;
+        a->usage.output_tokens += response->usage.output_tokens;
+        if (!llm_messages_add_response(&a->messages, &a->n_messages, response))
+                return node_run_fail_oom(run);
+        if (response->n_tool_calls == 0)
+                return agent_output(run, a, response->text ?: "");
+
+        r = agent_run_tools(run, a, response);
+        if (r < 0)
+                return r;
+        if (a->llm_calls >= a->max_iterations)
+                return agent_fail_iterations(run, a);
+        return 1;
+}
+
+static int agent_run_sync(NodeRun *run, AgentRun *a) {
+        for (;;) {
                 _cleanup_(llm_response_freep) LlmResponse *response = NULL;
                 _cleanup_(llm_error_done) LlmError error = {};
+                int r;
 
                 if (node_run_should_stop(run))
                         return node_run_fail_stopped(run);
-                a.model.request.messages = a.messages;
-                a.model.request.n_messages = a.n_messages;
-                r = llm_complete_sync(run->llm, &a.model.request, NULL, NULL, run->cancelled, &response, &error);
+                a->model.request.messages = a->messages;
+                a->model.request.n_messages = a->n_messages;
+                r = llm_complete_sync(run->llm, &a->model.request, NULL, NULL, run->cancelled, &response, &error);
                 if (r < 0)
-                        return agent_fail_llm(run, &a, r, &error);
-
-                a.llm_calls++;
-                a.usage.input_tokens += response->usage.input_tokens;
-                a.usage.output_tokens += response->usage.output_tokens;
-                if (!llm_messages_add_response(&a.messages, &a.n_messages, response))
-                        return node_run_fail_oom(run);
-                if (response->n_tool_calls == 0)
-                        return agent_output(run, &a, response->text ?: "");
-
-                r = agent_run_tools(run, &a, response);
-                if (r < 0)
+                        return agent_fail_llm(run, a, r, &error);
+                r = agent_take_answer(run, a, response);
+                if (r <= 0)
                         return r;
         }
+}
 
-        r = node_run_fail(run, "max_iterations", "The agent made %u model calls (max_iterations) and the model "
-                          "still asks for tools; no final answer", (unsigned) max_iterations);
-        run->retryable = false;
-        return r;
+/* On the LLM client's thread: keeps the answer and wakes the run. */
+static void agent_answered(LlmResponse *response, const LlmError *error, void *userdata) {
+        AgentRun *a = userdata;
+
+        a->response = response;
+        if (error) {
+                a->failed = true;
+                if (llm_error_copy(&a->error, error) < 0)
+                        a->error = (LlmError) { .kind = LLM_ERROR_INTERNAL };
+        }
+        node_run_wake(a->waker);
+}
+
+static void agent_cancel(void *userdata) {
+        AgentRun *a = userdata;
+
+        (void) llm_client_cancel(a->client, a->handle);
+}
+
+/* Submits the next model call and suspends until it is answered; takes a. */
+static int agent_submit(NodeRun *run, AgentRun *a) {
+        _cleanup_(agent_run_freep) AgentRun *owned = a;
+        int r;
+
+        if (node_run_should_stop(run))
+                return node_run_fail_stopped(run);
+        a->model.request.messages = a->messages;
+        a->model.request.n_messages = a->n_messages;
+        a->client = run->llm;
+        a->waker = run->waker;
+        a->response = llm_response_free(a->response);
+        llm_error_done(&a->error);
+        a->failed = false;
+
+        r = llm_client_submit(run->llm, &a->model.request, agent_answered, NULL, a, &a->handle);
+        if (r < 0)
+                return node_run_fail(run, "internal", "Cannot call the model: %s", strerror(-r));
+        node_run_suspend(run, TAKE_PTR(owned), agent_cancel, agent_run_free);
+        return 0;
+}
+
+int component_agent(NodeRun *run) {
+        _cleanup_(agent_run_freep) AgentRun *a = calloc(1, sizeof(AgentRun));
+        int r;
+
+        if (!a)
+                return node_run_fail_oom(run);
+        r = agent_setup(run, a);
+        if (r < 0)
+                return r;
+        if (!run->waker || !run->llm)
+                return agent_run_sync(run, a);
+        return agent_submit(run, TAKE_PTR(a));
+}
+
+int component_agent_resume(NodeRun *run, void *state) {
+        _cleanup_(agent_run_freep) AgentRun *a = state;
+        int r;
+
+        if (a->failed)
+                return agent_fail_llm(run, a, -EIO, &a->error);
+        if (!a->response)
+                return node_run_fail(run, "internal", "The model call ended without an answer");
+        r = agent_take_answer(run, a, a->response);
+        if (r <= 0)
+                return r;
+        return agent_submit(run, TAKE_PTR(a));
 }

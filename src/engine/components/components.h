@@ -24,6 +24,7 @@ int component_code(NodeRun *run);
 int component_human_confirmation(NodeRun *run);
 int component_workflow(NodeRun *run);
 int component_agent(NodeRun *run);
+int component_agent_resume(NodeRun *run, void *state);
 
 /* Whether a person's answer confirms: "yes", "y", "confirm", "true", "1" (any case) or
  * JSON true. */

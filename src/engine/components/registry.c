@@ -16,6 +16,6 @@ const Component components[] = {
         { "code",               component_code,               COMPONENT_CLAIMED },
         { "human_confirmation", component_human_confirmation, COMPONENT_CLAIMED },
         { "workflow",           component_workflow,           COMPONENT_CLAIMED },
-        { "agent",              component_agent,              COMPONENT_CLAIMED },
+        { "agent",              component_agent,              COMPONENT_CLAIMED, component_agent_resume },
         {}
 };

@@ -1,0 +1,143 @@
+#!/bin/sh
+# Agents against the fake LLM provider (tests/fake-llm):
+#  1. AGENTS agent executions started together, the fake answering each after DELAY s:
+#     the wall time until all completed (target: 1,000 within 3 s) and the daemon's VmHWM;
+#  2. engine overhead per agent step: RUNS executions one after the other with the fake
+#     answering at once; each run's time (completed_at - started_at) less the fake's own
+#     answer time measured alone (target: 200 µs or less).
+#
+# Usage: bench/engine-agents.sh [PIPELITD] — default build/pipelitd; needs python3, curl.
+# Env: AGENTS (default 1000), DELAY (1.0), RUNS (100).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+pipelitd=${1:-$top/build/pipelitd}
+
+exec python3 - "$top" "$pipelitd" "${AGENTS:-1000}" "${DELAY:-1.0}" "${RUNS:-100}" <<'PY'
+import calendar, concurrent.futures, json, os, resource, shutil, socket, subprocess, sys, tempfile, time
+import http.client, urllib.parse, urllib.request
+
+top, pipelitd, agents, delay, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+sys.path.insert(0, os.path.join(top, "tests", "fake-llm"))
+from fake_llm import FakeLLM, DEFAULT_OPENAI_KEY  # noqa: E402
+
+# Every waiting agent holds a connection: the daemon inherits this limit.
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+def free_port():
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+
+def stamp(t):
+        return calendar.timegm(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + t[19:-1])
+
+tmp = tempfile.mkdtemp()
+state = os.path.join(tmp, "state")
+subprocess.run([pipelitd, "--state-dir", state, "--create-admin", "bench"], input=b"benchpassword\n",
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+port = free_port()
+daemon = subprocess.Popen([pipelitd, "--state-dir", state, "--listen", "127.0.0.1:%d" % port,
+                           "--log-level", "warning", "--config", "/dev/null"])
+base = "http://127.0.0.1:%d/api/v1" % port
+fake = FakeLLM()
+fake.start()
+try:
+        for _ in range(100):
+                try:
+                        urllib.request.urlopen("http://127.0.0.1:%d/health" % port).read()
+                        break
+                except OSError:
+                        time.sleep(0.05)
+
+        def call(method, path, body=None, key=None):
+                req = urllib.request.Request(base + path, method=method,
+                                             data=json.dumps(body).encode() if body is not None else None,
+                                             headers={"Content-Type": "application/json"})
+                if key:
+                        req.add_header("Authorization", "Bearer " + key)
+                with urllib.request.urlopen(req, timeout=60) as r:
+                        return json.load(r)
+
+        key = call("POST", "/auth/token/", {"username": "bench", "password": "benchpassword"})["key"]
+        credential = call("POST", "/credentials/", {"name": "fake", "credential_type": "llm", "detail": {
+                "provider_type": "openai_compatible", "api_key": DEFAULT_OPENAI_KEY,
+                "base_url": fake.openai_base_url}}, key)["id"]
+
+        def agent_workflow(name, model):
+                slug = call("POST", "/workflows/", {"name": name}, key)["slug"]
+                for node in ({"node_id": "trig", "component_type": "trigger_manual"},
+                             {"node_id": "model", "component_type": "ai_model",
+                              "config": {"llm_credential_id": credential, "model_name": model}},
+                             {"node_id": "agent", "component_type": "agent"}):
+                        call("POST", "/workflows/%s/nodes/" % slug, node, key)
+                call("POST", "/workflows/%s/edges/" % slug, {"source_node_id": "trig", "target_node_id": "agent"}, key)
+                call("POST", "/workflows/%s/edges/" % slug,
+                     {"source_node_id": "model", "target_node_id": "agent", "edge_label": "llm"}, key)
+                return slug
+
+        def completed(slug):
+                return call("GET", "/executions/?workflow_slug=%s&status=completed&limit=1" % slug, key=key)["total"]
+
+        def status_file():
+                with open("/proc/%d/status" % daemon.pid) as f:
+                        return {l.split(":")[0]: l.split(":")[1].strip() for l in f}
+
+        # 1. Many agents waiting at once.
+        slow = agent_workflow("Bench agents waiting", "slow")
+        fake.script("slow", default={"text": "ok", "delay": delay})
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+                list(pool.map(lambda i: call("POST", "/workflows/%s/execute/" % slow, {"text": "q%d" % i}, key),
+                              range(agents)))
+        submitted = time.monotonic() - started
+        while completed(slow) < agents and time.monotonic() - started < 120:
+                time.sleep(0.05)
+        wall = time.monotonic() - started
+        done = completed(slow)
+        print("%d agents, fake answering after %.1f s: all %s in %.2f s (requests sent in %.2f s); "
+              "daemon VmHWM %s" % (agents, delay, "completed" if done == agents else "NOT completed (%d)" % done,
+                                   wall, submitted, status_file()["VmHWM"]))
+
+        # 2. Overhead per agent step.
+        fast = agent_workflow("Bench agent step", "fast")
+        fake.script("fast", default={"text": "ok"})
+        # The fake's own answer time, over one kept-alive connection as the daemon's client has.
+        body = json.dumps({"model": "fast", "messages": [{"role": "user", "content": "q"}]})
+        url = urllib.parse.urlsplit(fake.openai_base_url)
+        conn = http.client.HTTPConnection(url.hostname, url.port)
+        alone = []
+        for _ in range(runs + 1):
+                t = time.monotonic()
+                conn.request("POST", url.path + "/chat/completions", body, {
+                        "Content-Type": "application/json", "Authorization": "Bearer " + DEFAULT_OPENAI_KEY})
+                conn.getresponse().read()
+                alone.append(time.monotonic() - t)
+        conn.close()
+        alone = alone[1:]
+        spans = []
+        for i in range(runs + 1):
+                eid = call("POST", "/workflows/%s/execute/" % fast, {"text": "q"}, key)["execution_id"]
+                while True:
+                        s = call("GET", "/executions/%s/status/" % eid, key=key)
+                        if s["status"] in ("completed", "failed", "cancelled"):
+                                break
+                        time.sleep(0.002)
+                if i > 0 and s["status"] == "completed":
+                        spans.append(stamp(s["completed_at"]) - stamp(s["started_at"]))
+        spans.sort()
+        alone.sort()
+        run_us = sum(spans) / len(spans) * 1e6
+        fake_us = sum(alone) / len(alone) * 1e6
+        print("agent step (one model call, no tools), %d runs: %.0f µs per run (median %.0f); the fake alone "
+              "%.0f µs per answer (median %.0f); difference %.0f µs (median %.0f)" % (
+                      len(spans), run_us, spans[len(spans) // 2] * 1e6, fake_us, alone[len(alone) // 2] * 1e6,
+                      run_us - fake_us, (spans[len(spans) // 2] - alone[len(alone) // 2]) * 1e6))
+finally:
+        fake.stop()
+        daemon.terminate()
+        daemon.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+PY
