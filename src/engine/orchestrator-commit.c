@@ -269,6 +269,7 @@ static int finalize_retention(Job *j) {
 static int finalize(Job *j) {
         static const char *const top_level[] = { "", NULL };
         _cleanup_json_ json_t *output = NULL;
+        ExecutionUsage usage;
         _cleanup_(run_rows_done) RunRows runs = {};
         int64_t steps;
         json_t *data;
@@ -295,9 +296,13 @@ static int finalize(Job *j) {
         r = finalize_retention(j);
         if (r < 0)
                 return r;
-        data = json_pack("{s:O, s:{s:I, s:i, s:f, s:i, s:i, s:i}}", "output", output, "activity_summary",
-                         "total_steps", (json_int_t) steps, "total_tokens", 0, "total_cost_usd", 0.0,
-                         "llm_calls", 0, "tool_invocations", 0, "child_count", 0);
+        r = store_execution_usage(j->db, j->info.id, &usage);
+        if (r < 0)
+                return r;
+        data = json_pack("{s:O, s:{s:I, s:I, s:f, s:I, s:i, s:i}}", "output", output, "activity_summary",
+                         "total_steps", (json_int_t) steps, "total_tokens", (json_int_t) usage.tokens,
+                         "total_cost_usd", usage.cost_usd, "llm_calls", (json_int_t) usage.llm_calls,
+                         "tool_invocations", 0, "child_count", 0);
         return job_add_event(j, "execution_completed", data);
 }
 
@@ -512,9 +517,29 @@ static int finish_cancelled(Job *j, const NodeOutcome *o) {
 
 static int park_pause(Job *j, const NodeOutcome *o);
 
+/* A node that called a model says so in its output's token_usage: the execution's totals
+ * grow by it. */
+static int add_usage(Job *j, json_t *output) {
+        json_t *usage = json_object_get(output, "token_usage");
+
+        if (!json_is_object(usage))
+                return 0;
+        return store_execution_add_usage(j->db, j->info.id, &(ExecutionUsage) {
+                .tokens = json_get_integer(usage, "total_tokens", 0),
+                .llm_calls = json_get_integer(usage, "llm_calls", 0),
+                .cost_usd = json_number_value(json_object_get(usage, "cost_usd")),
+        });
+}
+
 static int record_success(Job *j, const NodeOutcome *o) {
         const char *const *body;
         int r;
+
+        if (!o->resumed_after) {
+                r = add_usage(j, o->output);
+                if (r < 0)
+                        return r;
+        }
 
         /* Resumed after it paused: its run was logged then. */
         if (!o->resumed_after) {

@@ -550,6 +550,34 @@ int store_execution_log_add(Db *db, const ExecutionLogEntry *e) {
                          db_int(duration, (int64_t) MIN(e->duration_ms, (uint64_t) INT64_MAX)), timestamp_now(now));
 }
 
+int store_execution_add_usage(Db *db, const char *id, const ExecutionUsage *usage) {
+        char tokens[DB_INT_BUFSZ], calls[DB_INT_BUFSZ], cost[64];
+
+        snprintf(cost, sizeof cost, "%.17g", usage->cost_usd);
+        return db_queryv(db, NULL,
+                         "UPDATE executions SET total_tokens = total_tokens + ?, llm_calls = llm_calls + ?, "
+                         "total_cost_usd = total_cost_usd + ? WHERE execution_id = ?",
+                         db_int(tokens, usage->tokens), db_int(calls, usage->llm_calls), cost, id);
+}
+
+int store_execution_usage(Db *db, const char *id, ExecutionUsage *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        r = db_queryv(db, &res, "SELECT total_tokens, llm_calls, total_cost_usd FROM executions WHERE execution_id = ?",
+                      id);
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+        *ret = (ExecutionUsage) {
+                .tokens = db_result_get_int64(res, 0, 0),
+                .llm_calls = db_result_get_int64(res, 0, 1),
+                .cost_usd = strtod(db_result_get(res, 0, 2) ?: "0", NULL),
+        };
+        return 0;
+}
+
 int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_t *final_output,
                            const char *error, const char *error_code) {
         _cleanup_(db_result_freep) DbResult *res = NULL;

@@ -181,6 +181,17 @@ typedef struct ExecutionLogEntry {
 
 int store_execution_log_add(Db *db, const ExecutionLogEntry *e);
 
+/* What the execution's model calls cost so far: tokens, calls, USD. */
+typedef struct ExecutionUsage {
+        int64_t tokens;
+        int64_t llm_calls;
+        double cost_usd;
+} ExecutionUsage;
+
+/* In a transaction. Adds a node's usage to the execution's totals. */
+int store_execution_add_usage(Db *db, const char *id, const ExecutionUsage *usage);
+int store_execution_usage(Db *db, const char *id, ExecutionUsage *ret);
+
 /* Ends the execution: completed with final_output, or failed/cancelled with an error.
  * Only a live execution changes; returns 1 when it did, 0 when it had already ended. Its
  * pending confirmations go with it. */

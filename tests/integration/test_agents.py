@@ -109,6 +109,9 @@ class AgentTestBase(FlowTestCase):
                 self.assertEqual(output["token_usage"]["llm_calls"], 2)
                 self.assertEqual(output["token_usage"]["tool_calls"], 2)
                 self.assertGreater(output["token_usage"]["total_tokens"], 0)
+                # The execution adds up what its nodes' model calls used.
+                self.assertEqual(detail["llm_calls"], 2)
+                self.assertEqual(detail["total_tokens"], output["token_usage"]["total_tokens"])
 
                 requests = self.fake.requests(model)
                 self.assertEqual(len(requests), 2)
