@@ -75,6 +75,18 @@ static int property_active_executions(sd_bus *bus, const char *path, const char 
         return sd_bus_message_append(reply, "u", (uint32_t) MIN(sum, (int64_t) UINT32_MAX));
 }
 
+static int property_queued_nodes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int64_t n;
+        int r;
+
+        r = store_node_runs_queued(m->db, &n);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "u", (uint32_t) MIN(MAX(n, (int64_t) 0), (int64_t) UINT32_MAX));
+}
+
 static int method_list_workflows(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         json_t *items = NULL;
@@ -468,6 +480,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_state, 0, 0),
         SD_BUS_PROPERTY("ActiveExecutions", "u", property_active_executions, 0, 0),
+        SD_BUS_PROPERTY("QueuedNodes", "u", property_queued_nodes, 0, 0),
         SD_BUS_PROPERTY("Database", "s", property_database, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Broker", "s", property_broker, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("ListWorkflows", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", workflows_json),

@@ -78,7 +78,7 @@ static int property_string(sd_bus *bus, const char *name, char **ret) {
 static int verb_status(sd_bus *bus, const CtlOptions *o) {
         _cleanup_free_ char *version = NULL, *state = NULL, *database = NULL, *broker = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint32_t active;
+        uint32_t active, queued;
         int r;
 
         if ((r = property_string(bus, "Version", &version)) != 0 || (r = property_string(bus, "State", &state)) != 0 ||
@@ -88,10 +88,15 @@ static int verb_status(sd_bus *bus, const CtlOptions *o) {
                                         &error, 'u', &active);
         if (r < 0)
                 return ctl_fail(r, &error, "ActiveExecutions");
+        r = sd_bus_get_property_trivial(bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE, "QueuedNodes",
+                                        &error, 'u', &queued);
+        if (r < 0)
+                return ctl_fail(r, &error, "QueuedNodes");
 
         if (o->json) {
-                _cleanup_json_ json_t *v = json_pack("{s:s, s:s, s:I, s:s, s:s}", "version", version, "state", state,
-                                                     "active_executions", (json_int_t) active, "database", database,
+                _cleanup_json_ json_t *v = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "version", version,
+                                                     "state", state, "active_executions", (json_int_t) active,
+                                                     "queued_nodes", (json_int_t) queued, "database", database,
                                                      "broker", broker);
                 ctl_print_json(v);
                 return CTL_EXIT_SUCCESS;
@@ -100,6 +105,7 @@ static int verb_status(sd_bus *bus, const CtlOptions *o) {
         printf("            State: %s%s%s\n", streq(state, "running") ? ctl_color(ANSI_GREEN) : ctl_color(ANSI_YELLOW),
                state, ctl_color(ANSI_NORMAL));
         printf("Active executions: %u\n", active);
+        printf("     Queued nodes: %u\n", queued);
         printf("         Database: %s\n", database);
         printf("           Broker: %s\n", broker);
         return CTL_EXIT_SUCCESS;

@@ -145,6 +145,8 @@ typedef struct NodeRunFilter {
  * creation order. */
 int store_node_runs_list(Db *db, const char *execution_id, const NodeRunFilter *filter, NodeRunRow **ret,
                          size_t *ret_n);
+/* How many node runs wait in the queue, over all executions (those due later included). */
+int store_node_runs_queued(Db *db, int64_t *ret);
 /* How many node runs of the execution have status. */
 int store_node_runs_count(Db *db, const char *execution_id, NodeRunStatus status, int64_t *ret);
 

@@ -220,6 +220,7 @@ class DbusTest(DaemonTestCase):
                 self.assertEqual(s["broker"], "local")
                 self.assertRegex(s["version"], r"^\d+\.\d+")
                 self.assertIsInstance(s["active_executions"], int)
+                self.assertIsInstance(s["queued_nodes"], int)
 
         def test_colour_only_on_a_terminal_without_no_color(self):
                 def on_tty(extra_env):
@@ -373,13 +374,29 @@ class DbusTest(DaemonTestCase):
                 self.assertEqual(p.returncode, 1)
                 self.assertIn("already cancelled", p.err)
 
+        def test_queued_nodes(self):
+                slug = self.import_doc(flow("Later", [("pause", "wait", {"duration": 30}),
+                                                      ("after", "reply_chat", {"message": "later"})],
+                                            [("trig", "pause"), ("pause", "after")]))
+                before = self.ctl_json("status")["queued_nodes"]
+                execution_id = self.ctl_ok("run", slug).out.strip()
+                # The wait ran: the node after it is queued for 30 s from now.
+                deadline = time.monotonic() + 10
+                while self.ctl_json("status")["queued_nodes"] <= before and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                queued = self.ctl_json("status")["queued_nodes"]
+                self.assertEqual(queued, before + 1)
+                self.ctl_ok("cancel", execution_id)
+                self.assertEqual(self.ctl_json("status")["queued_nodes"], queued - 1)
+
         def test_resume(self):
                 slug = self.import_doc(flow("Ask", [("ask", "human_confirmation", {"prompt": "ok?"}),
                                                     ("after", "transform", {"program": "\"went on\""})],
                                             [("trig", "ask"), ("ask", "after")]))
                 execution_id = self.ctl_ok("run", slug).out.strip()
                 self.wait_status(execution_id, "interrupted")
-                self.assertEqual(self.ctl_json("status")["active_executions"] >= 1, True)
+                status = self.ctl_json("status")
+                self.assertGreaterEqual(status["active_executions"], 1)
                 p = self.ctl_ok("resume", execution_id, "yes")
                 self.assertIn(execution_id, p.out)
                 e = self.wait_status(execution_id, "completed")
