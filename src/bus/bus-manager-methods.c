@@ -57,22 +57,14 @@ static int property_broker(sd_bus *bus, const char *path, const char *interface,
 static int property_active_executions(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply, void *userdata,
                                       sd_bus_error *error) {
-        static const char *const live[] = { "pending", "running", "interrupted" };
         Manager *m = userdata;
-        int64_t sum = 0;
+        int64_t n;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(live); i++) {
-                _cleanup_json_ json_t *items = NULL;
-                ExecutionFilter filter = { .status = live[i], .limit = 1 };
-                int64_t total;
-
-                r = store_execution_list(m->db, &bus_reader, &filter, &items, &total);
-                if (r < 0)
-                        return r;
-                sum += total;
-        }
-        return sd_bus_message_append(reply, "u", (uint32_t) MIN(sum, (int64_t) UINT32_MAX));
+        r = store_executions_live_count(m->db, &n);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "u", (uint32_t) MIN(MAX(n, (int64_t) 0), (int64_t) UINT32_MAX));
 }
 
 static int property_queued_nodes(sd_bus *bus, const char *path, const char *interface, const char *property,

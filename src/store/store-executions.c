@@ -661,6 +661,19 @@ int store_node_runs_queued(Db *db, int64_t *ret) {
         return 0;
 }
 
+int store_executions_live_count(Db *db, int64_t *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        r = db_query(db, &res,
+                     "SELECT COUNT(*) FROM executions WHERE status IN ('pending', 'running', 'interrupted')",
+                     0, NULL);
+        if (r < 0)
+                return r;
+        *ret = db_result_get_int64(res, 0, 0);
+        return 0;
+}
+
 int store_executions_unfinished(Db *db) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         int r;

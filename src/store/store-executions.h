@@ -240,3 +240,5 @@ int store_execution_delete_many(Db *db, const StoreCaller *caller, json_t *ids, 
 /* 1 when some execution has not ended (pending, running, or interrupted and waiting for
  * its confirmation or deadline), 0 when none, or negative errno. */
 int store_executions_unfinished(Db *db);
+/* How many executions have not ended (pending, running, interrupted). */
+int store_executions_live_count(Db *db, int64_t *ret);
