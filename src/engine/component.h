@@ -18,6 +18,8 @@ typedef struct NodeRun {
         /* --- in (owned by the orchestrator) --- */
         const char *execution_id;
         const char *workflow_slug;
+        int64_t workflow_id;
+        int64_t user_id;         /* who started the execution; 0: nobody (a webhook, a schedule) */
         const char *node_id;
         const char *component_type;
         json_t *config;          /* NodeOut "config", templates rendered; extra_config always an object */

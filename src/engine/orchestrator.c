@@ -663,6 +663,8 @@ int job_execute(Job *j, JobResult *res) {
         *run = (NodeRun) {
                 .execution_id = j->info.id,
                 .workflow_slug = j->info.workflow_slug,
+                .workflow_id = j->info.workflow_id,
+                .user_id = j->info.user_id,
                 .node_id = j->row.node_id,
                 .component_type = j->component_type,
                 .attempt = j->row.attempt,

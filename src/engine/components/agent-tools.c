@@ -15,32 +15,23 @@
 #include "engine/events.h"
 #include "engine/node-types.h"
 
-/* Runs the tool with the model's arguments (an object): 0 with *ret_result, or a negative
- * errno with *ret_error saying why for the model (both malloc'ed). */
-typedef int (*AgentToolFunc)(const AgentTool *tool, json_t *arguments, char **ret_result, char **ret_error);
-
-struct AgentToolSpec {
-        const char *component_type;
-        const char *description;
-        const char *parameters;         /* JSON schema of the arguments */
-        AgentToolFunc call;
-};
-
-static int fail_with(char **ret_error, const char *message) {
+int agent_tool_fail(char **ret_error, const char *message) {
         *ret_error = strdup(message);
         return *ret_error ? -EINVAL : -ENOMEM;
 }
 
-static int tool_calculator(const AgentTool *tool, json_t *arguments, char **ret_result, char **ret_error) {
+static int tool_calculator(NodeRun *run, const AgentTool *tool, json_t *arguments, char **ret_result,
+                           char **ret_error) {
         const char *expression = json_get_string(arguments, "expression", NULL);
         char why[256], value[64];
         double result;
 
+        (void) run;
         (void) tool;
         if (!expression)
-                return fail_with(ret_error, "The argument 'expression' (a string) is missing");
+                return agent_tool_fail(ret_error, "The argument 'expression' (a string) is missing");
         if (arith_evaluate(expression, &result, why, sizeof why) < 0)
-                return fail_with(ret_error, why);
+                return agent_tool_fail(ret_error, why);
         arith_format(result, value, sizeof value);
         *ret_result = strdup(value);
         return *ret_result ? 0 : -ENOMEM;
@@ -67,7 +58,8 @@ static int parse_zone(const char *zone, int *ret_minutes) {
         return 0;
 }
 
-static int tool_datetime(const AgentTool *tool, json_t *arguments, char **ret_result, char **ret_error) {
+static int tool_datetime(NodeRun *run, const AgentTool *tool, json_t *arguments, char **ret_result,
+                         char **ret_error) {
         const char *zone = json_get_string(arguments, "timezone", NULL) ?:
                 json_get_string(json_object_get(tool->config, "extra_config"), "timezone", "UTC");
         char text[96], offset[32];
@@ -75,6 +67,7 @@ static int tool_datetime(const AgentTool *tool, json_t *arguments, char **ret_re
         struct tm tm;
         int minutes;
 
+        (void) run;
         if (parse_zone(zone, &minutes) < 0) {
                 _cleanup_free_ char *message = NULL;
 
@@ -84,10 +77,10 @@ static int tool_datetime(const AgentTool *tool, json_t *arguments, char **ret_re
                 return -EINVAL;
         }
         if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-                return fail_with(ret_error, "The clock cannot be read");
+                return agent_tool_fail(ret_error, "The clock cannot be read");
         ts.tv_sec += (time_t) minutes * 60;
         if (!gmtime_r(&ts.tv_sec, &tm))
-                return fail_with(ret_error, "The clock cannot be read");
+                return agent_tool_fail(ret_error, "The clock cannot be read");
         if (minutes == 0)
                 strcpy(offset, "Z");
         else
@@ -99,29 +92,34 @@ static int tool_datetime(const AgentTool *tool, json_t *arguments, char **ret_re
         return *ret_result ? 0 : -ENOMEM;
 }
 
-static const AgentToolSpec tool_specs[] = {
-        {
-                .component_type = "calculator",
-                .description = "Evaluates an arithmetic expression: numbers, + - * / % ** and parentheses. "
-                               "Returns its value.",
-                .parameters = "{\"type\": \"object\", \"properties\": {\"expression\": {\"type\": \"string\", "
-                              "\"description\": \"The expression, e.g. (2 + 3) * 4.5\"}}, "
-                              "\"required\": [\"expression\"]}",
-                .call = tool_calculator,
-        },
-        {
-                .component_type = "datetime",
-                .description = "The current date and time, ISO 8601.",
-                .parameters = "{\"type\": \"object\", \"properties\": {\"timezone\": {\"type\": \"string\", "
-                              "\"description\": \"UTC (the default) or an offset like +02:00\"}}}",
-                .call = tool_datetime,
-        },
+static const AgentToolSpec tool_calculator_spec = {
+        .component_type = "calculator",
+        .description = "Evaluates an arithmetic expression: numbers, + - * / % ** and parentheses. "
+                       "Returns its value.",
+        .parameters = "{\"type\": \"object\", \"properties\": {\"expression\": {\"type\": \"string\", "
+                      "\"description\": \"The expression, e.g. (2 + 3) * 4.5\"}}, "
+                      "\"required\": [\"expression\"]}",
+        .call = tool_calculator,
+};
+
+static const AgentToolSpec tool_datetime_spec = {
+        .component_type = "datetime",
+        .description = "The current date and time, ISO 8601.",
+        .parameters = "{\"type\": \"object\", \"properties\": {\"timezone\": {\"type\": \"string\", "
+                      "\"description\": \"UTC (the default) or an offset like +02:00\"}}}",
+        .call = tool_datetime,
+};
+
+/* Every tool an agent can offer. */
+static const AgentToolSpec *const tool_specs[] = {
+        &tool_calculator_spec,
+        &tool_datetime_spec,
 };
 
 static const AgentToolSpec *tool_spec_find(const char *component_type) {
         for (size_t i = 0; i < ELEMENTSOF(tool_specs); i++)
-                if (streq_ptr(tool_specs[i].component_type, component_type))
-                        return &tool_specs[i];
+                if (streq_ptr(tool_specs[i]->component_type, component_type))
+                        return tool_specs[i];
         return NULL;
 }
 
@@ -238,9 +236,9 @@ int agent_tools_call(NodeRun *run, const AgentTools *t, const LlmToolCall *call,
         publish_tool_status(run, tool, "running", NULL, NULL, 0);
         arguments = llm_tool_call_arguments(call);
         if (!arguments)
-                r = fail_with(&error, "The arguments are not a JSON object");
+                r = agent_tool_fail(&error, "The arguments are not a JSON object");
         else
-                r = tool->spec->call(tool, arguments, &result, &error);
+                r = tool->spec->call(run, tool, arguments, &result, &error);
         if (r == -ENOMEM || (r >= 0 && !result) || (r < 0 && !error))
                 return -ENOMEM;
 

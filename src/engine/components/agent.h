@@ -30,15 +30,35 @@ void agent_model_done(AgentModel *m);
  * text with "****". Returns a new string, or NULL on ENOMEM. */
 char *agent_model_scrub(const AgentModel *m, const char *text);
 
-typedef struct AgentToolSpec AgentToolSpec;
+typedef struct AgentTool AgentTool;
+
+/* Runs the tool with the model's arguments (an object) on the agent's worker thread, with
+ * the agent's run (its db, vault, execution, user): 0 with *ret_result, or a negative errno
+ * with *ret_error saying why, for the model (both malloc'ed). -ENOMEM leaves both unset. */
+typedef int (*AgentToolFunc)(NodeRun *run, const AgentTool *tool, json_t *arguments, char **ret_result,
+                             char **ret_error);
+
+/* What a tool node type offers the model. Each lives with its implementation and is listed
+ * in agent-tools.c's table. */
+typedef struct AgentToolSpec {
+        const char *component_type;
+        const char *description;
+        const char *parameters;         /* JSON schema of the arguments */
+        AgentToolFunc call;
+} AgentToolSpec;
+
+/* The tools implemented outside agent-tools.c. */
+
+/* *ret_error = a copy of message; returns -EINVAL (-ENOMEM when the copy fails). */
+int agent_tool_fail(char **ret_error, const char *message);
 
 /* One tool node attached through a 'tool' edge, as the model sees it. */
-typedef struct AgentTool {
+struct AgentTool {
         const char *node_id, *component_type, *label;   /* borrowed from run->attachments */
         json_t *config;                                 /* its config (borrowed) */
         char *name;                                     /* what the model calls it */
         const AgentToolSpec *spec;
-} AgentTool;
+};
 
 typedef struct AgentTools {
         AgentTool *tools;
