@@ -212,7 +212,10 @@ static const NodeTypeSpec node_types[] = {
                         "type": "object",
                         "properties": {
                                 "use_native_search": {"type": "boolean", "default": false,
-                                                      "description": "Use the provider's own web search when it has one"}}}),
+                                                      "description": "Use the provider's own web search when it has one"},
+                                "stream": {"type": "boolean", "default": true,
+                                           "description": "Stream the answer: its text arrives as chat_delta events "
+                                                          "while the model writes"}}}),
         },
         {
                 .component_type = "agent",

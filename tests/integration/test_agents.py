@@ -250,6 +250,46 @@ class AgentTestBase(FlowTestCase):
                 self.assertLess(time.monotonic() - started, 3)
                 self.assertHealthy()
 
+        def test_streamed_answer_arrives_before_the_node_finishes(self):
+                model = self.scenario()
+                answer = "Streaming lets the reader see the reply grow word by word."
+                self.fake.script(model, {"text": answer, "chunks": 6, "chunk_delay": 0.15})
+                slug = self.agent_flow(model, tools=())
+                w = self.ws("workflow:" + slug)
+                execution_id = self.execute(slug, {"text": "stream please"})
+
+                deltas, first_delta_at = [], None
+                while True:
+                        e = self.next_event(w, lambda e: e.get("type") in ("chat_delta", "chat_message") or
+                                            (e.get("type") == "node_status" and e["data"]["node_id"] == "agent"
+                                             and e["data"]["status"] in ("success", "failed")))
+                        self.assertEqual(e["execution_id"], execution_id)
+                        if e["type"] == "chat_delta":
+                                self.assertEqual(e["data"]["node_id"], "agent")
+                                self.assertEqual(e["data"]["seq"], len(deltas))
+                                deltas.append(e["data"]["text"])
+                                first_delta_at = first_delta_at or time.monotonic()
+                        elif e["type"] == "chat_message":
+                                self.assertEqual(e["data"], {"node_id": "agent", "text": answer})
+                        else:
+                                finished_at = time.monotonic()
+                                self.assertEqual(e["data"]["status"], "success", e)
+                                break
+                # The pieces came while the model wrote, well before the node finished.
+                self.assertEqual("".join(deltas), answer)
+                self.assertGreaterEqual(len(deltas), 6)
+                self.assertGreater(finished_at - first_delta_at, 0.4)
+                self.assertTrue(self.fake.requests(model)[0]["body"]["stream"])
+                self.assertEqual(self.wait_for(execution_id)["status"], "completed")
+
+                # With streaming off the provider is asked for one plain answer.
+                self.fake.script(model, {"text": "plain"})
+                r = self.admin.patch("/workflows/%s/nodes/model/" % slug, {"config": {"extra_config": {"stream": False}}})
+                self.assertEqual(r.status, 200, r)
+                status, detail = self.run_flow(slug, {"text": "no stream"})
+                self.assertEqual(status["status"], "completed", detail)
+                self.assertFalse(self.fake.requests(model)[-1]["body"].get("stream", False))
+
         def failed_agent(self, slug, body=None):
                 status, detail = self.run_flow(slug, body)
                 self.assertEqual(status["status"], "failed", detail)

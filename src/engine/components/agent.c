@@ -6,6 +6,9 @@
  * answers without calling a tool, or extra_config.max_iterations model calls (default 25,
  * the registry's) have been made, which fails the node.
  *
+ * The answer streams unless the ai_model's extra_config.stream is false: its text goes out as
+ * chat_delta events while it arrives, and as one chat_message per model call (agent-stream.c).
+ *
  * Output: {"output": the final text, "messages": the conversation [{role, content,
  * tool_calls?, tool_call_id?, is_error?}], "token_usage": {input_tokens, output_tokens,
  * total_tokens, llm_calls, tool_calls}}.
@@ -29,6 +32,7 @@
 typedef struct AgentRun {
         AgentModel model;
         AgentTools tools;
+        AgentStream stream;
         LlmMessage *messages;
         size_t n_messages;
         LlmUsage usage;
@@ -46,6 +50,7 @@ typedef struct AgentRun {
 static void agent_run_done(AgentRun *a) {
         agent_model_done(&a->model);
         agent_tools_done(&a->tools);
+        agent_stream_done(&a->stream);
         llm_messages_free(a->messages, a->n_messages);
         llm_response_free(a->response);
         llm_error_done(&a->error);
@@ -228,10 +233,13 @@ static int agent_setup(NodeRun *run, AgentRun *a) {
         r = agent_first_messages(run, a);
         if (r < 0)
                 return r;
+        if (agent_stream_init(&a->stream, run, &a->model) < 0)
+                return node_run_fail_oom(run);
 
         a->model.request.system_prompt = json_is_string(prompt) ? json_string_value(prompt) : NULL;
         a->model.request.tools = a->tools.offered;
         a->model.request.n_tools = a->tools.n;
+        a->model.request.stream = a->stream.enabled;
         return 0;
 }
 
@@ -253,6 +261,7 @@ static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *respo
         a->usage.output_tokens += response->usage.output_tokens;
         if (!llm_messages_add_response(&a->messages, &a->n_messages, response))
                 return node_run_fail_oom(run);
+        agent_stream_message(&a->stream, response->text);
         if (response->n_tool_calls == 0)
                 return agent_output(run, a, response->text ?: "");
 
@@ -274,7 +283,8 @@ static int agent_run_sync(NodeRun *run, AgentRun *a) {
                         return node_run_fail_stopped(run);
                 a->model.request.messages = a->messages;
                 a->model.request.n_messages = a->n_messages;
-                r = llm_complete_sync(run->llm, &a->model.request, NULL, NULL, run->cancelled, &response, &error);
+                r = llm_complete_sync(run->llm, &a->model.request, agent_stream_text, &a->stream, run->cancelled,
+                                      &response, &error);
                 if (r < 0)
                         return agent_fail_llm(run, a, r, &error);
                 r = agent_take_answer(run, a, response);
@@ -294,6 +304,13 @@ static void agent_answered(LlmResponse *response, const LlmError *error, void *u
                         a->error = (LlmError) { .kind = LLM_ERROR_INTERNAL };
         }
         node_run_wake(a->waker);
+}
+
+/* On the LLM client's thread: a piece of the answer. */
+static void agent_streamed(const char *text, size_t len, void *userdata) {
+        AgentRun *a = userdata;
+
+        agent_stream_text(text, len, &a->stream);
 }
 
 static void agent_cancel(void *userdata) {
@@ -317,7 +334,7 @@ static int agent_submit(NodeRun *run, AgentRun *a) {
         llm_error_done(&a->error);
         a->failed = false;
 
-        r = llm_client_submit(run->llm, &a->model.request, agent_answered, NULL, a, &a->handle);
+        r = llm_client_submit(run->llm, &a->model.request, agent_answered, agent_streamed, a, &a->handle);
         if (r < 0)
                 return node_run_fail(run, "internal", "Cannot call the model: %s", strerror(-r));
         node_run_suspend(run, TAKE_PTR(owned), agent_cancel, agent_run_free);

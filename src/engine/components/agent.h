@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "engine/component.h"
 #include "llm/llm.h"
@@ -29,6 +30,20 @@ void agent_model_done(AgentModel *m);
 /* Replaces every occurrence of the model's secrets (API key, custom header values) in
  * text with "****". Returns a new string, or NULL on ENOMEM. */
 char *agent_model_scrub(const AgentModel *m, const char *text);
+
+/* The answer's text as events while it streams in (agent-stream.c). */
+typedef struct AgentStream {
+        bool enabled;                   /* the ai_model's extra_config.stream (default true) */
+        char *workflow_slug, *execution_id, *node_id;
+        uint64_t seq;                   /* of the next chat_delta, from 0 per node run */
+} AgentStream;
+
+int agent_stream_init(AgentStream *s, const NodeRun *run, const AgentModel *model);
+void agent_stream_done(AgentStream *s);
+/* An LlmTextFunc (userdata: the AgentStream): publishes chat_delta {node_id, text, seq}. */
+void agent_stream_text(const char *text, size_t len, void *userdata);
+/* After a model call: chat_message {node_id, text}, when text is not empty. */
+void agent_stream_message(AgentStream *s, const char *text);
 
 typedef struct AgentTool AgentTool;
 
