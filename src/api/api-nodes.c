@@ -120,6 +120,7 @@ static int check_credential(HttpRequest *req, json_t *config, const char *field,
 
 static int check_config(HttpRequest *req, json_t *config, const char *component_type, json_t *errors) {
         _cleanup_json_ json_t *config_errors = json_array();
+        const char *credential_type = NULL;
         json_t *e, *response_format;
         size_t i;
         int r;
@@ -152,8 +153,8 @@ static int check_config(HttpRequest *req, json_t *config, const char *component_
                 if (r < 0)
                         return r;
         }
-        if (node_type_keeps_trigger_config(component_type)) {
-                r = check_credential(req, config, "credential_id", NULL, errors);
+        if (node_type_keeps_credential(component_type, &credential_type)) {
+                r = check_credential(req, config, "credential_id", credential_type, errors);
                 if (r < 0)
                         return r;
         }

@@ -214,8 +214,7 @@ static const NodeTypeSpec node_types[] = {
                                 "use_native_search": {"type": "boolean", "default": false,
                                                       "description": "Use the provider's own web search when it has one"},
                                 "stream": {"type": "boolean", "default": true,
-                                           "description": "Stream the answer: its text arrives as chat_delta events "
-                                                          "while the model writes"}}}),
+                                           "description": "Stream the answer as chat_delta events"}}}),
         },
         {
                 .component_type = "agent",

@@ -29,6 +29,19 @@ bool node_type_keeps_trigger_config(const char *component_type) {
         return component_type && strncmp(component_type, "trigger_", strlen("trigger_")) == 0;
 }
 
+bool node_type_keeps_credential(const char *component_type, const char **ret_credential_type) {
+        const char *type = NULL;
+        bool keeps = node_type_keeps_trigger_config(component_type);
+
+        if (streq_ptr(component_type, "web_search")) {
+                type = "tool";
+                keeps = true;
+        }
+        if (ret_credential_type)
+                *ret_credential_type = type;
+        return keeps;
+}
+
 #define NODE_COLUMNS                                                                            \
         "id, node_id, component_type, label, is_entry_point, interrupt_before, interrupt_after, " \
         "position_x, position_y, subworkflow_id, system_prompt, extra_config, llm_credential_id, " \
@@ -386,8 +399,9 @@ static int node_values_fill(NodeValues *nv, const char *component_type, json_t *
                         return r;
         }
 
-        if (node_type_keeps_trigger_config(component_type)) {
+        if (node_type_keeps_credential(component_type, NULL))
                 nv_integer(nv, NV_CREDENTIAL_ID, config, "credential_id");
+        if (node_type_keeps_trigger_config(component_type)) {
                 nv->v[NV_IS_ACTIVE] = db_bool(json_get_bool(config, "is_active", true));
                 nv_integer_default(nv, NV_PRIORITY, config, "priority", 0);
                 r = nv_json(nv, NV_TRIGGER_CONFIG, config, "trigger_config", "{}");

@@ -22,6 +22,10 @@
 bool node_id_is_valid(const char *node_id);
 bool node_type_keeps_llm_config(const char *component_type);
 bool node_type_keeps_trigger_config(const char *component_type);
+/* Whether the type keeps config.credential_id, and the credential type it must name (NULL:
+ * any): triggers (a Telegram bot, …) and the tools that call a service of the owner's
+ * (web_search: a 'tool' credential). */
+bool node_type_keeps_credential(const char *component_type, const char **ret_credential_type);
 
 /* How a webhook trigger's extra_config.secret reads in every answer of the store below
  * (sealed or not, it is never shown). */

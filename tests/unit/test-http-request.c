@@ -413,6 +413,22 @@ START_TEST(test_http_redirects) {
 }
 END_TEST
 
+START_TEST(test_http_private_network_refused) {
+        int r;
+        TestRun *t = request("{\"url\": \"URL/json\", \"allow_private_network\": false}", &r);
+
+        /* The test server listens on loopback: refused before a byte is sent. */
+        ck_assert_failed(t, r, "http");
+        ck_assert(!t->run.retryable);
+        ck_assert_ptr_nonnull(strstr(t->run.error, "private network"));
+        test_run_free(t);
+
+        t = request("{\"url\": \"URL/json\", \"allow_private_network\": true}", &r);
+        ck_assert_int_eq(r, 0);
+        test_run_free(t);
+}
+END_TEST
+
 START_TEST(test_http_bad_settings) {
         static const char *const configs[] = {
                 "{}",
@@ -553,6 +569,7 @@ static Suite *http_suite(void) {
         tcase_add_test(tc, test_http_text_and_binary_responses);
         tcase_add_test(tc, test_http_error_status);
         tcase_add_test(tc, test_http_redirects);
+        tcase_add_test(tc, test_http_private_network_refused);
         tcase_add_test(tc, test_http_bad_settings);
         tcase_add_test(tc, test_http_response_too_large);
         tcase_add_test(tc, test_http_timeout);

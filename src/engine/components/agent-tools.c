@@ -114,6 +114,10 @@ static const AgentToolSpec tool_datetime_spec = {
 static const AgentToolSpec *const tool_specs[] = {
         &tool_calculator_spec,
         &tool_datetime_spec,
+        &agent_tool_http_request,
+        &agent_tool_web_search,
+        &agent_tool_whoami,
+        &agent_tool_workflow_discover,
 };
 
 static const AgentToolSpec *tool_spec_find(const char *component_type) {

@@ -63,6 +63,15 @@ typedef struct AgentToolSpec {
 } AgentToolSpec;
 
 /* The tools implemented outside agent-tools.c. */
+extern const AgentToolSpec agent_tool_http_request;
+extern const AgentToolSpec agent_tool_web_search;
+extern const AgentToolSpec agent_tool_whoami;
+extern const AgentToolSpec agent_tool_workflow_discover;
+
+/* Runs the http_request component for a tool of run's agent with config ({"extra_config":
+ * {url, method, headers, body, timeout, allow_private_network}}): 0 with *ret_response
+ * ({status, headers, body}), or a negative errno with *ret_error saying why (-ENOMEM: unset). */
+int agent_tool_http(NodeRun *run, const AgentTool *tool, json_t *config, json_t **ret_response, char **ret_error);
 
 /* *ret_error = a copy of message; returns -EINVAL (-ENOMEM when the copy fails). */
 int agent_tool_fail(char **ret_error, const char *message);

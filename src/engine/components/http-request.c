@@ -5,7 +5,10 @@
  * is, any other JSON value as JSON; both are labelled application/json when they are a JSON
  * object or array and the headers name no Content-Type), timeout (seconds,
  * default 30), fail_on_error (default false: an HTTP error status is a response like any
- * other; true: a status >= 400 fails the node).
+ * other; true: a status >= 400 fails the node), allow_private_network (default true; false
+ * refuses connections to loopback, private and link-local addresses, checked on each
+ * connection after DNS and across redirects: the agent's http_request tool sets it from its
+ * node, since a model chooses its URLs).
  *
  * Output: {"response": {"status", "headers": {lower-case name: value}, "body"}}, the body
  * parsed when the response says it is JSON, else text. Responses over 10 MiB fail the node.
@@ -23,6 +26,7 @@
 
 #include "common/json-util.h"
 #include "engine/components/components.h"
+#include "engine/net-guard.h"
 
 #define HTTP_TIMEOUT_DEFAULT_SEC 30
 #define HTTP_TIMEOUT_MAX_SEC (24 * 3600)
@@ -53,6 +57,7 @@ typedef struct HttpResponse {
         size_t limit;           /* bytes of body and headers together */
         size_t headers_size;
         bool too_large;
+        bool refused_private;   /* a connection to a private address was refused */
         json_t *headers;
 } HttpResponse;
 
@@ -134,6 +139,18 @@ static size_t http_on_header(char *data, size_t size, size_t n, void *userdata) 
         if (v && json_object_set_new(r->headers, name, v) < 0)
                 return 0;
         return len;
+}
+
+/* Opens the socket of a connection unless its address is private (allow_private_network
+ * false). */
+static curl_socket_t http_open_public_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *address) {
+        HttpResponse *r = userdata;
+
+        if (purpose == CURLSOCKTYPE_IPCXN && net_address_is_private(&address->addr, address->addrlen)) {
+                r->refused_private = true;
+                return CURL_SOCKET_BAD;
+        }
+        return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 static bool header_token_valid(const char *s) {
@@ -398,6 +415,12 @@ int component_http_request(NodeRun *run) {
             curl_easy_setopt(easy, CURLOPT_HEADERDATA, &response) != CURLE_OK ||
             curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers) != CURLE_OK)
                 return node_run_fail(run, "internal", "libcurl does not support a needed option");
+        if (!node_run_setting_bool(run, "allow_private_network", true) &&
+            (curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, http_open_public_socket) != CURLE_OK ||
+             curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &response) != CURLE_OK ||
+             /* A proxy from the environment would be the only address checked. */
+             curl_easy_setopt(easy, CURLOPT_PROXY, "") != CURLE_OK))
+                return node_run_fail(run, "internal", "libcurl does not support a needed option");
 
         /* POST stays a plain POST (curl then follows a 303 with a GET, as browsers do); the
          * other methods are named, and POST, PUT and PATCH always send a body. */
@@ -426,6 +449,12 @@ int component_http_request(NodeRun *run) {
                 return node_run_fail(run, "http", "The transfer failed: %s", strerror(-r));
         if (response.too_large) {
                 r = node_run_fail(run, "limit", "The response is larger than %zu bytes", response.limit);
+                run->retryable = false;
+                return r;
+        }
+        if (code != CURLE_OK && response.refused_private) {
+                r = node_run_fail(run, "http", "%s (or a redirect from it) leads to this host or a private "
+                                  "network, which this request may not reach (allow_private_network is off)", url);
                 run->retryable = false;
                 return r;
         }
