@@ -47,6 +47,7 @@ struct LlmCall {
         size_t body_len;
         bool stream;
         usec_t timeout;
+        usec_t deadline;                /* CLOCK_MONOTONIC; 0: none */
         unsigned max_attempts;
         LlmDoneFunc done;
         LlmTextFunc on_text;
@@ -186,6 +187,16 @@ static void schedule_check(LlmClient *c, usec_t when) {
         c->next_check = MIN(c->next_check, when);
 }
 
+/* The next timer of the call: a silence's end or the next attempt's start, never later
+ * than the request's deadline. */
+static void call_wake_at(LlmCall *call, usec_t when) {
+        call->wake_at = call->deadline > 0 ? MIN(when, call->deadline) : when;
+}
+
+static bool call_past_deadline(const LlmCall *call, usec_t when) {
+        return call->deadline > 0 && when >= call->deadline;
+}
+
 /* --- an attempt's answer ---------------------------------------------------------------------- */
 
 static void call_on_text(const char *text, size_t len, void *userdata) {
@@ -206,7 +217,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
         LlmCall *call = userdata;
         size_t len = size * n;
 
-        call->wake_at = now_monotonic_usec() + call->timeout;
+        call_wake_at(call, now_monotonic_usec() + call->timeout);
         if (!call->mode_decided) {
                 long status = 0;
 
@@ -243,7 +254,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
         const char *colon, *value, *end;
         char **field = NULL;
 
-        call->wake_at = now_monotonic_usec() + call->timeout;
+        call_wake_at(call, now_monotonic_usec() + call->timeout);
         /* A status line starts another response's headers (after 100 Continue). */
         if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
                 free(call->content_type);
@@ -323,7 +334,7 @@ static int call_start_attempt(LlmCall *call) {
                 return -ENOMEM;
         }
         call->easy = easy;
-        call->wake_at = now_monotonic_usec() + call->timeout;
+        call_wake_at(call, now_monotonic_usec() + call->timeout);
         schedule_check(c, call->wake_at);
         return 0;
 }
@@ -362,8 +373,11 @@ static void call_attempt_failed(LlmCall *call, LlmError *e) {
                 delay = e->retry_after;
         } else
                 delay = llm_backoff_delay(call->attempt, c->opts.backoff_initial, c->opts.backoff_max, random_unit(c));
+        /* No attempt that could not start before the deadline. */
+        if (call_past_deadline(call, now_monotonic_usec() + delay))
+                return call_finish(call, NULL, e);
         llm_error_done(e);
-        call->wake_at = now_monotonic_usec() + delay;
+        call_wake_at(call, now_monotonic_usec() + delay);
         schedule_check(c, call->wake_at);
 }
 
@@ -450,7 +464,9 @@ static void client_check_timers(LlmClient *c, usec_t now) {
                 next = call->next;
                 if (call->wake_at > now)
                         continue;
-                if (call->easy)
+                if (call_past_deadline(call, now))
+                        call_fail(call, LLM_ERROR_TIMEOUT, "the request's deadline passed");
+                else if (call->easy)
                         call_timed_out(call);
                 else if (call_start_attempt(call) < 0)
                         call_fail(call, LLM_ERROR_INTERNAL, "starting a transfer failed");
@@ -637,6 +653,7 @@ static int call_new(const LlmClient *c, const LlmRequest *req, LlmCall **ret) {
         call->provider = req->provider;
         call->stream = req->stream;
         call->timeout = req->timeout > 0 ? req->timeout : LLM_DEFAULT_TIMEOUT;
+        call->deadline = req->deadline;
         call->max_attempts = req->max_attempts > 0 ? req->max_attempts : c->opts.max_attempts;
 
         if ((r = llm_request_url(req, &call->url)) < 0 ||

@@ -123,6 +123,8 @@ typedef struct LlmRequest {
                                          * attempt (the whole answer of a plain request);
                                          * 0: LLM_DEFAULT_TIMEOUT */
         unsigned max_attempts;          /* ai_model's max_retries + 1; 0: the client's default */
+        usec_t deadline;                /* CLOCK_MONOTONIC µs by which the request ends, retries
+                                         * included (then LLM_ERROR_TIMEOUT); 0: none */
 } LlmRequest;
 
 #define LLM_ANTHROPIC_DEFAULT_MAX_TOKENS 4096

@@ -527,6 +527,51 @@ START_TEST(test_timeout) {
 }
 END_TEST
 
+/* The deadline bounds the whole request: a stream that keeps coming and the retries. */
+static void run_with_deadline(const char *name, const char *replies, bool stream, usec_t deadline_in,
+                              unsigned max_attempts, Outcome *o) {
+        _cleanup_(llm_client_freep) LlmClient *c = client_new();
+        char model[64];
+        Setup s;
+
+        scenario(model, name);
+        script(model, replies);
+        setup_init(&s, LLM_PROVIDER_OPENAI, model, "ping");
+        s.req.stream = stream;
+        s.req.max_attempts = max_attempts;
+        s.req.deadline = now_monotonic_usec() + deadline_in;
+        outcome_init(o);
+        run(c, &s.req, o);
+        setup_done(&s);
+}
+
+START_TEST(test_deadline) {
+        Outcome o;
+
+        run_with_deadline("dl1", "[{\"text\": \"a b c d e f g h\", \"chunks\": 8, \"chunk_delay\": 0.2}]", true,
+                          500 * USEC_PER_MSEC, 1, &o);
+        ck_assert_ptr_null(o.response);
+        ck_assert_int_eq(o.error.kind, LLM_ERROR_TIMEOUT);
+        ck_assert_msg(outcome_seconds(&o) >= 0.49 && outcome_seconds(&o) < 1.2, "took %.3f s", outcome_seconds(&o));
+        outcome_done(&o);
+
+        /* A retry that could not start before the deadline is not made: the first error ends it. */
+        run_with_deadline("dl2", "[{\"error\": {\"status\": 500, \"message\": \"Boom\", \"retry_after\": 1}}, "
+                          "{\"text\": \"ok\"}]", false, 300 * USEC_PER_MSEC, 3, &o);
+        ck_assert_ptr_null(o.response);
+        ck_assert_int_eq(o.error.kind, LLM_ERROR_SERVER);
+        ck_assert_uint_eq(o.error.attempts, 1);
+        outcome_done(&o);
+
+        /* In time, the retry is made. */
+        run_with_deadline("dl3", "[{\"error\": {\"status\": 500, \"message\": \"Boom\"}}, {\"text\": \"ok\"}]",
+                          false, 10 * USEC_PER_SECOND, 3, &o);
+        ck_assert_ptr_nonnull(o.response);
+        ck_assert_uint_eq(o.response->attempts, 2);
+        outcome_done(&o);
+}
+END_TEST
+
 START_TEST(test_lost_connection) {
         Outcome o;
 
@@ -837,6 +882,7 @@ static Suite *client_suite(void) {
         tcase_add_test(tc, test_stop_ends_requests);
         tcase_add_test(tc, test_complete_sync_cancel);
         tcase_add_test(tc, test_concurrent);
+        tcase_add_test(tc, test_deadline);
         suite_add_tcase(s, tc);
         return s;
 }

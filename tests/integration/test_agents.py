@@ -212,6 +212,22 @@ class AgentCases(AgentTestBase):
                 self.assertEqual(status["status"], "completed", detail)
                 self.assertFalse(self.fake.requests(model)[-1]["body"].get("stream", False))
 
+        def test_execution_deadline_ends_the_model_call(self):
+                model = self.scenario()
+                self.fake.script(model, *[{"text": "too late", "delay": 8}] * 3)
+                slug = self.agent_flow(model, tools=())
+                r = self.admin.patch("/workflows/%s/" % slug, {"max_execution_seconds": 1})
+                self.assertEqual(r.status, 200, r)
+                started = time.monotonic()
+                status, detail = self.run_flow(slug, {"text": "hi"})
+                elapsed = time.monotonic() - started
+                self.assertEqual(status["status"], "failed", detail)
+                self.assertEqual(status["error_code"], "timeout", detail)
+                # Ended at the deadline, not after the retries the model's settings allow.
+                self.assertLess(elapsed, 2.5)
+                self.assertEqual(len(self.fake.requests(model)), 1)
+                self.assertHealthy()
+
         def failed_agent(self, slug, body=None):
                 status, detail = self.run_flow(slug, body)
                 self.assertEqual(status["status"], "failed", detail)

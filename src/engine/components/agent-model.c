@@ -66,6 +66,7 @@ static int config_into_request(NodeRun *run, AgentModel *m) {
         if (timeout > 0)
                 req->timeout = (usec_t) (timeout * USEC_PER_SECOND);
         /* The answer must come before the execution's deadline. */
+        req->deadline = run->deadline;
         if (run->deadline > 0) {
                 usec_t now = now_monotonic_usec(), left = run->deadline > now ? run->deadline - now : 1;
 
