@@ -6,6 +6,7 @@
 
 #include "engine/component.h"
 #include "engine/components/registry.h"
+#include "engine/events.h"
 
 const Component *component_find(const char *component_type) {
         if (!component_type)
@@ -50,6 +51,15 @@ bool node_run_should_stop(const NodeRun *run) {
         if (run->cancelled && *run->cancelled)
                 return true;
         return run->deadline > 0 && now_monotonic_usec() >= run->deadline;
+}
+
+void node_run_publish_status(const NodeRun *run, json_t *data) {
+        if (!data)
+                return;
+        if (run->root_execution_id)
+                events_forward_child_status(run->root_workflow_slug, run->root_execution_id, run->root_node_id,
+                                            run->execution_id, data);
+        events_publish_workflow(run->workflow_slug, "node_status", run->execution_id, data);
 }
 
 void node_run_done(NodeRun *run) {

@@ -18,6 +18,10 @@ typedef struct NodeRun {
         /* --- in (owned by the orchestrator) --- */
         const char *execution_id;
         const char *workflow_slug;
+        /* A child execution's top-level execution, its workflow and the node of it the child
+         * descends from (NULL for a top-level run): node events of this run's own making (an
+         * agent's tool calls) reach it as child_node_status too. */
+        const char *root_execution_id, *root_workflow_slug, *root_node_id;
         int64_t workflow_id;
         int64_t user_id;         /* who started the execution; 0: nobody (a webhook, a schedule) */
         const char *node_id;
@@ -108,6 +112,9 @@ const Component *component_find(const char *component_type);
 int node_run_fail(NodeRun *run, const char *error_code, const char *format, ...) _printf_(3, 4);
 /* run->output = {port: value} taking ownership of value. */
 int node_run_output(NodeRun *run, const char *port, json_t *value);
+/* Publishes a node_status event (data taken) on the run's channels and, for a child
+ * execution's run, as child_node_status on its top-level execution's. */
+void node_run_publish_status(const NodeRun *run, json_t *data);
 /* True when the run should stop: cancelled or past its deadline. */
 bool node_run_should_stop(const NodeRun *run);
 void node_run_done(NodeRun *run);

@@ -93,3 +93,20 @@ void events_publish_workflow(const char *slug, const char *type, const char *exe
             snprintf(channel, sizeof channel, "execution:%s", execution_id) < (int) sizeof channel)
                 publish_one(b, channel, type, execution_id, d);
 }
+
+void events_forward_child_status(const char *root_slug, const char *root_execution_id, const char *root_node_id,
+                                 const char *child_execution_id, json_t *data) {
+        json_t *copy;
+
+        if (!events_wanted("child_node_status"))
+                return;
+        copy = json_deep_copy(data);
+        if (!copy ||
+            json_object_set_new(copy, "child_execution_id", json_string(child_execution_id)) < 0 ||
+            json_object_set_new(copy, "parent_node_id", root_node_id ? json_string(root_node_id) : json_null()) < 0 ||
+            json_object_set_new(copy, "is_child_event", json_true()) < 0) {
+                json_decref(copy);
+                return;
+        }
+        events_publish_workflow(root_slug, "child_node_status", root_execution_id, copy);
+}

@@ -29,3 +29,10 @@ void events_publish(const char *channel, const char *type, const char *execution
 /* Convenience: the same event on "workflow:<slug>" and, when execution_id is set, on
  * "execution:<id>" (as the reference does for engine events). */
 void events_publish_workflow(const char *slug, const char *type, const char *execution_id, json_t *data);
+
+/* A child execution's node_status data (borrowed), sent to its top-level execution's
+ * channels as child_node_status (inventory 4.3) with child_execution_id, parent_node_id
+ * (the top-level node the child descends from) and is_child_event, so that one
+ * subscription follows a run with all its subworkflows. */
+void events_forward_child_status(const char *root_slug, const char *root_execution_id, const char *root_node_id,
+                                 const char *child_execution_id, json_t *data);

@@ -75,23 +75,11 @@ int job_add_event(Job *j, const char *type, json_t *data) {
         return json_array_append_new(j->events, json_pack("[s, o]", type, data)) < 0 ? -ENOMEM : 0;
 }
 
-/* A child's node_status goes to the top-level execution too, as child_node_status
- * (inventory 4.3), so one subscription follows a run with all its subworkflows. */
+/* A child's node_status goes to the top-level execution too. */
 static void forward_to_root(const Job *j, const char *type, json_t *data) {
-        json_t *copy;
-
-        if (!j->info.root_execution_id || !streq(type, "node_status"))
-                return;
-        copy = json_deep_copy(data);
-        if (!copy ||
-            json_object_set_new(copy, "child_execution_id", json_string(j->info.id)) < 0 ||
-            json_object_set_new(copy, "parent_node_id", j->info.root_node_id ? json_string(j->info.root_node_id)
-                                                                                : json_null()) < 0 ||
-            json_object_set_new(copy, "is_child_event", json_true()) < 0) {
-                json_decref(copy);
-                return;
-        }
-        events_publish_workflow(j->info.root_workflow_slug, "child_node_status", j->info.root_execution_id, copy);
+        if (j->info.root_execution_id && streq(type, "node_status"))
+                events_forward_child_status(j->info.root_workflow_slug, j->info.root_execution_id,
+                                            j->info.root_node_id, j->info.id, data);
 }
 
 void job_after_commit(Job *j) {
@@ -663,6 +651,9 @@ int job_execute(Job *j, JobResult *res) {
         *run = (NodeRun) {
                 .execution_id = j->info.id,
                 .workflow_slug = j->info.workflow_slug,
+                .root_execution_id = j->info.root_execution_id,
+                .root_workflow_slug = j->info.root_workflow_slug,
+                .root_node_id = j->info.root_node_id,
                 .workflow_id = j->info.workflow_id,
                 .user_id = j->info.user_id,
                 .node_id = j->row.node_id,

@@ -94,6 +94,31 @@ class AgentToolsTest(AgentTestBase):
                 self.assertEqual(len(requests), 2)
                 return tool_results(self.provider, requests[1]["body"])["call_1"], detail, slug
 
+        def test_tool_calls_of_a_child_reach_the_top_level_execution(self):
+                model = self.scenario()
+                self.fake.script(model, {"tool_calls": [{"id": "c1", "name": "calculator",
+                                                         "arguments": {"expression": "2+2"}}]}, {"text": "4"})
+                child = self.agent_flow(model, tools=("calculator",))
+                parent = self.flow([("sub", "workflow", {"target_workflow": child})], [("trig", "sub")])
+                w = self.ws("workflow:" + parent)
+                status, detail = self.run_flow(parent, {"text": "2+2?"})
+                self.assertEqual(status["status"], "completed", detail)
+
+                def child_tool_event(status):
+                        return lambda e: (e.get("type") == "child_node_status" and e["data"].get("is_tool_call") is True
+                                          and e["data"]["status"] == status)
+
+                running = self.next_event(w, child_tool_event("running"))
+                self.assertEqual(running["execution_id"], detail["execution_id"])
+                self.assertEqual(running["data"]["node_id"], "calculator_tool")
+                self.assertEqual(running["data"]["parent_node_id"], "sub")
+                self.assertTrue(running["data"]["is_child_event"])
+                child_execution = running["data"]["child_execution_id"]
+                self.assertNotEqual(child_execution, detail["execution_id"])
+                done = self.next_event(w, child_tool_event("success"))
+                self.assertEqual(done["data"]["output"], {"result": "4"})
+                self.assertEqual(done["data"]["child_execution_id"], child_execution)
+
         def test_http_request_tool_with_the_nodes_headers(self):
                 before = len(self.target.requests)
                 result, _, _ = self.call_tool(

@@ -212,7 +212,7 @@ static void publish_tool_status(const NodeRun *run, const AgentTool *tool, const
         if (!streq(status, "running") &&
             json_object_set_new(data, "duration_ms", json_integer((json_int_t) (duration / 1000))) < 0)
                 goto fail;
-        events_publish_workflow(run->workflow_slug, "node_status", run->execution_id, data);
+        node_run_publish_status(run, data);
         return;
 fail:
         json_decref(data);
