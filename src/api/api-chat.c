@@ -3,14 +3,13 @@
  * execution's events. */
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 
 #include "api/api-workflows.h"
 #include "api/router.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
 #include "engine/engine.h"
+#include "store/store-conversations.h"
 #include "store/store-executions.h"
 #include "store/store-nodes.h"
 
@@ -63,8 +62,8 @@ static int workflows_chat(HttpRequest *req, HttpResponse *resp) {
                 { "trigger_node_id", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
         _cleanup_json_ json_t *body = NULL, *workflow = NULL, *payload = NULL;
-        _cleanup_free_ char *trigger = NULL, *error = NULL;
-        char id[EXECUTION_ID_LEN + 1], thread_id[64];
+        _cleanup_free_ char *trigger = NULL, *error = NULL, *thread_id = NULL;
+        char id[EXECUTION_ID_LEN + 1];
         Manager *m = req->manager;
         int64_t workflow_id;
         int r;
@@ -86,8 +85,10 @@ static int workflows_chat(HttpRequest *req, HttpResponse *resp) {
         if (r <= 0)
                 return r;
 
-        /* One conversation per user and workflow, as the agents' memory keys it. */
-        snprintf(thread_id, sizeof thread_id, "%" PRIi64 ":%" PRIi64, req->user.id, workflow_id);
+        /* The caller's conversation with the workflow, as the agents' memory keys it. */
+        r = conversation_thread_id(req->user.id, NULL, workflow_id, &thread_id);
+        if (r < 0)
+                return r;
         payload = json_pack("{s:s, s:I, s:s, s:s, s:[]}", "text", json_get_string(body, "text", ""),
                             "user_id", (json_int_t) req->user.id, "username", req->user.username ?: "",
                             "thread_id", thread_id, "files");

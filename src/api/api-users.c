@@ -7,6 +7,7 @@
 #include "common/json-util.h"
 #include "common/time-util.h"
 #include "daemon/manager.h"
+#include "engine/budget-limits.h"
 #include "store/store-api-keys.h"
 #include "store/store-users.h"
 
@@ -88,6 +89,31 @@ static int check_user_body(json_t *body, const JsonField *fields, size_t n_field
 
         http_reply_detail(resp, 422, TAKE_PTR(errors));
         return 0;
+}
+
+/* A body's optional "budget" (budget-limits.h): 1 when it is absent or fine, with
+ * *ret_text the JSON to store (NULL when absent, "{}" for null); 0 when resp holds the 422;
+ * or negative errno. */
+static int read_budget(json_t *body, HttpResponse *resp, char **ret_text) {
+        _cleanup_json_ json_t *errors = json_array(), *loc = json_pack("[s, s]", "body", "budget");
+        _cleanup_json_ json_t *normalized = NULL;
+        json_t *budget = json_object_get(body, "budget");
+
+        *ret_text = NULL;
+        if (!budget)
+                return 1;
+        if (!errors || !loc)
+                return -ENOMEM;
+        budget_check_json(budget, loc, errors);
+        if (json_array_size(errors) > 0) {
+                http_reply_detail(resp, 422, TAKE_PTR(errors));
+                return 0;
+        }
+        normalized = budget_normalize(budget);
+        if (!normalized)
+                return -ENOMEM;
+        *ret_text = json_dumps_compact(normalized);
+        return *ret_text ? 1 : -ENOMEM;
 }
 
 /* The password_hash of a body's optional "password", or NULL when absent. */
@@ -244,7 +270,7 @@ static int users_me_patch(HttpRequest *req, HttpResponse *resp) {
                 { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
         _cleanup_json_ json_t *body = NULL;
-        _cleanup_free_ char *hash = NULL;
+        _cleanup_free_ char *hash = NULL, *budget = NULL;
         UserUpdate u;
         int r;
 
@@ -252,6 +278,12 @@ static int users_me_patch(HttpRequest *req, HttpResponse *resp) {
         if (!body)
                 return 0;
         r = check_user_body(body, fields, ELEMENTSOF(fields), resp);
+        if (r <= 0)
+                return r;
+        /* Nobody sets their own limits but an admin. */
+        if (json_object_get(body, "budget") && req->user.role != USER_ROLE_ADMIN)
+                return http_reply_error(resp, 403, "Only an admin can change a budget.");
+        r = read_budget(body, resp, &budget);
         if (r <= 0)
                 return r;
 
@@ -262,6 +294,7 @@ static int users_me_patch(HttpRequest *req, HttpResponse *resp) {
                 .password_hash = hash,
                 .first_name = json_get_string(body, "first_name", NULL),
                 .last_name = json_get_string(body, "last_name", NULL),
+                .budget = budget,
         };
         r = store_user_update(req->manager->db, req->user.id, &u, NULL);
         if (r == -ENOENT)
@@ -351,7 +384,7 @@ static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
                 { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
         _cleanup_json_ json_t *body = NULL, *target = NULL;
-        _cleanup_free_ char *hash = NULL;
+        _cleanup_free_ char *hash = NULL, *budget = NULL;
         const char *role;
         UserUpdate u;
         int64_t id;
@@ -366,6 +399,9 @@ static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
         if (!body)
                 return 0;
         r = check_user_body(body, fields, ELEMENTSOF(fields), resp);
+        if (r <= 0)
+                return r;
+        r = read_budget(body, resp, &budget);
         if (r <= 0)
                 return r;
 
@@ -388,6 +424,7 @@ static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
                 .role = role,
                 .first_name = json_get_string(body, "first_name", NULL),
                 .last_name = json_get_string(body, "last_name", NULL),
+                .budget = budget,
         };
         r = store_user_update(req->manager->db, id, &u, NULL);
         if (r == -ENOENT)

@@ -209,8 +209,8 @@ json_t *http_request_checked_object(const HttpRequest *req, HttpResponse *resp,
         return TAKE_PTR(body);
 }
 
-static int query_int(const HttpRequest *req, HttpResponse *resp, const char *name, int64_t def,
-                     int64_t min, int64_t max, int64_t *ret) {
+int http_request_query_int(const HttpRequest *req, HttpResponse *resp, const char *name, int64_t def,
+                           int64_t min, int64_t max, int64_t *ret) {
         _cleanup_free_ char *v = http_request_query(req, name);
         char *end;
         long long n;
@@ -238,10 +238,10 @@ int http_request_pagination(const HttpRequest *req, HttpResponse *resp, int64_t 
                             int64_t *ret_offset) {
         int r;
 
-        r = query_int(req, resp, "limit", 50, 1, 1000, ret_limit);
+        r = http_request_query_int(req, resp, "limit", 50, 1, 1000, ret_limit);
         if (r < 0)
                 return r;
-        return query_int(req, resp, "offset", 0, 0, INT64_MAX / 2, ret_offset);
+        return http_request_query_int(req, resp, "offset", 0, 0, INT64_MAX / 2, ret_offset);
 }
 
 void http_request_done(HttpRequest *req) {

@@ -136,6 +136,11 @@ typedef struct JsonField JsonField;
 json_t *http_request_checked_object(const HttpRequest *req, HttpResponse *resp,
                                     const JsonField *fields, size_t n_fields);
 
+/* Integer query parameter name, def when absent; on a value that is not an integer from min
+ * to max fills resp with 422 naming the parameter and returns -EINVAL. */
+int http_request_query_int(const HttpRequest *req, HttpResponse *resp, const char *name, int64_t def,
+                           int64_t min, int64_t max, int64_t *ret);
+
 /* limit (default 50, 1..1000) and offset (default 0, >= 0) from the query string; on a bad
  * value fills resp with 422 naming the parameter and returns -EINVAL. */
 int http_request_pagination(const HttpRequest *req, HttpResponse *resp, int64_t *ret_limit,

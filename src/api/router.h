@@ -30,8 +30,10 @@ extern const Route node_routes[];
 extern const Route edge_routes[];
 extern const Route execution_routes[];
 extern const Route chat_routes[];
+extern const Route chat_history_routes[];
 extern const Route webhook_routes[];
 extern const Route credential_routes[];
+extern const Route usage_routes[];
 extern const Route misc_routes[];
 
 /* Dispatches req; always leaves a response in resp. */

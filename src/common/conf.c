@@ -549,6 +549,10 @@ static int config_set_workers(Config *c, const char *value) {
         return 0;
 }
 
+static int config_set_price_table(Config *c, const char *value) {
+        return set_path(&c->price_table, value, 0);
+}
+
 static int config_set_max_subworkflow_depth(Config *c, const char *value) {
         if (isempty(value)) {
                 c->max_subworkflow_depth = DEFAULT_MAX_SUBWORKFLOW_DEPTH;
@@ -643,6 +647,7 @@ static const ConfigKey config_keys[] = {
         { "Limits",  "MaxNodeOutputSize",   "PIPELIT_MAX_NODE_OUTPUT_SIZE",   config_set_max_node_output_size },
         { "Limits",  "MaxSubworkflowDepth", "PIPELIT_MAX_SUBWORKFLOW_DEPTH",  config_set_max_subworkflow_depth },
         { "Engine",  "Workers",             "PIPELIT_WORKERS",                config_set_workers },
+        { "Engine",  "PriceTable",          "PIPELIT_PRICE_TABLE",            config_set_price_table },
         { "Retention", "KeepSuccessful",    "PIPELIT_RETENTION_KEEP_SUCCESSFUL", config_set_retention_keep_successful },
         { "Retention", "MaxAgeDays",        "PIPELIT_RETENTION_MAX_AGE_DAYS", config_set_retention_max_age_days },
         { "Retention", "MaxCount",          "PIPELIT_RETENTION_MAX_COUNT",    config_set_retention_max_count },
@@ -696,6 +701,7 @@ void config_done(Config *c) {
         c->static_directory = mfree(c->static_directory);
         c->database = mfree(c->database);
         c->state_directory = mfree(c->state_directory);
+        c->price_table = mfree(c->price_table);
 }
 
 /* --- files ------------------------------------------------------------------------------- */

@@ -34,6 +34,8 @@ typedef struct Config {
         unsigned max_subworkflow_depth; /* MaxSubworkflowDepth=5: generations of child executions */
         /* [Engine] */
         unsigned workers;           /* Workers=4: threads running nodes (0 = no engine) */
+        char *price_table;          /* PriceTable= the price table (prices.json); empty: the
+                                     * operator's /etc/pipelit/prices.json, else the package's */
         /* [Retention] defaults for workflows whose settings say nothing */
         bool retention_keep_successful; /* KeepSuccessful=all|none: data of completed runs */
         int64_t retention_max_age_days; /* MaxAgeDays= (0: keep runs of any age) */

@@ -101,20 +101,14 @@ static void log_to_stderr(int level, const char *const *extra, const char *messa
         funlockfile(stderr);
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *func,
-                 const char *const *extra_fields, const char *format, ...) {
+static int log_internalv(int level, int error, const char *file, int line, const char *func,
+                         const char *const *extra_fields, const char *format, va_list ap) {
         int saved_errno = errno;
         char buf[2048];
-        va_list ap;
-
-        if (level > max_level)
-                return -abs(error);
 
         /* %m prints the error passed in, as systemd's log functions do. */
         errno = abs(error);
-        va_start(ap, format);
         vsnprintf(buf, sizeof buf, format, ap);
-        va_end(ap);
 
         if (use_journal)
                 log_to_journal(level, error, file, line, func, extra_fields, buf);
@@ -123,4 +117,53 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
         errno = saved_errno;
         return -abs(error);
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func,
+                 const char *const *extra_fields, const char *format, ...) {
+        va_list ap;
+        int r;
+
+        if (level > max_level)
+                return -abs(error);
+
+        va_start(ap, format);
+        r = log_internalv(level, error, file, line, func, extra_fields, format, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Room for the longest slug (255) and node id (64) with their field names. */
+#define LOG_FIELD_MAX 320
+
+static void add_field(char buf[static LOG_FIELD_MAX], const char *name, const char *value,
+                      const char **fields, size_t *n) {
+        if (isempty(value))
+                return;
+        snprintf(buf, LOG_FIELD_MAX, "%s=%s", name, value);
+        fields[(*n)++] = buf;
+}
+
+int log_execution_internal(int level, int error, const char *file, int line, const char *func,
+                           const char *workflow, const char *execution, const char *node,
+                           const char *message_id, const char *format, ...) {
+        char bufs[4][LOG_FIELD_MAX];
+        const char *fields[5];
+        size_t n = 0;
+        va_list ap;
+        int r;
+
+        if (level > max_level)
+                return -abs(error);
+
+        add_field(bufs[0], "PIPELIT_WORKFLOW", workflow, fields, &n);
+        add_field(bufs[1], "PIPELIT_EXECUTION", execution, fields, &n);
+        add_field(bufs[2], "PIPELIT_NODE", node, fields, &n);
+        add_field(bufs[3], "MESSAGE_ID", message_id, fields, &n);
+        fields[n] = NULL;
+
+        va_start(ap, format);
+        r = log_internalv(level, error, file, line, func, fields, format, ap);
+        va_end(ap);
+        return r;
 }

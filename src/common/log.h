@@ -22,6 +22,22 @@ const char *log_level_to_string(int level);
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *const *extra_fields, const char *format, ...) _printf_(7, 8);
 
+/* log_internal() with the journal fields of a line about an execution or one of its nodes:
+ * PIPELIT_WORKFLOW= (slug), PIPELIT_EXECUTION= (id), PIPELIT_NODE= (node id) and MESSAGE_ID=
+ * (common/message-ids.h), each left out when NULL or empty. */
+int log_execution_internal(int level, int error, const char *file, int line, const char *func,
+                           const char *workflow, const char *execution, const char *node,
+                           const char *message_id, const char *format, ...) _printf_(10, 11);
+
+#define log_execution_errno(level, error, workflow, execution, node, message_id, ...)              \
+        log_execution_internal((level), (error), __FILE__, __LINE__, __func__, (workflow), (execution), \
+                               (node), (message_id), __VA_ARGS__)
+#define log_execution(level, workflow, execution, node, message_id, ...) \
+        log_execution_errno((level), 0, (workflow), (execution), (node), (message_id), __VA_ARGS__)
+/* A line with a MESSAGE_ID= only (the daemon's start and stop). */
+#define log_message_id(level, message_id, ...) \
+        log_execution_errno((level), 0, NULL, NULL, NULL, (message_id), __VA_ARGS__)
+
 #define log_full_errno(level, error, ...) \
         log_internal((level), (error), __FILE__, __LINE__, __func__, NULL, __VA_ARGS__)
 

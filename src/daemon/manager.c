@@ -11,6 +11,7 @@
 #include "broker/broker.h"
 #include "bus/bus-manager.h"
 #include "common/log.h"
+#include "common/message-ids.h"
 #include "common/vault.h"
 #include "common/work-pool.h"
 #include "daemon/manager.h"
@@ -162,8 +163,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         if (m->stopping)
                 return 0;
-        log_info("Received %s, stopping: finishing %u request(s) in flight.",
-                 strsignal((int) si->ssi_signo), server_requests_in_flight(m->server));
+        log_message_id(LOG_INFO, MESSAGE_ID_DAEMON_STOPPING,
+                       "Received %s, stopping: finishing %u request(s) in flight.",
+                       strsignal((int) si->ssi_signo), server_requests_in_flight(m->server));
         manager_stop(m);
         return 0;
 }
@@ -183,8 +185,9 @@ static int on_idle_check(sd_event_source *s, uint64_t now, void *userdata) {
          * their waits and deadlines before the next connection. (An error counts as busy.) */
         if (server_requests_in_flight(m->server) == 0 && ws_hub_clients(hub) == 0 &&
             now >= idle_since + timeout && store_executions_unfinished(m->db) == 0) {
-                log_info("Idle for %llu s, exiting until the next connection.",
-                         (unsigned long long) (timeout / 1000000));
+                log_message_id(LOG_INFO, MESSAGE_ID_DAEMON_STOPPING,
+                               "Idle for %llu s, exiting until the next connection.",
+                               (unsigned long long) (timeout / 1000000));
                 manager_stop(m);
                 return 0;
         }
@@ -300,8 +303,9 @@ int manager_run(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot enable the watchdog: %m");
 
-        log_info("pipelitd " PACKAGE_VERSION " serving on %s (database: %s).",
-                 server_describe(m->server), db_backend_to_string(db_backend(m->db)));
+        log_message_id(LOG_INFO, MESSAGE_ID_DAEMON_STARTED,
+                       "pipelitd " PACKAGE_VERSION " serving on %s (database: %s).",
+                       server_describe(m->server), db_backend_to_string(db_backend(m->db)));
         (void) sd_notifyf(false, "READY=1\nSTATUS=Serving on %s", server_describe(m->server));
 
         r = server_run(m->server, &m->stopping, &m->forced);

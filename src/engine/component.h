@@ -45,6 +45,7 @@ typedef struct NodeRun {
                                   * component runs (no transaction is open) */
         const struct Vault *vault;      /* opens credentials: store_credential_load() */
         struct LlmClient *llm;   /* the daemon's LLM client; NULL: one per call */
+        const struct PriceTable *prices; /* what model calls cost (prices.h); NULL: unknown */
         /* Set for a component with a resume function when it may suspend (NULL: it may
          * not, and must finish in run()). */
         struct NodeRunWaker *waker;

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "engine/execution-cache.h"
 #include "engine/graph-cache.h"
+#include "engine/prices.h"
 #include "engine/run-plan.h"
 #include "engine/topology.h"
 #include "llm/llm.h"
@@ -61,6 +62,8 @@ struct Engine {
         const Vault *vault;
         /* The LLM client the agents' requests share (one network thread for all). */
         LlmClient *llm;
+        /* What model calls cost (prices.h), read at start. */
+        PriceTable *prices;
 
         /* Pruning old runs, on the I/O thread with its connection (retention.c). */
         sd_event *event;

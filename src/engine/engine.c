@@ -26,6 +26,28 @@
 /* Workflows whose graph stays parsed for the next start. */
 #define GRAPH_CACHE_SIZE 256
 
+/* The price table the agents cost their calls with: a broken file refuses the start, a
+ * missing one leaves every model's cost unknown. */
+static int engine_load_prices(Engine *e, const char *configured) {
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        int r;
+
+        r = price_table_load_default(configured, &e->prices, &path, &error);
+        if (r == -ENOENT) {
+                log_warning("No price table at %s or %s: model calls are counted at $0 (cost_known: false).",
+                            PRICE_TABLE_OPERATOR_PATH, PRICE_TABLE_PACKAGE_PATH);
+                return 0;
+        }
+        if (r == -EINVAL) {
+                log_error("Cannot read the price table: %s", error ?: "invalid");
+                return r;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the price table: %m");
+        log_debug("Prices of %zu models from %s.", price_table_size(e->prices), path);
+        return 0;
+}
+
 int engine_new(Manager *m, Broker *broker, Engine **ret) {
         _cleanup_(engine_freep) Engine *e = NULL;
         int r;
@@ -57,6 +79,9 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
                 return r;
         e->vault = m->vault;
         r = llm_client_new(NULL, &e->llm);
+        if (r < 0)
+                return r;
+        r = engine_load_prices(e, m->config.price_table);
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < e->n_workers; i++)
@@ -104,6 +129,7 @@ Engine *engine_free(Engine *e) {
         graph_cache_free(e->graphs);
         /* After the workers: none of them waits on a request any more. */
         llm_client_free(e->llm);
+        price_table_free(e->prices);
         /* After the client: its last callbacks may still wake them. */
         suspensions_free(e);
         retention_stop(e);
@@ -123,8 +149,9 @@ void engine_enqueue(Engine *e, const char *execution_id, const int64_t *ids, siz
                 r = broker_enqueue(e->broker, &job, run_at);
                 /* The run stays queued in the database; the next start enqueues it again. */
                 if (r < 0)
-                        log_error_errno(r, "Cannot enqueue node run %" PRIi64 " of execution %s: %m", ids[i],
-                                        execution_id);
+                        log_execution_errno(LOG_ERR, r, NULL, execution_id, NULL, NULL,
+                                            "Cannot enqueue node run %" PRIi64 " of execution %s: %m", ids[i],
+                                            execution_id);
         }
 }
 

@@ -57,13 +57,15 @@ int error_handler_insert(Job *j, const char *error, const char *error_code, Chil
         slug = json_get_string(handler, "slug", "");
         trigger = find_error_trigger(nodes);
         if (!trigger) {
-                log_warning("Execution %s of workflow '%s' failed; its error handler '%s' has no trigger_error node.",
-                            j->info.id, j->info.workflow_slug, slug);
+                log_execution(LOG_WARNING, j->info.workflow_slug, j->info.id, NULL, NULL,
+                              "Execution %s of workflow '%s' failed; its error handler '%s' has no trigger_error node.",
+                              j->info.id, j->info.workflow_slug, slug);
                 return 0;
         }
         if (!json_get_bool(handler, "is_active", true)) {
-                log_warning("Execution %s of workflow '%s' failed; its error handler '%s' is not active.",
-                            j->info.id, j->info.workflow_slug, slug);
+                log_execution(LOG_WARNING, j->info.workflow_slug, j->info.id, NULL, NULL,
+                              "Execution %s of workflow '%s' failed; its error handler '%s' is not active.",
+                              j->info.id, j->info.workflow_slug, slug);
                 return 0;
         }
 
@@ -86,8 +88,9 @@ int error_handler_insert(Job *j, const char *error, const char *error_code, Chil
 
         r = execution_start_prepare(j->engine, j->db, &c->request, &c->start, &graph_error);
         if (r == -EINVAL) {
-                log_warning("Execution %s of workflow '%s' failed; its error handler '%s' cannot run: %s", j->info.id,
-                            j->info.workflow_slug, slug, graph_error ?: "invalid graph");
+                log_execution(LOG_WARNING, j->info.workflow_slug, j->info.id, NULL, NULL,
+                              "Execution %s of workflow '%s' failed; its error handler '%s' cannot run: %s",
+                              j->info.id, j->info.workflow_slug, slug, graph_error ?: "invalid graph");
                 return 0;
         }
         if (r >= 0)

@@ -230,6 +230,7 @@ static const NodeTypeSpec node_types[] = {
                 },
                 .requires_model = true,
                 .requires_tools = true,
+                .requires_output_parser = true,
                 .requires_skills = true,
                 .executable = true,
                 .config_schema =
@@ -319,12 +320,14 @@ static const NodeTypeSpec node_types[] = {
                         "type": "object",
                         "properties": {
                                 "categories": {"type": "array", "default": [],
-                                               "description": "Categories to choose from; conditional edges route on their names",
+                                               "description": "Categories to choose from; conditional edges route on their names, and on __other__ when the answer names none",
                                                "items": {"type": "object",
                                                          "properties": {
                                                                  "name": {"type": "string", "description": "Category name, the route value"},
                                                                  "description": {"type": "string", "description": "What belongs in it, shown to the model"}},
-                                                         "required": ["name"]}}}}),
+                                                         "required": ["name"]}},
+                                "input_template": {"type": "string", "default": "",
+                                                   "description": "Template of the text to classify, e.g. {{ trigger.text }}; empty reads the input's text or last message"}}}),
         },
         {
                 .component_type = "extractor",
@@ -344,18 +347,23 @@ static const NodeTypeSpec node_types[] = {
                         "type": "object",
                         "properties": {
                                 "extraction_schema": {"type": "object", "default": {},
-                                                      "description": "JSON schema of the object to extract"}}}),
+                                                      "description": "JSON schema of the object to extract (type, properties, required, items, enum)"},
+                                "validation_retries": {"type": "integer", "minimum": 0, "maximum": 3, "default": 1,
+                                                       "description": "Times an answer that does not match the schema is sent back to the model with what is wrong"},
+                                "input_template": {"type": "string", "default": "",
+                                                   "description": "Template of the text to extract from, e.g. {{ trigger.text }}; empty reads the input's text or messages"}}}),
         },
         {
                 .component_type = "router",
                 .display_name = "Router",
-                .description = "Routes on a value already in the run state",
+                .description = "Routes on a value already in the run state, or on the route the model chooses",
                 .category = "ai",
                 .inputs = {
                         PORT_REQUIRED("messages", PORT_MESSAGES, "The conversation"),
                 },
                 .outputs = {
                         PORT("route", PORT_STRING, "The route taken"),
+                        PORT("raw", PORT_STRING, "The model's raw answer, when the model chose"),
                 },
                 .requires_model = true,
                 .requires_output_parser = true,
@@ -364,16 +372,25 @@ static const NodeTypeSpec node_types[] = {
                         "type": "object",
                         "properties": {
                                 "condition_field": {"type": "string", "default": "route",
-                                                    "description": "State field whose value is the route"},
+                                                    "description": "State field whose value is the route (looked up in the run state, then in the input)"},
                                 "condition_expression": {"type": "string", "default": "",
-                                                         "description": "Dotted state path, optionally compared: state.node_outputs.x.category == 'billing'"}}}),
+                                                         "description": "Dotted state path, optionally compared: state.node_outputs.x.category == 'billing' routes to true or false"},
+                                "routes": {"type": "array", "default": [],
+                                           "description": "Routes the model chooses from (instead of a state value); __other__ when its answer names none",
+                                           "items": {"type": "object",
+                                                     "properties": {
+                                                             "name": {"type": "string", "description": "Route name, the condition_value of its edges"},
+                                                             "description": {"type": "string", "description": "When to take it, shown to the model"}},
+                                                     "required": ["name"]}},
+                                "input_template": {"type": "string", "default": "",
+                                                   "description": "Template of the text the model routes, e.g. {{ trigger.text }}"}}}),
         },
 
         /* Memory */
         {
                 .component_type = "memory_read",
                 .display_name = "Memory Read",
-                .description = "Tool: recall facts, episodes and procedures from the global memory",
+                .description = "Tool: recall facts remembered by the agents of the workflow's owner",
                 .category = "sub_component",
                 .outputs = {
                         PORT("result", PORT_STRING, "What was recalled"),
@@ -392,7 +409,7 @@ static const NodeTypeSpec node_types[] = {
         {
                 .component_type = "memory_write",
                 .display_name = "Memory Write",
-                .description = "Tool: remember a fact in the global memory",
+                .description = "Tool: remember a fact for the agents of the workflow's owner",
                 .category = "sub_component",
                 .outputs = {
                         PORT("result", PORT_STRING, "What was stored"),
@@ -888,11 +905,11 @@ static const NodeTypeSpec node_types[] = {
                         "type": "object",
                         "properties": {
                                 "parser_type": {"type": "string", "enum": ["json", "regex", "list"], "default": "json",
-                                                "description": "json (fenced blocks too), regex (all matches of pattern) or list (one item per line)"},
+                                                "description": "json (the first object or array, fenced blocks too), regex ({match, groups, named, matches} of pattern) or list (one item per line, or comma separated)"},
                                 "pattern": {"type": "string", "default": "",
-                                            "description": "Regular expression for the regex parser"},
+                                            "description": "Regular expression for the regex parser; (?P<name>...) names a group"},
                                 "source_node": {"type": "string", "default": "",
-                                                "description": "Node whose output is parsed; empty parses the last message"}}}),
+                                                "description": "Node whose output is parsed; empty parses the model's answer of the node it is attached to"}}}),
         },
 };
 

@@ -142,7 +142,7 @@ static json_t *truncate_strings(json_t *v, size_t max) {
 
 static int event_node_success(Job *j, const char *node_id, const char *iteration, json_t *output,
                               uint64_t duration_ms) {
-        json_t *data;
+        json_t *data, *usage = json_object_get(output, "token_usage");
 
         if (!events_wanted("node_status"))
                 return 0;
@@ -150,7 +150,9 @@ static int event_node_success(Job *j, const char *node_id, const char *iteration
 
         if (!data ||
             json_object_set_new(data, "duration_ms", json_integer((json_int_t) duration_ms)) < 0 ||
-            json_object_set_new(data, "output", output ? truncate_strings(output, EVENT_STRING_MAX) : json_null()) < 0) {
+            json_object_set_new(data, "output", output ? truncate_strings(output, EVENT_STRING_MAX) : json_null()) < 0 ||
+            /* A node that called a model: what it used and cost, beside the output. */
+            (json_is_object(usage) && json_object_set(data, "token_usage", usage) < 0)) {
                 json_decref(data);
                 return -ENOMEM;
         }
@@ -466,8 +468,9 @@ static int advance(Job *j, const char *scope, const char *node_id, const char *r
         if (r < 0)
                 return r;
         if (unblocked.n_run > 0) {
-                log_warning("Execution %s: starting %zu node(s) whose parents can no longer finish.", j->info.id,
-                            unblocked.n_run);
+                log_execution(LOG_WARNING, j->info.workflow_slug, j->info.id, NULL, NULL,
+                              "Execution %s: starting %zu node(s) whose parents can no longer finish.", j->info.id,
+                              unblocked.n_run);
                 r = write_step(j, scope, &unblocked, 0);
                 if (r < 0)
                         return r;

@@ -11,6 +11,7 @@
 
 #include "common/json-util.h"
 #include "common/log.h"
+#include "common/message-ids.h"
 #include "engine/events.h"
 #include "engine/node-types.h"
 #include "engine/orchestrator.h"
@@ -94,14 +95,20 @@ void job_after_commit(Job *j) {
 
                 events_publish_workflow(j->info.workflow_slug, type, j->info.id, json_incref(json_array_get(event, 1)));
                 forward_to_root(j, type, json_array_get(event, 1));
+                /* Execution events are always collected: this is where a failure is final. */
+                if (streq_ptr(type, "execution_failed"))
+                        log_execution(LOG_NOTICE, j->info.workflow_slug, j->info.id, NULL, MESSAGE_ID_EXECUTION_FAILED,
+                                      "Execution %s of workflow '%s' failed: %s", j->info.id, j->info.workflow_slug,
+                                      json_get_string(json_array_get(event, 1), "error", "no error message"));
         }
         for (size_t k = 0; k < j->n_pending; k++)
                 engine_enqueue(j->engine, j->info.id, &j->pending[k].id, 1, j->pending[k].run_at);
         if (j->child)
                 execution_start_announce(j->engine, &j->child->request, &j->child->start, j->child->id);
         if (j->handler) {
-                log_info("Execution %s of workflow '%s' failed; its error handler runs as execution %s.",
-                         j->info.id, j->info.workflow_slug, j->handler->id);
+                log_execution(LOG_INFO, j->info.workflow_slug, j->info.id, NULL, NULL,
+                              "Execution %s of workflow '%s' failed; its error handler runs as execution %s.",
+                              j->info.id, j->info.workflow_slug, j->handler->id);
                 execution_start_announce(j->engine, &j->handler->request, &j->handler->start, j->handler->id);
         }
 
@@ -189,7 +196,8 @@ static int job_load(Job *j) {
         r = execution_cache_get(j->engine->executions, j->db, j->broker_job.execution_id, &j->execution, &error);
         if (r < 0) {
                 if (error)
-                        log_error("Execution %s has an unreadable graph: %s", j->broker_job.execution_id, error);
+                        log_execution(LOG_ERR, NULL, j->broker_job.execution_id, NULL, NULL,
+                                      "Execution %s has an unreadable graph: %s", j->broker_job.execution_id, error);
                 return r;
         }
         j->info = j->execution->info;
@@ -494,8 +502,9 @@ static int job_commit(Job *j, const NodeOutcome *o) {
                 if ((r != -EBUSY && r != -EIO) || attempt >= COMMIT_ATTEMPTS)
                         return r;
 
-                log_warning_errno(r, "Cannot commit node '%s' of execution %s (%s), trying again: %m",
-                                  j->row.node_id, j->info.id, db_last_error(j->db));
+                log_execution_errno(LOG_WARNING, r, j->info.workflow_slug, j->info.id, j->row.node_id, NULL,
+                                    "Cannot commit node '%s' of execution %s (%s), trying again: %m",
+                                    j->row.node_id, j->info.id, db_last_error(j->db));
                 (void) usleep(attempt * COMMIT_RETRY_USEC);
                 if (r == -EIO) {
                         /* A broken connection: a new one, or give up (the next start runs
@@ -666,6 +675,7 @@ int job_execute(Job *j, JobResult *res) {
                 .db = j->db,
                 .vault = j->engine->vault,
                 .llm = j->engine->llm,
+                .prices = j->engine->prices,
                 .retryable = true,
         };
         *o = (NodeOutcome) { .retryable = false };
@@ -821,8 +831,9 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
                 } else
                         suspension_drop(waker);
                 if (r < 0)
-                        log_error_errno(r, "Node run %" PRIi64 " of execution %s cannot resume: %m (%s)",
-                                        broker_job->node_run_id, broker_job->execution_id, db_last_error(j.db));
+                        log_execution_errno(LOG_ERR, r, j.info.workflow_slug, broker_job->execution_id, NULL, NULL,
+                                            "Node run %" PRIi64 " of execution %s cannot resume: %m (%s)",
+                                            broker_job->node_run_id, broker_job->execution_id, db_last_error(j.db));
                 job_done(&j);
                 return 0;
         }
@@ -837,14 +848,16 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
         }
         if (r == -EBUSY || r == -EIO) {
                 /* Nothing changed yet: the job comes back. */
-                log_warning_errno(r, "Cannot take node run %" PRIi64 " of execution %s, trying again later: %m (%s)",
-                                  broker_job->node_run_id, broker_job->execution_id, db_last_error(j.db));
+                log_execution_errno(LOG_WARNING, r, j.info.workflow_slug, broker_job->execution_id, NULL, NULL,
+                                    "Cannot take node run %" PRIi64 " of execution %s, trying again later: %m (%s)",
+                                    broker_job->node_run_id, broker_job->execution_id, db_last_error(j.db));
                 job_done(&j);
                 return -EAGAIN;
         }
         if (r < 0) {
-                log_error_errno(r, "Cannot take node run %" PRIi64 " of execution %s: %m", broker_job->node_run_id,
-                                broker_job->execution_id);
+                log_execution_errno(LOG_ERR, r, j.info.workflow_slug, broker_job->execution_id, NULL, NULL,
+                                    "Cannot take node run %" PRIi64 " of execution %s: %m", broker_job->node_run_id,
+                                    broker_job->execution_id);
                 job_done(&j);
                 return 0;
         }
@@ -852,8 +865,9 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
         r = job_run(&j);
         /* The node run stays running in the database; the next start runs it again. */
         if (r < 0)
-                log_error_errno(r, "Node '%s' of execution %s: %m (%s)", j.row.node_id, j.info.id,
-                                db_last_error(j.db));
+                log_execution_errno(LOG_ERR, r, j.info.workflow_slug, j.info.id, j.row.node_id, NULL,
+                                    "Node '%s' of execution %s: %m (%s)", j.row.node_id, j.info.id,
+                                    db_last_error(j.db));
         job_done(&j);
         return 0;
 }

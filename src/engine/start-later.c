@@ -125,12 +125,14 @@ int engine_run_pending_start(Worker *w, const char *id) {
                 (void) db_rollback(w->db);
                 if (r == -EBUSY || r == -EIO) {
                         /* Comes back with its job, on a fresh connection. */
-                        log_warning_errno(r, "Cannot create execution %s yet, trying again: %m (%s)", id,
-                                          db_last_error(w->db));
+                        log_execution_errno(LOG_WARNING, r, NULL, id, NULL, NULL,
+                                            "Cannot create execution %s yet, trying again: %m (%s)", id,
+                                            db_last_error(w->db));
                         pending_push(w->engine, TAKE_PTR(p));
                         return -EAGAIN;
                 }
-                log_error_errno(r, "Cannot create execution %s: %m (%s)", id, db_last_error(w->db));
+                log_execution_errno(LOG_ERR, r, NULL, id, NULL, NULL, "Cannot create execution %s: %m (%s)", id,
+                                    db_last_error(w->db));
                 start_failed(id, r == -ENOLINK ? "The workflow is gone" : "The execution could not be created");
                 return 0;
         }

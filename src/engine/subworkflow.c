@@ -300,7 +300,8 @@ static void cancel_children(Engine *e, Db *db, const char *execution_id) {
 
         r = store_executions_live_children(db, execution_id, &children);
         if (r < 0) {
-                log_error_errno(r, "Cannot list the child executions of %s: %m (%s)", execution_id, db_last_error(db));
+                log_execution_errno(LOG_ERR, r, NULL, execution_id, NULL, NULL,
+                                    "Cannot list the child executions of %s: %m (%s)", execution_id, db_last_error(db));
                 return;
         }
         json_array_foreach(children, i, child) {
@@ -308,7 +309,8 @@ static void cancel_children(Engine *e, Db *db, const char *execution_id) {
 
                 r = engine_cancel(e, db, id, json_string_value(json_array_get(child, 1)));
                 if (r < 0)
-                        log_error_errno(r, "Cannot cancel child execution %s of %s: %m", id, execution_id);
+                        log_execution_errno(LOG_ERR, r, NULL, id, NULL, NULL,
+                                            "Cannot cancel child execution %s of %s: %m", id, execution_id);
         }
 }
 
@@ -326,8 +328,9 @@ void engine_execution_ended(Engine *e, Db *db, const char *execution_id, Executi
         if (r >= 0)
                 r = engine_resume_parent(e, db, parent, node_run_id);
         if (r < 0 && r != -ENOENT)
-                log_error_errno(r, "Cannot resume the parent of execution %s: %m (%s); the next start does",
-                                execution_id, db_last_error(db));
+                log_execution_errno(LOG_ERR, r, NULL, execution_id, NULL, NULL,
+                                    "Cannot resume the parent of execution %s: %m (%s); the next start does",
+                                    execution_id, db_last_error(db));
 }
 
 int engine_recover_children(Engine *e, Db *db) {
@@ -348,7 +351,8 @@ int engine_recover_children(Engine *e, Db *db) {
                 json_array_foreach(orphans, i, item) {
                         const char *id = json_string_value(json_array_get(item, 0));
 
-                        log_info("Cancelling child execution %s: its parent ended.", id);
+                        log_execution(LOG_INFO, NULL, id, NULL, NULL,
+                                      "Cancelling child execution %s: its parent ended.", id);
                         r = engine_cancel(e, db, id, json_string_value(json_array_get(item, 1)));
                         if (r < 0)
                                 return r;

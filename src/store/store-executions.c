@@ -554,10 +554,16 @@ int store_execution_add_usage(Db *db, const char *id, const ExecutionUsage *usag
         char tokens[DB_INT_BUFSZ], calls[DB_INT_BUFSZ], cost[64];
 
         snprintf(cost, sizeof cost, "%.17g", usage->cost_usd);
+        /* The execution and every execution above it (a child's spend rolls up into its
+         * parents' totals), in the same statement as the node's commit: once, even across
+         * a crash. */
         return db_queryv(db, NULL,
+                         "WITH RECURSIVE line(id) AS (SELECT CAST(? AS TEXT) UNION ALL "
+                         "SELECT e.parent_execution_id FROM executions e JOIN line ON e.execution_id = line.id "
+                         "WHERE e.parent_execution_id IS NOT NULL) "
                          "UPDATE executions SET total_tokens = total_tokens + ?, llm_calls = llm_calls + ?, "
-                         "total_cost_usd = total_cost_usd + ? WHERE execution_id = ?",
-                         db_int(tokens, usage->tokens), db_int(calls, usage->llm_calls), cost, id);
+                         "total_cost_usd = total_cost_usd + ? WHERE execution_id IN (SELECT id FROM line)",
+                         id, db_int(tokens, usage->tokens), db_int(calls, usage->llm_calls), cost);
 }
 
 int store_execution_usage(Db *db, const char *id, ExecutionUsage *ret) {

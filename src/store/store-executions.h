@@ -190,7 +190,8 @@ typedef struct ExecutionUsage {
         double cost_usd;
 } ExecutionUsage;
 
-/* In a transaction. Adds a node's usage to the execution's totals. */
+/* In a transaction. Adds a node's usage to the execution's totals and to those of every
+ * execution above it (its parent, the parent's parent, …). */
 int store_execution_add_usage(Db *db, const char *id, const ExecutionUsage *usage);
 int store_execution_usage(Db *db, const char *id, ExecutionUsage *ret);
 

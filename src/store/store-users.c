@@ -11,7 +11,7 @@
 /* The columns of UserOut, in the order user_out_from_row() reads them. */
 #define USER_OUT_COLUMNS                                                                    \
         "u.id, u.username, u.role, u.first_name, u.last_name, u.created_at, u.mfa_enabled, " \
-        "(SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.is_active) "
+        "(SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.is_active), u.budget "
 
 bool user_name_is_valid(const char *s) {
         size_t n = 0;
@@ -37,6 +37,16 @@ void user_login_done(UserLogin *l) {
         *l = (UserLogin) {};
 }
 
+/* The limits an admin set ({} when none). */
+static json_t *user_budget_from_row(const DbResult *r, size_t row, size_t col) {
+        json_t *budget = store_column_json(r, row, col, NULL);
+
+        if (json_is_object(budget))
+                return budget;
+        json_decref(budget);
+        return json_object();
+}
+
 static json_t *user_out_from_row(const DbResult *r, size_t row) {
         _cleanup_json_ json_t *u = json_object();
 
@@ -49,7 +59,8 @@ static json_t *user_out_from_row(const DbResult *r, size_t row) {
             json_object_set_new_nocheck(u, "last_name", store_column_string(r, row, 4)) < 0 ||
             json_object_set_new_nocheck(u, "created_at", store_column_string(r, row, 5)) < 0 ||
             json_object_set_new_nocheck(u, "mfa_enabled", json_boolean(db_result_get_bool(r, row, 6))) < 0 ||
-            json_object_set_new_nocheck(u, "key_count", json_integer(db_result_get_int64(r, row, 7))) < 0)
+            json_object_set_new_nocheck(u, "key_count", json_integer(db_result_get_int64(r, row, 7))) < 0 ||
+            json_object_set_new_nocheck(u, "budget", user_budget_from_row(r, row, 8)) < 0)
                 return NULL;
 
         return TAKE_PTR(u);
@@ -124,7 +135,7 @@ int store_user_create(Db *db, const char *username, const char *password_hash, c
 int store_user_update(Db *db, int64_t id, const UserUpdate *u, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         char now[TIMESTAMP_BUFSZ], idbuf[DB_INT_BUFSZ], sql[256] = "UPDATE users SET updated_at = ?";
-        const char *params[6];
+        const char *params[7];
         size_t n = 0;
         int r;
 
@@ -144,6 +155,10 @@ int store_user_update(Db *db, int64_t id, const UserUpdate *u, json_t **ret) {
         if (u->last_name) {
                 strcat(sql, ", last_name = ?");
                 params[n++] = u->last_name;
+        }
+        if (u->budget) {
+                strcat(sql, ", budget = ?");
+                params[n++] = u->budget;
         }
         strcat(sql, " WHERE id = ? AND is_active RETURNING id");
         params[n++] = db_int(idbuf, id);

@@ -1,6 +1,7 @@
 /* Users: rows of the users table, handed out in the API's shape (UserOut):
- *   {id, username, role, first_name, last_name, created_at, mfa_enabled, key_count}
- * where key_count counts the user's active keys.
+ *   {id, username, role, first_name, last_name, created_at, mfa_enabled, key_count, budget}
+ * where key_count counts the user's active keys and budget holds the spend limits an admin
+ * set ({} when none; engine/budget-limits.h).
  *
  * A deactivated user (is_active false) is gone as far as the API is concerned: the getters,
  * the list and the updates skip it; only its username stays taken. Roles are the strings
@@ -44,6 +45,7 @@ typedef struct UserUpdate {
         const char *role;
         const char *first_name;
         const char *last_name;
+        const char *budget;             /* JSON text of the user's spend limits ("{}": none) */
 } UserUpdate;
 
 /* Applies u to an active user and returns the new UserOut (ret may be NULL); -ENOENT when

@@ -7,7 +7,7 @@ import time
 from harness import ADMIN_PASSWORD, ADMIN_USER, DaemonTestCase, unique
 
 USER_FIELDS = {"id", "username", "role", "first_name", "last_name", "created_at",
-               "mfa_enabled", "key_count"}
+               "mfa_enabled", "key_count", "budget"}
 KEY_FIELDS = {"id", "name", "prefix", "created_at", "last_used_at", "expires_at", "is_active"}
 
 

@@ -252,7 +252,7 @@ START_TEST(test_flags) {
         }
 
         ck_assert(find("agent")->requires_model && find("agent")->requires_tools &&
-                  find("agent")->requires_skills && !find("agent")->requires_output_parser);
+                  find("agent")->requires_skills && find("agent")->requires_output_parser);
         ck_assert(find("deep_agent")->requires_model && find("deep_agent")->requires_tools &&
                   find("deep_agent")->requires_skills);
         ck_assert(find("categorizer")->requires_model && find("categorizer")->requires_output_parser &&
@@ -398,8 +398,9 @@ START_TEST(test_attachment_edges) {
         assert_edge_ok("output_parser", "categorizer", "output_parser", "direct");
         assert_edge_ok("output_parser", "router", "output_parser", "direct");
         assert_edge_ok("output_parser", "extractor", "output_parser", "direct");
-        assert_edge_refused("output_parser", "agent", "output_parser", "direct",
-                            "agent does not take an output parser");
+        assert_edge_ok("output_parser", "agent", "output_parser", "direct");
+        assert_edge_refused("output_parser", "deep_agent", "output_parser", "direct",
+                            "deep_agent does not take an output parser");
         assert_edge_refused("skill", "categorizer", "output_parser", "direct", "'skill' is not one");
 
         assert_edge_refused("ai_model", "agent", "llm", "conditional", "conditional edges carry no label");

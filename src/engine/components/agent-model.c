@@ -88,12 +88,14 @@ int agent_model_load(NodeRun *run, AgentModel *ret) {
         llm_request_init(&m.request);
         node = find_model_node(run, &count);
         if (!node)
-                return node_run_fail_config(run, "The agent has no AI model: connect an ai_model node to it "
-                                            "through an 'llm' edge");
+                return node_run_fail_config(run, "The %s has no AI model: connect an ai_model node to it "
+                                            "through an 'llm' edge", run->component_type);
         if (count > 1)
-                return node_run_fail_config(run, "The agent has %zu AI models; connect exactly one", count);
+                return node_run_fail_config(run, "The %s has %zu AI models; connect exactly one", run->component_type,
+                                            count);
         if (!streq_ptr(json_get_string(node, "component_type", NULL), "ai_model"))
-                return node_run_fail_config(run, "The node on the agent's 'llm' edge is not an ai_model");
+                return node_run_fail_config(run, "The node on the %s's 'llm' edge is not an ai_model",
+                                            run->component_type);
         m.node_id = json_get_string(node, "node_id", "");
         m.config = json_incref(json_object_get(node, "config"));
 
@@ -165,4 +167,37 @@ char *agent_model_scrub(const AgentModel *m, const char *text) {
                 if (json_is_string(value))
                         replace_all(out, json_string_value(value));
         return out;
+}
+
+int agent_model_fail(NodeRun *run, const AgentModel *m, int r, const LlmError *e) {
+        _cleanup_free_ char *message = agent_model_scrub(m, e->message ?: strerror(-r));
+        int k;
+
+        if (e->kind == LLM_ERROR_CANCELLED || node_run_should_stop(run))
+                return node_run_fail_stopped(run);
+        if (!message)
+                return node_run_fail_oom(run);
+        switch (e->kind) {
+        case LLM_ERROR_AUTH:
+                k = node_run_fail(run, "llm_auth", "The provider rejected the credential (authentication failed, "
+                                  "HTTP %d): %s", e->http_status, message);
+                break;
+        case LLM_ERROR_CLIENT:
+                k = node_run_fail(run, "llm", "The provider refused the request (HTTP %d): %s", e->http_status,
+                                  message);
+                break;
+        case LLM_ERROR_RATE_LIMIT:
+                k = node_run_fail(run, "llm_rate_limit", "The provider's rate limit was reached after %u attempts: %s",
+                                  e->attempts, message);
+                break;
+        case LLM_ERROR_TIMEOUT:
+                k = node_run_fail(run, "timeout", "The provider did not answer in time: %s", message);
+                break;
+        default:
+                k = node_run_fail(run, "llm", "The model call failed (%s%s%.0d): %s",
+                                  llm_error_kind_to_string(e->kind), e->http_status ? ", HTTP " : "",
+                                  e->http_status, message);
+        }
+        run->retryable = llm_error_is_retryable(e);
+        return k;
 }

@@ -118,6 +118,8 @@ static const AgentToolSpec *const tool_specs[] = {
         &agent_tool_web_search,
         &agent_tool_whoami,
         &agent_tool_workflow_discover,
+        &agent_tool_memory_read,
+        &agent_tool_memory_write,
 };
 
 static const AgentToolSpec *tool_spec_find(const char *component_type) {

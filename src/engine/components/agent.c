@@ -9,9 +9,16 @@
  * The answer streams unless the ai_model's extra_config.stream is false: its text goes out as
  * chat_delta events while it arrives, and as one chat_message per model call (agent-stream.c).
  *
+ * With extra_config.conversation_memory the conversation goes on across executions: the
+ * thread's earlier messages go in front of the new input, and the new user message and the
+ * final answer are kept (agent-memory.c). The output's messages are this run's only.
+ *
  * Output: {"output": the final text, "messages": the conversation [{role, content,
  * tool_calls?, tool_call_id?, is_error?}], "token_usage": {input_tokens, output_tokens,
- * total_tokens, llm_calls, tool_calls}}.
+ * total_tokens, llm_calls, tool_calls, cost_usd, cost_known}}: cost_usd by the daemon's price
+ * table, cost_known false when some call's model had no price. Each model call is first
+ * checked against the workflow's and the user's budgets and, once answered, added to the
+ * usage ledger (budget.h).
  *
  * The agent does not hold a worker while the provider thinks: it submits each model call to
  * the daemon's LLM client and suspends (component.h); the client's answer wakes it, and a
@@ -23,8 +30,10 @@
 #include <string.h>
 
 #include "common/json-util.h"
+#include "engine/budget.h"
 #include "engine/components/agent.h"
 #include "engine/components/components.h"
+#include "engine/components/llm-node.h"
 
 #define AGENT_MAX_ITERATIONS_DEFAULT 25
 #define AGENT_MAX_ITERATIONS_MAX 1000
@@ -33,10 +42,13 @@ typedef struct AgentRun {
         AgentModel model;
         AgentTools tools;
         AgentStream stream;
+        AgentMemory memory;
         LlmMessage *messages;
         size_t n_messages;
         LlmUsage usage;
         unsigned llm_calls, tool_calls, max_iterations;
+        double cost_usd;
+        bool cost_unknown;      /* some call's model had no price */
 
         /* While suspended: the call in flight and, once it ended, how. */
         LlmClient *client;
@@ -51,6 +63,7 @@ static void agent_run_done(AgentRun *a) {
         agent_model_done(&a->model);
         agent_tools_done(&a->tools);
         agent_stream_done(&a->stream);
+        agent_memory_done(&a->memory);
         llm_messages_free(a->messages, a->n_messages);
         llm_response_free(a->response);
         llm_error_done(&a->error);
@@ -143,55 +156,23 @@ static int agent_output(NodeRun *run, AgentRun *a, const char *text) {
 
         if (!messages)
                 return node_run_fail_oom(run);
-        for (size_t i = 0; i < a->n_messages; i++)
+        for (size_t i = a->memory.n_history; i < a->n_messages; i++)
                 if (json_array_append_new(messages, message_to_json(&a->messages[i])) < 0)
                         return node_run_fail_oom(run);
-        output = json_pack("{s:s, s:O, s:{s:I, s:I, s:I, s:I, s:I}}", "output", text, "messages", messages,
+        output = json_pack("{s:s, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:b}}", "output", text, "messages", messages,
                            "token_usage",
                            "input_tokens", (json_int_t) a->usage.input_tokens,
                            "output_tokens", (json_int_t) a->usage.output_tokens,
                            "total_tokens", (json_int_t) (a->usage.input_tokens + a->usage.output_tokens),
                            "llm_calls", (json_int_t) a->llm_calls,
-                           "tool_calls", (json_int_t) a->tool_calls);
+                           "tool_calls", (json_int_t) a->tool_calls,
+                           "cost_usd", a->cost_usd,
+                           "cost_known", !a->cost_unknown);
         if (!output)
                 return node_run_fail_oom(run);
         json_decref(run->output);
         run->output = TAKE_PTR(output);
-        return 0;
-}
-
-/* The provider's refusal as the node's failure, never with the key in it. */
-static int agent_fail_llm(NodeRun *run, const AgentRun *a, int r, const LlmError *e) {
-        _cleanup_free_ char *message = agent_model_scrub(&a->model, e->message ?: strerror(-r));
-        int k;
-
-        if (e->kind == LLM_ERROR_CANCELLED || node_run_should_stop(run))
-                return node_run_fail_stopped(run);
-        if (!message)
-                return node_run_fail_oom(run);
-        switch (e->kind) {
-        case LLM_ERROR_AUTH:
-                k = node_run_fail(run, "llm_auth", "The provider rejected the credential (authentication failed, "
-                                  "HTTP %d): %s", e->http_status, message);
-                break;
-        case LLM_ERROR_CLIENT:
-                k = node_run_fail(run, "llm", "The provider refused the request (HTTP %d): %s", e->http_status,
-                                  message);
-                break;
-        case LLM_ERROR_RATE_LIMIT:
-                k = node_run_fail(run, "llm_rate_limit", "The provider's rate limit was reached after %u attempts: %s",
-                                  e->attempts, message);
-                break;
-        case LLM_ERROR_TIMEOUT:
-                k = node_run_fail(run, "timeout", "The provider did not answer in time: %s", message);
-                break;
-        default:
-                k = node_run_fail(run, "llm", "The model call failed (%s%s%.0d): %s",
-                                  llm_error_kind_to_string(e->kind), e->http_status ? ", HTTP " : "",
-                                  e->http_status, message);
-        }
-        run->retryable = llm_error_is_retryable(e);
-        return k;
+        return llm_node_apply_output_parser(run, text);
 }
 
 static int agent_run_tools(NodeRun *run, AgentRun *a, const LlmResponse *response) {
@@ -240,7 +221,7 @@ static int agent_setup(NodeRun *run, AgentRun *a) {
         a->model.request.tools = a->tools.offered;
         a->model.request.n_tools = a->tools.n;
         a->model.request.stream = a->stream.enabled;
-        return 0;
+        return agent_memory_load(run, &a->memory, &a->model.request, &a->messages, &a->n_messages);
 }
 
 static int agent_fail_iterations(NodeRun *run, const AgentRun *a) {
@@ -251,6 +232,17 @@ static int agent_fail_iterations(NodeRun *run, const AgentRun *a) {
         return r;
 }
 
+/* Prices an answer and adds it to the ledger the budgets are checked against. */
+static void agent_count_cost(NodeRun *run, AgentRun *a, const LlmResponse *response) {
+        const char *model = response->model ?: a->model.request.model;
+        bool known;
+        double cost = budget_cost(run, model, &response->usage, &known);
+
+        a->cost_usd += cost;
+        a->cost_unknown = a->cost_unknown || !known;
+        (void) budget_record(run, model, &response->usage, cost);
+}
+
 /* One answer of the model: 1 when the agent goes on (tools ran, another call is due), 0
  * when it finished (run->output set), <0 when it failed. */
 static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *response) {
@@ -259,11 +251,14 @@ static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *respo
         a->llm_calls++;
         a->usage.input_tokens += response->usage.input_tokens;
         a->usage.output_tokens += response->usage.output_tokens;
+        agent_count_cost(run, a, response);
         if (!llm_messages_add_response(&a->messages, &a->n_messages, response))
                 return node_run_fail_oom(run);
         agent_stream_message(&a->stream, response->text);
-        if (response->n_tool_calls == 0)
-                return agent_output(run, a, response->text ?: "");
+        if (response->n_tool_calls == 0) {
+                r = agent_output(run, a, response->text ?: "");
+                return r < 0 ? r : agent_memory_save(run, &a->memory, response->text ?: "");
+        }
 
         r = agent_run_tools(run, a, response);
         if (r < 0)
@@ -281,12 +276,15 @@ static int agent_run_sync(NodeRun *run, AgentRun *a) {
 
                 if (node_run_should_stop(run))
                         return node_run_fail_stopped(run);
+                r = budget_check(run);
+                if (r < 0)
+                        return r;
                 a->model.request.messages = a->messages;
                 a->model.request.n_messages = a->n_messages;
                 r = llm_complete_sync(run->llm, &a->model.request, agent_stream_text, &a->stream, run->cancelled,
                                       &response, &error);
                 if (r < 0)
-                        return agent_fail_llm(run, a, r, &error);
+                        return agent_model_fail(run, &a->model, r, &error);
                 r = agent_take_answer(run, a, response);
                 if (r <= 0)
                         return r;
@@ -326,6 +324,9 @@ static int agent_submit(NodeRun *run, AgentRun *a) {
 
         if (node_run_should_stop(run))
                 return node_run_fail_stopped(run);
+        r = budget_check(run);
+        if (r < 0)
+                return r;
         a->model.request.messages = a->messages;
         a->model.request.n_messages = a->n_messages;
         a->client = run->llm;
@@ -360,7 +361,7 @@ int component_agent_resume(NodeRun *run, void *state) {
         int r;
 
         if (a->failed)
-                return agent_fail_llm(run, a, -EIO, &a->error);
+                return agent_model_fail(run, &a->model, -EIO, &a->error);
         if (!a->response)
                 return node_run_fail(run, "internal", "The model call ended without an answer");
         r = agent_take_answer(run, a, a->response);

@@ -27,6 +27,12 @@ typedef struct AgentModel {
 int agent_model_load(NodeRun *run, AgentModel *ret);
 void agent_model_done(AgentModel *m);
 
+/* Fails run with a failed model call (r and e from the LLM client): the provider's words,
+ * never the model's secrets, with an error_code by kind (llm_auth, llm, llm_rate_limit,
+ * timeout; cancelled or timeout when the run was told to stop) and retryable when another
+ * attempt may succeed. Returns the failure's negative code. */
+int agent_model_fail(NodeRun *run, const AgentModel *m, int r, const LlmError *e);
+
 /* Replaces every occurrence of the model's secrets (API key, custom header values) in
  * text with "****". Returns a new string, or NULL on ENOMEM. */
 char *agent_model_scrub(const AgentModel *m, const char *text);
@@ -63,6 +69,8 @@ typedef struct AgentToolSpec {
 } AgentToolSpec;
 
 /* The tools implemented outside agent-tools.c. */
+extern const AgentToolSpec agent_tool_memory_read;
+extern const AgentToolSpec agent_tool_memory_write;
 extern const AgentToolSpec agent_tool_http_request;
 extern const AgentToolSpec agent_tool_web_search;
 extern const AgentToolSpec agent_tool_whoami;
@@ -101,3 +109,24 @@ void agent_tools_done(AgentTools *t);
  * model's to handle, not the node's. -ENOMEM only. */
 int agent_tools_call(NodeRun *run, const AgentTools *t, const LlmToolCall *call, char **ret_content,
                      bool *ret_is_error);
+
+/* The conversation memory of an agent with extra_config.conversation_memory
+ * (agent-memory.c): the thread of the run's user, chat and workflow in the database. */
+typedef struct AgentMemory {
+        char *thread_id;        /* NULL: the agent has no memory */
+        char *user_text;        /* the new input's user message, kept with the answer */
+        usec_t received;        /* when the run began: that message's time */
+        size_t n_history;       /* the thread's messages in front of the new input */
+} AgentMemory;
+
+/* With conversation_memory: puts the thread's earlier messages in front of the new input
+ * in *messages, the newest of them that fit the model's context window (extra_config.
+ * context_window, else a guess from the model name) beside the request's system prompt,
+ * tools and the new input, leaving room for the answer. Fails the run (and returns its
+ * negative code) when the thread cannot be read. */
+int agent_memory_load(NodeRun *run, AgentMemory *mem, const LlmRequest *request, LlmMessage **messages,
+                      size_t *n_messages);
+/* After the final answer: appends the new user message and the answer to the thread in
+ * one transaction. Fails the run when they cannot be written. */
+int agent_memory_save(NodeRun *run, const AgentMemory *mem, const char *answer);
+void agent_memory_done(AgentMemory *mem);

@@ -1,6 +1,7 @@
 /* The node components this build can run. */
 
 #include "engine/components/components.h"
+#include "engine/components/llm-node.h"
 #include "engine/components/registry.h"
 
 const Component components[] = {
@@ -17,5 +18,8 @@ const Component components[] = {
         { "human_confirmation", component_human_confirmation, COMPONENT_CLAIMED },
         { "workflow",           component_workflow,           COMPONENT_CLAIMED },
         { "agent",              component_agent,              COMPONENT_CLAIMED, component_agent_resume },
+        { "categorizer",        component_categorizer,        COMPONENT_CLAIMED, llm_node_resume },
+        { "router",             component_router,             COMPONENT_CLAIMED, llm_node_resume },
+        { "extractor",          component_extractor,          COMPONENT_CLAIMED, llm_node_resume },
         {}
 };

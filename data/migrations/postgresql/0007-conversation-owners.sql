@@ -1,0 +1,15 @@
+-- Agents' memory belongs to people: a thread of conversation_messages to the user who
+-- talked (NULL when nobody did: a webhook, a schedule), the memory_read/memory_write facts
+-- to the owner of the workflow whose agent remembered them (scope 'owner', scope_id the
+-- user's id). Deleting a user deletes both.
+ALTER TABLE conversation_messages ADD COLUMN user_id BIGINT REFERENCES users(id) ON DELETE CASCADE;
+CREATE INDEX conversation_messages_user ON conversation_messages(user_id);
+
+CREATE FUNCTION users_memory_facts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+        DELETE FROM memory_facts WHERE scope = 'owner' AND scope_id = OLD.id::text;
+        RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_memory_facts AFTER DELETE ON users
+        FOR EACH ROW EXECUTE FUNCTION users_memory_facts();

@@ -1,0 +1,35 @@
+/* Spend limits applied to model calls. A component that calls a model asks budget_check()
+ * before each call and tells budget_record() after each answer; budget_cost() prices an
+ * answer with the daemon's price table (run->prices).
+ *
+ * Limits are per workflow (settings.budget) and per user (set by an admin): tokens and USD
+ * per UTC day and per UTC month, counted in the usage ledger (store-usage.h). The user is
+ * the one who started the run, else the workflow's owner.
+ *
+ * Concurrency: the check reads what was spent and the call is made after it, so agents of
+ * the same workflow or user that check at the same moment may each make one more call than
+ * the budget has left: a budget can be overshot by one call per agent running at once,
+ * never by more. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "engine/component.h"
+#include "llm/llm.h"
+
+/* 0: the call may be made. Otherwise the run fails (error_code "budget_exceeded", not
+ * retried) with a message naming the limit, the period, what was spent and what is
+ * allowed, a budget_exceeded event goes to the workflow's channels, and the (negative)
+ * code is returned: the component returns it without calling the model. A database error
+ * fails the run too ("internal"; retried). Without run->db (a component run alone)
+ * nothing is checked. */
+int budget_check(NodeRun *run);
+
+/* Adds one answered call of model to the ledger: its usage and cost_usd (from
+ * budget_cost()). A failure is logged and returned; the call was made, so the component
+ * goes on. */
+int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd);
+
+/* What usage of model cost under the daemon's price table; *ret_known (may be NULL) is
+ * false when the table has no price for model (the cost is then 0). */
+double budget_cost(const NodeRun *run, const char *model, const LlmUsage *usage, bool *ret_known);
