@@ -8,13 +8,13 @@ enum { CAT_ID, CAT_SLUG, CAT_NAME, CAT_DESCRIPTION, CAT_TAGS, CAT_TYPE };
 
 int store_workflow_catalog(Db *db, int64_t workflow_id, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
-        _cleanup_json_ json_t *items = json_array();
+        _cleanup_json_ json_t *items = json_array(), *no_tags = json_array();
         char id[DB_INT_BUFSZ];
         json_t *current = NULL;
         int64_t current_id = 0;
         int r;
 
-        if (!items)
+        if (!items || !no_tags)
                 return -ENOMEM;
         r = db_queryv(db, &res, "SELECT id FROM workflows WHERE id = ?", db_int(id, workflow_id));
         if (r < 0)
@@ -40,7 +40,7 @@ int store_workflow_catalog(Db *db, int64_t workflow_id, json_t **ret) {
                                             "slug", store_column_string(res, row, CAT_SLUG),
                                             "name", store_column_string(res, row, CAT_NAME),
                                             "description", store_column_string(res, row, CAT_DESCRIPTION),
-                                            "tags", store_column_json(res, row, CAT_TAGS, json_array()),
+                                            "tags", store_column_json(res, row, CAT_TAGS, no_tags),
                                             "node_types");
                         if (!current || json_array_append_new(items, current) < 0)
                                 return -ENOMEM;

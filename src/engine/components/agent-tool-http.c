@@ -20,8 +20,8 @@ static json_t *http_tool_settings(const AgentTool *tool, json_t *arguments) {
         json_t *node = json_object_get(tool->config, "extra_config");
         json_t *node_headers = json_object_get(node, "headers"), *model_headers = json_object_get(arguments, "headers");
         _cleanup_json_ json_t *settings = json_object(), *headers = json_object();
+        json_t *value, *url, *method;
         const char *name;
-        json_t *value;
 
         if (!settings || !headers)
                 return NULL;
@@ -41,10 +41,10 @@ static json_t *http_tool_settings(const AgentTool *tool, json_t *arguments) {
                         return NULL;
         }
 
-        if (json_object_set_new(settings, "url", json_incref(json_object_get(arguments, "url") ?:
-                                                             json_object_get(node, "url") ?: json_null())) < 0 ||
-            json_object_set_new(settings, "method", json_incref(json_object_get(arguments, "method") ?:
-                                                                json_object_get(node, "method") ?: json_string("GET"))) < 0 ||
+        url = json_object_get(arguments, "url") ?: json_object_get(node, "url");
+        method = json_object_get(arguments, "method") ?: json_object_get(node, "method");
+        if (json_object_set_new(settings, "url", url ? json_incref(url) : json_null()) < 0 ||
+            json_object_set_new(settings, "method", method ? json_incref(method) : json_string("GET")) < 0 ||
             json_object_set(settings, "headers", headers) < 0 ||
             json_object_set_new(settings, "allow_private_network",
                                 json_boolean(json_is_true(json_object_get(node, "allow_private_network")))) < 0)
