@@ -41,18 +41,27 @@ touch "$files/flow.json" "$files/other.txt"
         exit 1
 }
 
-expect "status list-workflows show run executions execution cancel resume export import" pipelitctl ""
+expect "status list-workflows show run executions execution cancel resume export import user key reload" pipelitctl ""
 expect "executions execution export" pipelitctl ex
 expect "list-workflows" pipelitctl --json l
 expect "status" pipelitctl -H admin@example st
 expect "cancel" pipelitctl --host = example --user ca
-expect "run resume" pipelitctl --payload '{}' r
+expect "run resume reload" pipelitctl --payload '{}' r
 expect "--help --host=" pipelitctl --h
 expect "--status=" pipelitctl executions --st
 expect "failed" pipelitctl executions --status f
 expect "completed cancelled" pipelitctl executions --status = c
 expect "pending running interrupted completed failed cancelled" pipelitctl executions --status ""
 expect "" pipelitctl run --text ""
+expect "create passwd list" pipelitctl user ""
+expect "revoke" pipelitctl --json key r
+expect "admin normal" pipelitctl user create --role ""
+expect "admin" pipelitctl user create --role = a
+expect "--expires-in-days=" pipelitctl key create --ex
+expect "" pipelitctl key create --expires-in-days ""
+# Usernames and key ids are not guessed.
+expect "" pipelitctl user passwd ""
+expect "" pipelitctl key revoke alice ""
 expect "$files/flow.json" pipelitctl import "$files/f"
 # Arguments past the command's own, and IDs, are not guessed.
 expect "" pipelitctl show slug ""

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "api/router.h"
+#include "api/user-check.h"
 #include "common/crypto.h"
 #include "common/json-util.h"
 #include "common/time-util.h"
@@ -10,12 +11,6 @@
 #include "engine/budget-limits.h"
 #include "store/store-api-keys.h"
 #include "store/store-users.h"
-
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 1024
-#define PERSON_NAME_MAX 150
-
-static const char *const role_choices[] = { "admin", "normal", NULL };
 
 /* Path ids are positive decimal numbers; anything else names nothing. */
 static bool parse_id(const char *s, int64_t *ret) {
@@ -34,56 +29,14 @@ static bool parse_id(const char *s, int64_t *ret) {
         return true;
 }
 
-/* Characters, not bytes, as clients count them. */
-static size_t utf8_length(const char *s) {
-        size_t n = 0;
-
-        for (; *s; s++)
-                if (((unsigned char) *s & 0xc0) != 0x80)
-                        n++;
-        return n;
-}
-
-/* Appends an error when field is a string outside min..max characters. Other types are
- * json_check_fields()'s business. */
-static void check_length(json_t *body, json_t *errors, const char *field, size_t min, size_t max) {
-        json_t *v = json_object_get(body, field);
-        char msg[96];
-        size_t n;
-
-        if (!json_is_string(v))
-                return;
-        n = utf8_length(json_string_value(v));
-        if (n < min) {
-                snprintf(msg, sizeof msg, "String should have at least %zu character%s", min,
-                         min == 1 ? "" : "s");
-                json_error_append(errors, field, "string_too_short", msg);
-        } else if (n > max) {
-                snprintf(msg, sizeof msg, "String should have at most %zu characters", max);
-                json_error_append(errors, field, "string_too_long", msg);
-        }
-}
-
-static void check_username(json_t *body, json_t *errors) {
-        json_t *v = json_object_get(body, "username");
-
-        if (json_is_string(v) && !user_name_is_valid(json_string_value(v)))
-                json_error_append(errors, "username", "string_pattern_mismatch",
-                                  "Username must be 1 to 150 letters, digits or _ . @ + -");
-}
-
-/* Checks body against fields plus the rules shared by every user body. Returns 1 when the
- * body is fine, 0 when resp holds the 422, or negative errno. */
+/* Checks body against fields plus the rules shared by every user body (user-check.h).
+ * Returns 1 when the body is fine, 0 when resp holds the 422, or negative errno. */
 static int check_user_body(json_t *body, const JsonField *fields, size_t n_fields, HttpResponse *resp) {
         _cleanup_json_ json_t *errors = json_array();
 
         if (!errors)
                 return -ENOMEM;
-        (void) json_check_fields(body, fields, n_fields, errors);
-        check_username(body, errors);
-        check_length(body, errors, "password", PASSWORD_MIN, PASSWORD_MAX);
-        check_length(body, errors, "first_name", 0, PERSON_NAME_MAX);
-        check_length(body, errors, "last_name", 0, PERSON_NAME_MAX);
+        user_check_body(body, fields, n_fields, errors);
         if (json_array_size(errors) == 0)
                 return 1;
 
@@ -161,7 +114,6 @@ static int check_not_last_admin(Db *db, json_t *target, HttpResponse *resp, bool
 
 static int create_key(HttpRequest *req, HttpResponse *resp, int64_t user_id) {
         static const JsonField fields[] = {
-                { "name", JSON_FIELD_STRING, JSON_FIELD_REQUIRED | JSON_FIELD_NONEMPTY },
                 { "expires_at", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
         _cleanup_json_ json_t *body = NULL, *errors = NULL, *key = NULL;
@@ -175,9 +127,8 @@ static int create_key(HttpRequest *req, HttpResponse *resp, int64_t user_id) {
         errors = json_array();
         if (!errors)
                 return -ENOMEM;
+        api_key_check_name(body, errors);
         (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        /* JSON_FIELD_NONEMPTY already refuses "" and blanks. */
-        check_length(body, errors, "name", 0, API_KEY_NAME_MAX);
 
         expires_text = json_get_string(body, "expires_at", NULL);
         if (json_is_string(json_object_get(body, "expires_at"))) {
@@ -320,7 +271,7 @@ static int users_post(HttpRequest *req, HttpResponse *resp) {
         static const JsonField fields[] = {
                 { "username", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
                 { "password", JSON_FIELD_STRING, JSON_FIELD_REQUIRED },
-                { "role", JSON_FIELD_STRING, JSON_FIELD_NULLABLE, .choices = role_choices },
+                { "role", JSON_FIELD_STRING, JSON_FIELD_NULLABLE, .choices = user_role_choices },
                 { "first_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
                 { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
@@ -379,7 +330,7 @@ static int users_id_get(HttpRequest *req, HttpResponse *resp) {
 static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
         static const JsonField fields[] = {
                 { "password", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
-                { "role", JSON_FIELD_STRING, JSON_FIELD_NULLABLE, .choices = role_choices },
+                { "role", JSON_FIELD_STRING, JSON_FIELD_NULLABLE, .choices = user_role_choices },
                 { "first_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
                 { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };

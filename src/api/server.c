@@ -819,6 +819,88 @@ const char *server_describe(Server *s) {
         return s->description ?: "nothing";
 }
 
+/* How a client on this host reaches listener fd: 2 for TCP on loopback or on every
+ * address (then through loopback), 1 for a unix socket with a path, 0 for TCP on one other
+ * address of the host; -ENXIO for anything else (an abstract socket). */
+static int listener_local_address(int fd, char **ret_base_url, char **ret_unix_path) {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+                struct sockaddr_un un;
+        } a = {};
+        socklen_t len = sizeof a;
+        char host[INET6_ADDRSTRLEN];
+        int v6only = 0;
+
+        if (getsockname(fd, &a.sa, &len) < 0)
+                return -errno;
+        switch (a.sa.sa_family) {
+        case AF_INET: {
+                bool any = a.in.sin_addr.s_addr == htonl(INADDR_ANY);
+
+                if (any)
+                        strcpy(host, "127.0.0.1");
+                else if (!inet_ntop(AF_INET, &a.in.sin_addr, host, sizeof host))
+                        return -errno;
+                if (asprintf(ret_base_url, "http://%s:%u", host, ntohs(a.in.sin_port)) < 0)
+                        return -ENOMEM;
+                return any || (ntohl(a.in.sin_addr.s_addr) >> 24) == 127 ? 2 : 0;
+        }
+        case AF_INET6: {
+                bool any = IN6_IS_ADDR_UNSPECIFIED(&a.in6.sin6_addr), v4;
+
+                /* A dual-stack wildcard answers on 127.0.0.1 even where IPv6 is off. */
+                if (any)
+                        (void) getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &(socklen_t) { sizeof v6only });
+                v4 = any && !v6only;
+                if (any)
+                        strcpy(host, v4 ? "127.0.0.1" : "::1");
+                else if (!inet_ntop(AF_INET6, &a.in6.sin6_addr, host, sizeof host))
+                        return -errno;
+                if (asprintf(ret_base_url, "http://%s%s%s:%u", v4 ? "" : "[", host, v4 ? "" : "]",
+                             ntohs(a.in6.sin6_port)) < 0)
+                        return -ENOMEM;
+                return any || IN6_IS_ADDR_LOOPBACK(&a.in6.sin6_addr) ? 2 : 0;
+        }
+        case AF_UNIX:
+                if (len <= offsetof(struct sockaddr_un, sun_path) || a.un.sun_path[0] == '\0')
+                        return -ENXIO;
+                *ret_unix_path = strndup(a.un.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+                if (!*ret_unix_path)
+                        return -ENOMEM;
+                *ret_base_url = strdup("http://localhost");
+                return *ret_base_url ? 1 : -ENOMEM;
+        default:
+                return -ENXIO;
+        }
+}
+
+int server_local_address(Server *s, char **ret_base_url, char **ret_unix_path) {
+        _cleanup_free_ char *best_url = NULL, *best_path = NULL;
+        int best = -1;
+
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                _cleanup_free_ char *url = NULL, *path = NULL;
+                int rank = listener_local_address(s->listeners[i].fd, &url, &path);
+
+                if (rank == -ENOMEM)
+                        return rank;
+                if (rank <= best)
+                        continue;
+                free(best_url);
+                free(best_path);
+                best_url = TAKE_PTR(url);
+                best_path = TAKE_PTR(path);
+                best = rank;
+        }
+        if (best < 0)
+                return -ENXIO;
+        *ret_base_url = TAKE_PTR(best_url);
+        *ret_unix_path = TAKE_PTR(best_path);
+        return 0;
+}
+
 void server_stop_accepting(Server *s) {
         for (size_t i = 0; i < s->n_listeners; i++) {
                 sd_event_source_disable_unref(s->listeners[i].source);

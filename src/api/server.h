@@ -27,6 +27,11 @@ int server_listen_unix(Server *s, const char *path);
 int server_adopt_listen_fd(Server *s, int fd);
 /* Human-readable list of what we listen on, for STATUS= and the log. */
 const char *server_describe(Server *s);
+/* Where a client on this host reaches the server: *ret_base_url ("http://127.0.0.1:8080",
+ * loopback for a wildcard address) and NULL *ret_unix_path, or, with no TCP listener on
+ * loopback or every address, a unix socket's path with "http://localhost". -ENXIO when no
+ * listener can be reached so (none, or only abstract sockets). */
+int server_local_address(Server *s, char **ret_base_url, char **ret_unix_path);
 
 /* Closes the listening sockets: no new connections. */
 void server_stop_accepting(Server *s);

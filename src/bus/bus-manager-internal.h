@@ -12,3 +12,11 @@ typedef struct Manager Manager;
  * leaves the bus. */
 int bus_subscribe(Manager *m, sd_bus_message *message);
 int bus_unsubscribe(Manager *m, sd_bus_message *message);
+
+/* Users and API keys (bus-manager-users.c); userdata: the Manager. */
+int bus_method_create_user(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_set_password(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_list_users(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_create_api_key(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_list_api_keys(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_revoke_api_key(sd_bus_message *message, void *userdata, sd_bus_error *error);

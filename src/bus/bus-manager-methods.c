@@ -3,7 +3,8 @@
  * same ones the REST endpoints use.
  *
  * Reads see every workflow and execution, as an admin does; Run acts as the workflow's
- * owner, ImportWorkflow as the first admin. */
+ * owner, ImportWorkflow as the first admin. Methods that change something ask
+ * bus_authorize() first (polkit). */
 
 #include <errno.h>
 #include <stdint.h>
@@ -11,10 +12,12 @@
 #include "api/api-workflows.h"
 #include "broker/broker.h"
 #include "bus/bus-manager-internal.h"
+#include "bus/bus-polkit.h"
 #include "bus/bus-util.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
 #include "engine/engine.h"
+#include "engine/workflow-import.h"
 #include "store/store-executions.h"
 #include "store/store-users.h"
 #include "store/store-workflows.h"
@@ -167,16 +170,16 @@ static int first_admin(Manager *m, int64_t *ret_id) {
 }
 
 static int method_import_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_json_ json_t *doc = NULL;
-        _cleanup_(http_response_done) HttpResponse resp = {};
+        _cleanup_json_ json_t *doc = NULL, *workflow = NULL, *detail = NULL;
+        _cleanup_free_ char *why = NULL;
         Manager *m = userdata;
         const char *text;
         int64_t owner;
         int r;
 
-        r = bus_check_privileged(message, error);
+        r = bus_authorize(m, message, BUS_ACTION_MANAGE_WORKFLOWS, error);
         if (r <= 0)
-                return r;
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(message, "s", &text);
         if (r < 0)
                 return r;
@@ -192,17 +195,22 @@ static int method_import_workflow(sd_bus_message *message, void *userdata, sd_bu
                                         "No admin user owns imported workflows yet; create one with "
                                         "pipelitd --create-admin.");
 
-        HttpRequest req = {
-                .manager = m,
-                .user = { .id = owner, .role = USER_ROLE_ADMIN },
-                .authenticated = true,
+        WorkflowImporter im = {
+                .db = m->db,
+                .vault = m->vault,
+                .owner = { .user_id = owner, .is_admin = true },
+                .max_nodes = m->config.max_nodes_per_workflow,
         };
-        r = api_workflow_import_document(&req, &resp, doc);
+        r = workflow_import(&im, doc, &workflow, &detail);
+        if (r == -EINVAL) {
+                why = workflow_import_detail_text(detail, "; ");
+                if (!why)
+                        return -ENOMEM;
+                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, why);
+        }
         if (r < 0)
                 return r;
-        if (resp.status != 201)
-                return bus_error_from_response(&resp, BUS_ERROR_NO_SUCH_WORKFLOW, error);
-        return sd_bus_reply_method_return(message, "s", json_get_string(resp.json, "slug", ""));
+        return sd_bus_reply_method_return(message, "s", json_get_string(workflow, "slug", ""));
 }
 
 static int method_run(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -222,9 +230,9 @@ static int method_run(sd_bus_message *message, void *userdata, sd_bus_error *err
         json_t *given;
         int r;
 
-        r = bus_check_privileged(message, error);
+        r = bus_authorize(m, message, BUS_ACTION_RUN, error);
         if (r <= 0)
-                return r;
+                return r < 0 ? r : 1;
         r = sd_bus_message_read(message, "ss", &slug, &text);
         if (r < 0)
                 return r;
@@ -397,9 +405,9 @@ static int method_cancel_execution(sd_bus_message *message, void *userdata, sd_b
         const char *id;
         int r;
 
-        r = bus_check_privileged(message, error);
+        r = bus_authorize(m, message, BUS_ACTION_RUN, error);
         if (r <= 0)
-                return r;
+                return r < 0 ? r : 1;
         r = read_execution_id(message, &id, error);
         if (r < 0)
                 return r;
@@ -426,9 +434,9 @@ static int method_resume_execution(sd_bus_message *message, void *userdata, sd_b
         json_t *answer = NULL;
         int r;
 
-        r = bus_check_privileged(message, error);
+        r = bus_authorize(m, message, BUS_ACTION_RUN, error);
         if (r <= 0)
-                return r;
+                return r < 0 ? r : 1;
         r = read_execution_id(message, &id, error);
         if (r < 0)
                 return r;
@@ -453,6 +461,24 @@ static int method_resume_execution(sd_bus_message *message, void *userdata, sd_b
         if (r == 0)
                 return reply_status_conflict(m, id, true, error);
         return bus_reply_json(message, answer);
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_json_ json_t *report = NULL;
+        _cleanup_free_ char *text = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = bus_authorize(m, message, BUS_ACTION_RELOAD, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = manager_reload(m, &report, &text);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_set(error, BUS_ERROR_BAD_CONFIGURATION,
+                                        text ?: "The configuration cannot be read.");
+        return bus_reply_json(message, TAKE_PTR(report));
 }
 
 static int method_subscribe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -496,6 +522,20 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Subscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_subscribe,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Unsubscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unsubscribe,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateUser", SD_BUS_ARGS("s", username, "s", password, "s", role),
+                                SD_BUS_RESULT("t", user_id), bus_method_create_user, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetPassword", SD_BUS_ARGS("s", username, "s", password), SD_BUS_NO_RESULT,
+                                bus_method_set_password, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListUsers", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", users_json), bus_method_list_users,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateApiKey", SD_BUS_ARGS("s", username, "s", name, "u", expires_in_days),
+                                SD_BUS_RESULT("s", key_json), bus_method_create_api_key, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListApiKeys", SD_BUS_ARGS("s", username), SD_BUS_RESULT("s", keys_json),
+                                bus_method_list_api_keys, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RevokeApiKey", SD_BUS_ARGS("s", username, "t", key_id), SD_BUS_NO_RESULT,
+                                bus_method_revoke_api_key, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", report_json), method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("ExecutionStarted", SD_BUS_ARGS("s", execution_id, "s", workflow_slug), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ExecutionFinished",

@@ -7,6 +7,7 @@
 
 #include "bus/bus-manager-internal.h"
 #include "bus/bus-manager.h"
+#include "bus/bus-polkit.h"
 #include "bus/bus-util.h"
 #include "common/json-util.h"
 #include "common/log.h"
@@ -66,6 +67,7 @@ void bus_stop(Manager *m) {
         if (!m || !m->bus)
                 return;
         subscribers_drop(m);
+        bus_polkit_queries_free(m);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }
 

@@ -1,30 +1,10 @@
-/* The D-Bus service's shared helpers: the caller check, JSON replies, errors from the API's
- * answers. */
+/* The D-Bus service's shared helpers: JSON replies, errors from the API's answers. */
 
 #include <errno.h>
-#include <unistd.h>
 
 #include "bus/bus-util.h"
 #include "common/json-util.h"
 #include "common/macro.h"
-
-int bus_check_privileged(sd_bus_message *message, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        int r;
-
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                return r;
-        if (uid == 0 || uid == geteuid())
-                return 1;
-        sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                          "Only root and the daemon's own user may call %s.", sd_bus_message_get_member(message));
-        return 0;
-}
 
 int bus_reply_json(sd_bus_message *message, json_t *v) {
         _cleanup_json_ json_t *owned = v;

@@ -1,5 +1,5 @@
-/* What the D-Bus service's files share: its names, who may change things, and how the
- * API's answers become D-Bus replies and errors (docs/dbus.md). */
+/* What the D-Bus service's files share: its names, and how the API's answers become D-Bus
+ * replies and errors (docs/dbus.md). Who may change things: bus-polkit.h. */
 #pragma once
 
 #include <jansson.h>
@@ -16,11 +16,10 @@
 #define BUS_ERROR_INVALID_ARGUMENT "org.pipelit.Pipelit1.Error.InvalidArgument"
 #define BUS_ERROR_NOT_RUNNING "org.pipelit.Pipelit1.Error.NotRunning"
 #define BUS_ERROR_NO_ADMIN "org.pipelit.Pipelit1.Error.NoAdmin"
-
-/* Methods that change something are for root and the daemon's own user (polkit will widen
- * this). Returns 1 when the sender may, 0 with AccessDenied set in error, or a negative
- * errno. */
-int bus_check_privileged(sd_bus_message *message, sd_bus_error *error);
+#define BUS_ERROR_NO_SUCH_USER "org.pipelit.Pipelit1.Error.NoSuchUser"
+#define BUS_ERROR_NO_SUCH_API_KEY "org.pipelit.Pipelit1.Error.NoSuchApiKey"
+#define BUS_ERROR_USER_EXISTS "org.pipelit.Pipelit1.Error.UserExists"
+#define BUS_ERROR_BAD_CONFIGURATION "org.pipelit.Pipelit1.Error.BadConfiguration"
 
 /* Replies with the compact JSON text of v; takes ownership of v (NULL: -ENOMEM). */
 int bus_reply_json(sd_bus_message *message, json_t *v);

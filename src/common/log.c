@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 
+/* Set on the I/O thread (at start, on Reload), read by every thread: atomic. */
 static int max_level = LOG_INFO;
 static bool use_journal = false;
 
@@ -35,11 +36,11 @@ void log_open(void) {
 }
 
 void log_set_max_level(int level) {
-        max_level = level;
+        __atomic_store_n(&max_level, level, __ATOMIC_RELAXED);
 }
 
 int log_get_max_level(void) {
-        return max_level;
+        return __atomic_load_n(&max_level, __ATOMIC_RELAXED);
 }
 
 int log_level_from_string(const char *s) {
@@ -124,7 +125,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         va_list ap;
         int r;
 
-        if (level > max_level)
+        if (level > log_get_max_level())
                 return -abs(error);
 
         va_start(ap, format);
@@ -153,7 +154,7 @@ int log_execution_internal(int level, int error, const char *file, int line, con
         va_list ap;
         int r;
 
-        if (level > max_level)
+        if (level > log_get_max_level())
                 return -abs(error);
 
         add_field(bufs[0], "PIPELIT_WORKFLOW", workflow, fields, &n);

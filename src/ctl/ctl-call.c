@@ -76,3 +76,25 @@ int ctl_call_json(sd_bus *bus, const char *member, json_t **ret, size_t n, ...) 
         }
         return CTL_EXIT_SUCCESS;
 }
+
+int ctl_call_typed(sd_bus *bus, const char *member, sd_bus_message **ret_reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &call, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE, member);
+        if (r >= 0) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+        }
+        if (r < 0)
+                return ctl_fail(r, NULL, member);
+        r = sd_bus_call(bus, call, 0, &error, &reply);
+        if (r < 0)
+                return ctl_fail(r, &error, member);
+        if (ret_reply)
+                *ret_reply = TAKE_PTR(reply);
+        return CTL_EXIT_SUCCESS;
+}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/i18n.h"
 #include "common/json-util.h"
@@ -31,7 +32,16 @@ static void help(void) {
                  "                              (ANSWER: JSON, or else taken as a string)\n"
                  "  export SLUG                 Print a workflow's export document\n"
                  "  import FILE                 Create a workflow from an export document\n"
-                 "                              ('-': standard input); prints its slug\n\n"
+                 "                              ('-': standard input); prints its slug\n"
+                 "  user create USERNAME        Create a user (password: asked on a terminal,\n"
+                 "                              else the first line of standard input)\n"
+                 "  user passwd USERNAME        Set a user's password (asked the same way)\n"
+                 "  user list                   List the users\n"
+                 "  key create USERNAME NAME    Create an API key for a user; prints the key,\n"
+                 "                              which is shown only this once\n"
+                 "  key list USERNAME           List a user's API keys (without the keys)\n"
+                 "  key revoke USERNAME ID      Revoke a user's API key\n"
+                 "  reload                      Read the configuration file again\n\n"
                  "Options:\n"
                  "  -h --help                   Show this help\n"
                  "     --version                Show the version\n"
@@ -44,7 +54,10 @@ static void help(void) {
                  "                              then the output, and exit with the run's result\n"
                  "     --workflow=SLUG          executions: only this workflow's\n"
                  "     --status=STATUS          executions: only those with this status\n"
-                 "     --limit=N                executions: at most N (default 50)\n\n"
+                 "     --limit=N                executions: at most N (default 50)\n"
+                 "     --role=ROLE              user create: admin or normal (default normal)\n"
+                 "     --expires-in-days=DAYS   key create: the key expires after DAYS days\n"
+                 "                              (default: never)\n\n"
                  "Exit status:\n"
                  "  0  success (run --follow: the run completed)\n"
                  "  1  the daemon refused the request (the message says why), or the followed\n"
@@ -54,8 +67,7 @@ static void help(void) {
                  "Colour is used only when standard output is a terminal and NO_COLOR is unset.\n"));
 }
 
-static int usage_error(const char *format, ...) _printf_(1, 2);
-static int usage_error(const char *format, ...) {
+int ctl_usage_error(const char *format, ...) {
         va_list ap;
 
         fprintf(stderr, "pipelitctl: ");
@@ -219,7 +231,7 @@ static int verb_resume(sd_bus *bus, const char *id, const char *answer, const Ct
         if (!parsed) {
                 parsed = json_string(answer);
                 if (!parsed)
-                        return usage_error(_("the answer is not valid UTF-8: '%s'"), answer);
+                        return ctl_usage_error(_("the answer is not valid UTF-8: '%s'"), answer);
         }
         input = json_dumps(parsed, JSON_ENCODE_ANY | JSON_COMPACT);
         if (!input)
@@ -316,15 +328,16 @@ static int connect_bus(const char *host, bool user, sd_bus **ret) {
 
 typedef struct Verb {
         const char *name;
-        int n_args;
+        int min_args, max_args; /* user and key check their subcommand's own */
 } Verb;
 
 static const Verb verbs[] = {
-        { "status", 0 }, { "list-workflows", 0 }, { "show", 1 }, { "run", 1 }, { "executions", 0 },
-        { "execution", 1 }, { "cancel", 1 }, { "resume", 2 }, { "export", 1 }, { "import", 1 },
+        { "status", 0, 0 }, { "list-workflows", 0, 0 }, { "show", 1, 1 }, { "run", 1, 1 }, { "executions", 0, 0 },
+        { "execution", 1, 1 }, { "cancel", 1, 1 }, { "resume", 2, 2 }, { "export", 1, 1 }, { "import", 1, 1 },
+        { "user", 1, 2 }, { "key", 2, 3 }, { "reload", 0, 0 },
 };
 
-static int dispatch(sd_bus *bus, const char *verb, char **args, const CtlOptions *o) {
+static int dispatch(sd_bus *bus, const char *verb, char **args, int n_args, const CtlOptions *o) {
         _cleanup_json_ json_t *doc = NULL;
         int r;
 
@@ -346,6 +359,12 @@ static int dispatch(sd_bus *bus, const char *verb, char **args, const CtlOptions
                 return verb_resume(bus, args[0], args[1], o);
         if (streq(verb, "import"))
                 return verb_import(bus, args[0], o);
+        if (streq(verb, "user"))
+                return ctl_user(bus, args, n_args, o);
+        if (streq(verb, "key"))
+                return ctl_key(bus, args, n_args, o);
+        if (streq(verb, "reload"))
+                return ctl_reload(bus, o);
         /* export */
         r = ctl_call_json(bus, "ExportWorkflow", &doc, 1, args[0]);
         if (r == CTL_EXIT_SUCCESS)
@@ -363,6 +382,8 @@ int main(int argc, char *argv[]) {
                 ARG_WORKFLOW,
                 ARG_STATUS,
                 ARG_LIMIT,
+                ARG_ROLE,
+                ARG_EXPIRES_IN_DAYS,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -376,6 +397,8 @@ int main(int argc, char *argv[]) {
                 { "workflow", required_argument, NULL, ARG_WORKFLOW },
                 { "status", required_argument, NULL, ARG_STATUS },
                 { "limit", required_argument, NULL, ARG_LIMIT },
+                { "role", required_argument, NULL, ARG_ROLE },
+                { "expires-in-days", required_argument, NULL, ARG_EXPIRES_IN_DAYS },
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -426,7 +449,22 @@ int main(int argc, char *argv[]) {
                         errno = 0;
                         o.limit = strtoll(optarg, &end, 10);
                         if (errno != 0 || *end || end == optarg || o.limit < 1)
-                                return usage_error(_("--limit: not a positive number: '%s'"), optarg);
+                                return ctl_usage_error(_("--limit: not a positive number: '%s'"), optarg);
+                        break;
+                }
+                case ARG_ROLE:
+                        o.role = optarg;
+                        break;
+                case ARG_EXPIRES_IN_DAYS: {
+                        unsigned long long days;
+                        char *end;
+
+                        errno = 0;
+                        days = strtoull(optarg, &end, 10);
+                        if (errno != 0 || *end || end == optarg || optarg[0] == '-' || days > CTL_KEY_DAYS_MAX)
+                                return ctl_usage_error(_("--expires-in-days: not a number from 0 to %d: '%s'"),
+                                                       CTL_KEY_DAYS_MAX, optarg);
+                        o.expires_in_days = (uint32_t) days;
                         break;
                 }
                 default:
@@ -435,21 +473,25 @@ int main(int argc, char *argv[]) {
                 }
 
         if (optind >= argc)
-                return usage_error(_("missing command"));
+                return ctl_usage_error(_("missing command"));
         verb = argv[optind++];
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, verb))
                         v = &verbs[i];
         if (!v)
-                return usage_error(_("unknown command '%s'"), verb);
-        if (argc - optind != v->n_args)
-                return usage_error(argc - optind < v->n_args ? _("%s: missing argument") : _("%s: too many arguments"),
-                                   verb);
+                return ctl_usage_error(_("unknown command '%s'"), verb);
+        if (argc - optind < v->min_args)
+                return ctl_usage_error(_("%s: missing argument"), verb);
+        if (argc - optind > v->max_args)
+                return ctl_usage_error(_("%s: too many arguments"), verb);
         if (host && user)
-                return usage_error(_("--host and --user exclude each other"));
+                return ctl_usage_error(_("--host and --user exclude each other"));
 
         r = connect_bus(host, user, &bus);
         if (r != CTL_EXIT_SUCCESS)
                 return r;
-        return dispatch(bus, verb, argv + optind, &o);
+        /* polkit may ask who is at the terminal for a password (through their agent). */
+        if (isatty(STDIN_FILENO))
+                (void) sd_bus_set_allow_interactive_authorization(bus, true);
+        return dispatch(bus, verb, argv + optind, argc - optind, &o);
 }

@@ -10,6 +10,7 @@
 #include "api/ws-hub.h"
 #include "broker/broker.h"
 #include "bus/bus-manager.h"
+#include "common/json-util.h"
 #include "common/log.h"
 #include "common/message-ids.h"
 #include "common/vault.h"
@@ -17,6 +18,7 @@
 #include "daemon/manager.h"
 #include "engine/engine.h"
 #include "engine/events.h"
+#include "engine/platform-link.h"
 #include "store/migrate.h"
 #include "store/store-executions.h"
 
@@ -170,6 +172,15 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+/* SIGHUP: the configuration again, as Reload() on the bus does; manager_reload() logs. */
+static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        _cleanup_json_ json_t *report = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        (void) manager_reload(userdata, &report, &error);
+        return 0;
+}
+
 /* Socket-activated and idle for IdleTimeoutSec=: exit; systemd keeps the socket and starts
  * us again on the next connection. Re-armed for the idle period after the last request or
  * the last WebSocket client; never idle while a WebSocket client is connected. */
@@ -242,6 +253,21 @@ static void manager_broker_message(const char *channel, const char *message, siz
         bus_broker_message(channel, message, len, m);
 }
 
+/* The platform_api tool calls this daemon's REST API on a worker thread: where it listens. */
+static void manager_link_engine(Manager *m) {
+        _cleanup_free_ char *url = NULL, *path = NULL;
+        int r;
+
+        r = server_local_address(m->server, &url, &path);
+        if (r >= 0)
+                r = platform_link_set_api(engine_platform_link(m->engine), url, path);
+        if (r < 0)
+                log_warning_errno(r, "Agents' platform_api tools cannot reach this daemon's API: %m");
+        else
+                log_debug("Agents' platform_api tools reach the API at %s%s%s.", url, path ? " through " : "",
+                          path ?: "");
+}
+
 /* The broker and the engine, which resumes what a previous run left unfinished. */
 static int manager_start_engine(Manager *m) {
         int r;
@@ -279,6 +305,7 @@ int manager_run(Manager *m) {
         r = manager_listen(m);
         if (r < 0)
                 return r;
+        manager_link_engine(m);
         r = bus_start(m);
         if (r < 0)
                 return r;
@@ -286,6 +313,8 @@ int manager_run(Manager *m) {
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload_signal, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
         if (m->socket_activated && m->config.idle_timeout_usec > 0) {

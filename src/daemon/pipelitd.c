@@ -163,19 +163,18 @@ static int apply_options(Config *c, const Options *o) {
         return 0;
 }
 
-static int load_config(Config *c, const Options *o) {
-        _cleanup_free_ char *error = NULL;
+/* At start, and again on Reload() and SIGHUP (a ConfigLoader; userdata: the Options). */
+static int load_config(Config *c, const void *userdata, char **ret_error) {
+        const Options *o = userdata;
         int r;
 
-        r = config_load_file(c, o->config_path, o->config_explicit, &error);
+        r = config_load_file(c, o->config_path, o->config_explicit, ret_error);
         if (r >= 0)
-                r = config_apply_env(c, environ, &error);
+                r = config_apply_env(c, environ, ret_error);
         if (r >= 0)
                 r = apply_options(c, o);
         if (r >= 0)
-                r = config_finish(c, &error);
-        if (r < 0 && error)
-                log_error("%s", error);
+                r = config_finish(c, ret_error);
         return r;
 }
 
@@ -195,6 +194,7 @@ static void raise_file_limit(void) {
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_free_ char **listen = NULL;
+        _cleanup_free_ char *error = NULL;
         Options o = {};
         sigset_t mask;
         int r;
@@ -215,6 +215,7 @@ int main(int argc, char *argv[]) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         raise_file_limit();
@@ -224,8 +225,14 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "Cannot allocate the manager: %m");
                 return EXIT_FAILURE;
         }
-        if (load_config(&m->config, &o) < 0)
+        r = load_config(&m->config, &o, &error);
+        if (r < 0) {
+                if (error)
+                        log_error("%s", error);
                 return EXIT_FAILURE;
+        }
+        m->config_loader = load_config;
+        m->config_loader_userdata = &o;
         log_set_max_level(m->config.log_level);
 
         if (manager_open_database(m) < 0)

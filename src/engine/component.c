@@ -47,6 +47,49 @@ int node_run_output(NodeRun *run, const char *port, json_t *value) {
         return json_object_set_new(run->output, port, value) < 0 ? -ENOMEM : 0;
 }
 
+int node_run_add_child(NodeRun *run, int64_t workflow_id, const char *workflow_slug, const char *trigger_node_id,
+                       json_t *payload) {
+        ChildRequest *children, *c;
+
+        if (!payload)
+                return -ENOMEM;
+        children = reallocarray(run->await_children, run->n_await_children + 1, sizeof(ChildRequest));
+        if (!children) {
+                json_decref(payload);
+                return -ENOMEM;
+        }
+        run->await_children = children;
+        c = &children[run->n_await_children];
+        *c = (ChildRequest) {
+                .workflow_id = workflow_id,
+                .workflow_slug = strdup(workflow_slug),
+                .trigger_node_id = trigger_node_id ? strdup(trigger_node_id) : NULL,
+                .payload = payload,
+        };
+        run->n_await_children++;
+        if (!c->workflow_slug || (trigger_node_id && !c->trigger_node_id))
+                return -ENOMEM;
+        return 0;
+}
+
+void node_run_await_children(NodeRun *run, json_t *state) {
+        json_decref(run->await_state);
+        run->await_state = state;
+}
+
+static void await_children_free(NodeRun *run) {
+        for (size_t i = 0; i < run->n_await_children; i++) {
+                free(run->await_children[i].workflow_slug);
+                free(run->await_children[i].trigger_node_id);
+                json_decref(run->await_children[i].payload);
+        }
+        free(run->await_children);
+        run->await_children = NULL;
+        run->n_await_children = 0;
+        json_decref(run->await_state);
+        run->await_state = NULL;
+}
+
 bool node_run_should_stop(const NodeRun *run) {
         if (run->cancelled && *run->cancelled)
                 return true;
@@ -76,6 +119,7 @@ void node_run_done(NodeRun *run) {
         json_decref(run->loop_items);
         run->loop_items = NULL;
         run->delay_usec = 0;
+        await_children_free(run);
 }
 
 void node_run_suspend(NodeRun *run, void *state, void (*cancel)(void *state), void (*free_state)(void *state)) {

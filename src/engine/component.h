@@ -14,6 +14,14 @@
 #include "common/macro.h"
 #include "common/time-util.h"
 
+/* A child execution a component asks for (node_run_add_child()). */
+typedef struct ChildRequest {
+        int64_t workflow_id;
+        char *workflow_slug;            /* as the component named it, for its results */
+        char *trigger_node_id;          /* NULL: the trigger this execution started from */
+        json_t *payload;                /* the child's trigger payload */
+} ChildRequest;
+
 typedef struct NodeRun {
         /* --- in (owned by the orchestrator) --- */
         const char *execution_id;
@@ -37,6 +45,13 @@ typedef struct NodeRun {
         json_t *resume_input;    /* a paused node resumed: the answer it was given; else NULL */
         json_t *child_result;    /* workflow: the child execution that ended, {execution_id,
                                   * workflow_slug, status, final_output, error_message, error_code} */
+        unsigned depth;          /* generations above this execution: 0 for a top-level one */
+        unsigned max_depth;      /* the deepest a child may be (MaxSubworkflowDepth) */
+        /* Taken again after the children it parked for ended (node_run_await_children()):
+         * the state it kept and the children's ends in the order they were added,
+         * [{workflow_slug, execution_id, status, output | error}]. Else both NULL. */
+        json_t *awaited_state;
+        json_t *children_results;
         json_t *attachments;     /* the nodes attached to this one by llm/tool/skill/output_parser
                                   * edges, [{node_id, edge_label, component_type, label, config}]
                                   * from the execution's snapshot (configs not rendered); NULL
@@ -46,6 +61,7 @@ typedef struct NodeRun {
         const struct Vault *vault;      /* opens credentials: store_credential_load() */
         struct LlmClient *llm;   /* the daemon's LLM client; NULL: one per call */
         const struct PriceTable *prices; /* what model calls cost (prices.h); NULL: unknown */
+        struct PlatformLink *platform;  /* the daemon's API address and limits (platform-link.h); NULL: unknown */
         /* Set for a component with a resume function when it may suspend (NULL: it may
          * not, and must finish in run()). */
         struct NodeRunWaker *waker;
@@ -63,6 +79,11 @@ typedef struct NodeRun {
         bool retryable;          /* the failure may succeed on another attempt (default true) */
         usec_t delay_usec;       /* wait: successors become runnable this much later */
         json_t *loop_items;      /* loop: the array to iterate over */
+        /* Parks instead of finishing: the children to start and the state to keep
+         * (node_run_add_child(), node_run_await_children()). */
+        ChildRequest *await_children;
+        size_t n_await_children;
+        json_t *await_state;
 } NodeRun;
 
 typedef int (*ComponentFunc)(NodeRun *run);
@@ -103,6 +124,18 @@ void node_run_suspend(NodeRun *run, void *state, void (*cancel)(void *state), vo
 /* Any thread, once: what the suspended run waited for happened (or was cancelled); a
  * worker resumes it. */
 void node_run_wake(struct NodeRunWaker *waker);
+
+/* Adds a child execution of workflow_id, started from trigger_node_id (NULL: the trigger of
+ * this execution) with payload (taken, also on failure), to those the run will wait for.
+ * The component checked that its owner may run it. -ENOMEM. */
+int node_run_add_child(NodeRun *run, int64_t workflow_id, const char *workflow_slug, const char *trigger_node_id,
+                       json_t *payload);
+/* Once the component returns 0, the run parks instead of finishing: the commit that parks
+ * it creates the children added, all at once, and keeps state (JSON, taken) with the run.
+ * When the last of them ended, the component runs again, on any worker, after a restart
+ * too, with run->awaited_state and run->children_results; it may then finish or park again.
+ * A child that could not start is among the results as failed. */
+void node_run_await_children(NodeRun *run, json_t *state);
 
 /* The component for a type, or NULL when this build cannot run it. The registry in
  * node-types.c reports "implemented" from this. */

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "engine/execution-cache.h"
 #include "engine/graph-cache.h"
+#include "engine/platform-link.h"
 #include "engine/prices.h"
 #include "engine/run-plan.h"
 #include "engine/topology.h"
@@ -64,6 +65,8 @@ struct Engine {
         LlmClient *llm;
         /* What model calls cost (prices.h), read at start. */
         PriceTable *prices;
+        /* What the platform tools need to know of this daemon (platform-link.h). */
+        PlatformLink *platform;
 
         /* Pruning old runs, on the I/O thread with its connection (retention.c). */
         sd_event *event;
@@ -142,7 +145,7 @@ void engine_pending_starts_free(Engine *e);
  * completed, and the subworkflow node waiting for it resumes (subworkflow.c). Errors are
  * logged here. */
 void engine_execution_ended(Engine *e, Db *db, const char *execution_id, ExecutionStatus status);
-/* Resumes the subworkflow node run that waits for an ended child. */
+/* Resumes the node run that waits for an ended child, once none of its children is live. */
 int engine_resume_parent(Engine *e, Db *db, const char *parent_execution_id, int64_t node_run_id);
 /* At start: children whose parent ended are cancelled, parents whose child ended resume. */
 int engine_recover_children(Engine *e, Db *db);

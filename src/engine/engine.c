@@ -13,6 +13,7 @@
 #include "engine/events.h"
 #include "engine/orchestrator.h"
 #include "engine/run-plan.h"
+#include "engine/workspaces.h"
 #include "llm/llm.h"
 #include "store/store-edges.h"
 #include "store/store-nodes.h"
@@ -78,10 +79,17 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
         if (r < 0)
                 return r;
         e->vault = m->vault;
+        /* The agents' workspaces (run_command) live in the state directory. */
+        r = m->config.state_directory ? workspaces_init(m->config.state_directory) : 0;
+        if (r < 0)
+                return r;
         r = llm_client_new(NULL, &e->llm);
         if (r < 0)
                 return r;
         r = engine_load_prices(e, m->config.price_table);
+        if (r < 0)
+                return r;
+        r = platform_link_new(m->config.max_nodes_per_workflow, &e->platform);
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < e->n_workers; i++)
@@ -96,6 +104,10 @@ static bool engine_all_exited(Engine *e) {
                 if (e->workers[i].started && !e->workers[i].exited)
                         return false;
         return true;
+}
+
+PlatformLink *engine_platform_link(Engine *e) {
+        return e ? e->platform : NULL;
 }
 
 bool engine_busy(Engine *e) {
@@ -130,6 +142,7 @@ Engine *engine_free(Engine *e) {
         /* After the workers: none of them waits on a request any more. */
         llm_client_free(e->llm);
         price_table_free(e->prices);
+        platform_link_free(e->platform);
         /* After the client: its last callbacks may still wake them. */
         suspensions_free(e);
         retention_stop(e);
@@ -253,6 +266,9 @@ int engine_start(Engine *e, Db *db) {
         r = retention_start(e, db);
         if (r < 0)
                 return log_error_errno(r, "Cannot arm the pruning of old executions: %m");
+        r = workspaces_sweep(db);
+        if (r < 0)
+                log_warning_errno(r, "Cannot remove the workspaces of deleted workflows: %m");
 
         r = llm_client_start(e->llm);
         if (r < 0)

@@ -31,6 +31,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
 /* True while a worker thread is still inside a node (after engine_stop() gave up waiting). */
 bool engine_busy(Engine *e);
 
+/* What the platform tools know of this daemon (platform-link.h): the manager tells it where
+ * the server listens and the node limit after a reload. */
+struct PlatformLink *engine_platform_link(Engine *e);
+
 /* Recovers what a previous run of the daemon left (node runs cut off mid-way go back to
  * the queue, their attempt counted) using db, enqueues every queued node run at its
  * run_after, then starts the workers. */

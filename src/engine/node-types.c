@@ -474,7 +474,11 @@ static const NodeTypeSpec node_types[] = {
                         PORT("response", PORT_STRING, "JSON: {status_code, success, data, error}"),
                 },
                 .is_tool = true,
-                .config_schema = NO_SETTINGS,
+                .config_schema = SCHEMA({
+                        "type": "object",
+                        "properties": {
+                                "allow_write": {"type": "boolean", "default": false,
+                                                "description": "Also POST, PATCH, PUT and DELETE (else GET only)"}}}),
         },
         {
                 .component_type = "scheduler_tools",
@@ -507,12 +511,16 @@ static const NodeTypeSpec node_types[] = {
                         PORT("result", PORT_STRING, "JSON: the child results, in task order"),
                 },
                 .is_tool = true,
-                .config_schema = NO_SETTINGS,
+                .config_schema = SCHEMA({
+                        "type": "object",
+                        "properties": {
+                                "max_tasks": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10,
+                                              "description": "Most child executions one call may start"}}}),
         },
         {
                 .component_type = "workflow_create",
                 .display_name = "Workflow Create",
-                .description = "Tool: creates a workflow from a YAML description",
+                .description = "Tool: creates a workflow from a JSON definition (the import document)",
                 .category = "agent",
                 .outputs = {
                         PORT("result", PORT_STRING, "JSON: {success, workflow_id, slug, node_count, edge_count}"),

@@ -632,7 +632,7 @@ static int node_failed(Job *j, const NodeOutcome *o) {
 
                 r = run_mirror_finish(j->mirror, j->db, j->row.id, &(NodeRunResult) {
                         .status = NODE_RUN_QUEUED, .error = o->error, .error_code = o->error_code,
-                        .run_after = run_after });
+                        .run_after = run_after, .keep_output = true });
                 return r < 0 ? r : job_add_pending(j, j->row.id, run_after);
         }
 
@@ -755,6 +755,8 @@ int commit_park(Job *j, const NodeOutcome *o) {
                 return r;
         if (r == 0)
                 return end_transaction(j, finish_cancelled(j, o));
+        if (o->children)
+                return end_transaction(j, spawn_park(j, o->children));
         return end_transaction(j, o->child ? park_child(j, o->child) : park_pause(j, o));
 }
 

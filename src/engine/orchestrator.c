@@ -37,6 +37,7 @@ void job_reset_pending(Job *j) {
         j->n_pending = 0;
         json_array_clear(j->events);
         j->child = NULL;
+        j->children = NULL;
         j->handler = child_start_free(j->handler);
         j->ended = EXECUTION_PENDING;
 }
@@ -105,6 +106,12 @@ void job_after_commit(Job *j) {
                 engine_enqueue(j->engine, j->info.id, &j->pending[k].id, 1, j->pending[k].run_at);
         if (j->child)
                 execution_start_announce(j->engine, &j->child->request, &j->child->start, j->child->id);
+        for (size_t k = 0; j->children && k < j->children->n; k++) {
+                ChildStart *c = j->children->starts[k];
+
+                if (c)
+                        execution_start_announce(j->engine, &c->request, &c->start, c->id);
+        }
         if (j->handler) {
                 log_execution(LOG_INFO, j->info.workflow_slug, j->info.id, NULL, NULL,
                               "Execution %s of workflow '%s' failed; its error handler runs as execution %s.",
@@ -488,7 +495,7 @@ static int job_commit(Job *j, const NodeOutcome *o) {
         for (unsigned attempt = 1;; attempt++) {
                 if (j->deadline > 0 && now_realtime_usec() >= j->deadline)
                         r = commit_timeout(j, true);
-                else if (o->pause || o->child)
+                else if (o->pause || o->child || o->children)
                         r = commit_park(j, o);
                 else if (o->error)
                         r = commit_failure(j, o);
@@ -553,7 +560,7 @@ static int job_resume_after(Job *j, JobResult *res) {
 /* Pauses and subworkflows. 1 when o now says what happens instead of the component: the
  * run parks (a question, a child execution to wait for) or cannot start its child, or
  * goes on with the output it paused after; 0 when the component runs, with the answer it
- * was resumed with or the child that ended. */
+ * was resumed with or the child (or children, spawn.c) that ended. */
 static int job_park(Job *j, JobResult *res) {
         _cleanup_(child_execution_done) ChildExecution child = {};
         ChildStart **ret_child = &res->child;
@@ -580,7 +587,7 @@ static int job_park(Job *j, JobResult *res) {
                 return 1;
         }
         if (!streq(j->component_type, "workflow"))
-                return 0;
+                return spawn_resume(j, res);
 
         r = store_execution_child_of(j->db, j->row.id, &child);
         if (r >= 0 && !execution_status_is_live(child.status)) {
@@ -627,6 +634,8 @@ void job_result_done(JobResult *res) {
         json_decref(res->run.input);
         json_decref(res->run.resume_input);
         json_decref(res->run.child_result);
+        json_decref(res->run.awaited_state);
+        json_decref(res->run.children_results);
         node_run_done(&res->run);
         free(res->message);
         free(res->template_error);
@@ -634,6 +643,7 @@ void job_result_done(JobResult *res) {
         json_decref(res->kept_output);
         free(res->kept_route);
         child_start_free(res->child);
+        child_batch_free(res->children);
         cached_execution_unref(res->pinned);
         *res = (JobResult) {};
 }
@@ -676,6 +686,9 @@ int job_execute(Job *j, JobResult *res) {
                 .vault = j->engine->vault,
                 .llm = j->engine->llm,
                 .prices = j->engine->prices,
+                .platform = j->engine->platform,
+                .depth = j->info.depth,
+                .max_depth = j->engine->max_subworkflow_depth,
                 .retryable = true,
         };
         *o = (NodeOutcome) { .retryable = false };
@@ -730,7 +743,23 @@ int job_component_ended(Job *j, JobResult *res, int r, usec_t started) {
                 res->interrupted = true;
                 return 0;
         }
-        if (r >= 0 && !run->error && job_output_acceptable(j, run, o, &res->message)) {
+        if (r >= 0 && !run->error && run->await_state) {
+                /* It waits for children: the commit starts them and parks it. */
+                r = spawn_prepare(j, run, &res->children);
+                if (r >= 0)
+                        o->children = res->children;
+                else if (r == -E2BIG) {
+                        o->error = result_message(res, "The node's state is too large", "The state the node keeps "
+                                                  "while its children run is larger than the limit of %zu bytes "
+                                                  "(MaxNodeOutputSize=)", j->engine->max_output_size);
+                        o->error_code = "output_too_large";
+                } else {
+                        o->error = result_message(res, "Cannot prepare the child executions",
+                                                  "Cannot prepare the child executions: %s", strerror(-r));
+                        o->error_code = "internal";
+                        o->retryable = true;
+                }
+        } else if (r >= 0 && !run->error && job_output_acceptable(j, run, o, &res->message)) {
                 *o = (NodeOutcome) {
                         .output = run->output,
                         .route = run->route,

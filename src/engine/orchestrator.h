@@ -31,6 +31,19 @@ typedef struct ChildStart {
 ChildStart *child_start_free(ChildStart *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ChildStart *, child_start_free);
 
+/* The children a run parks for (component.h node_run_await_children()): prepared before
+ * the commit that creates them (spawn.c), announced after it. */
+typedef struct ChildBatch {
+        ChildStart **starts;    /* n, in the order asked for; NULL for one that cannot start */
+        size_t n;
+        /* What the run's row holds while it waits, as its output: {"awaiting_children":
+         * [{workflow_slug, execution_id} or {workflow_slug, error}], "kept_state": …}. */
+        json_t *parked_output;
+} ChildBatch;
+
+ChildBatch *child_batch_free(ChildBatch *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ChildBatch *, child_batch_free);
+
 typedef struct PendingRun {
         int64_t id;
         usec_t run_at;          /* CLOCK_REALTIME µs; 0: now */
@@ -67,6 +80,7 @@ typedef struct Job {
         size_t n_pending, n_pending_alloc;
         json_t *events;         /* [[type, data], …] */
         ChildStart *child;      /* borrowed: a child execution created */
+        ChildBatch *children;   /* borrowed: child executions created */
         ChildStart *handler;    /* owned: the error handler's run created */
         ExecutionStatus ended;  /* how the execution ended; EXECUTION_PENDING: it did not */
 } Job;
@@ -120,6 +134,15 @@ int confirmation_prepare(Job *j, const NodeRun *run, char **ret_prompt, usec_t *
  * the limit of generations, returns -EINVAL with *ret_error (malloc'ed) and
  * *ret_error_code. */
 int subworkflow_prepare(Job *j, const NodeRun *run, ChildStart **ret, char **ret_error, const char **ret_error_code);
+/* A child of the job's run: workflow_id (called name in messages) from trigger_node_id with
+ * payload (both copied), one generation below. -EINVAL with *ret_error when its graph
+ * cannot run or it is gone. */
+int child_start_new(Job *j, int64_t workflow_id, const char *name, const char *trigger_node_id, json_t *payload,
+                    ChildStart **ret, char **ret_error);
+
+/* Runs that park for several children (spawn.c). The children the component asked for
+ * (run->await_children), prepared; those that cannot start are noted in the batch. */
+int spawn_prepare(Job *j, const NodeRun *run, ChildBatch **ret);
 
 /* In the transaction that fails the execution: creates its error handler's run when its
  * workflow names one with a trigger_error node (error-handler.c). 1 with *ret, 0 when none
@@ -146,6 +169,7 @@ typedef struct NodeOutcome {
         const char *prompt;
         usec_t expires_at;
         ChildStart *child;
+        ChildBatch *children;   /* parks until they all ended */
 } NodeOutcome;
 
 /* A node's run: its component's inputs and what it left, and the outcome built from them,
@@ -157,6 +181,7 @@ typedef struct JobResult {
         json_t *kept_output;    /* interrupt_after: the output it paused with */
         char *kept_route;
         ChildStart *child;
+        ChildBatch *children;
         /* A suspended run keeps its execution's graph alive: run and the component's state
          * borrow from it. */
         CachedExecution *pinned;
@@ -202,8 +227,16 @@ int record_outcome(Job *j, const NodeOutcome *o);
 
 int commit_success(Job *j, const NodeOutcome *o);
 int commit_failure(Job *j, const NodeOutcome *o);
-/* The node run pauses (o->pause) or waits for its child (o->child). */
+/* The node run pauses (o->pause) or waits for its child (o->child) or children
+ * (o->children). */
 int commit_park(Job *j, const NodeOutcome *o);
+/* In the transaction of commit_park(): creates the batch's children and parks the run
+ * until they ended (spawn.c). */
+int spawn_park(Job *j, ChildBatch *b);
+/* For a run taken again: when it parked for children, 0 with run->awaited_state and
+ * run->children_results once they all ended, or 1 when some still run (res->outcome then
+ * parks it again); 0 with nothing set for any other run. */
+int spawn_resume(Job *j, JobResult *res);
 /* A paused node run got no answer in time: it fails with error_code "expired". */
 int commit_expired(Job *j);
 /* The execution ran out of time: it fails with error_code "timeout". claimed: the node

@@ -111,8 +111,10 @@ int run_mirror_finish(RunMirror *m, Db *db, int64_t id, const NodeRunResult *res
                 return forget(m, 0);
         row->status = result->status;
         row->run_after = result->run_after;
-        json_decref(row->output);
-        row->output = json_incref(result->output);
+        if (!result->keep_output) {
+                json_decref(row->output);
+                row->output = json_incref(result->output);
+        }
         free(row->route);
         row->route = route;
         return 0;

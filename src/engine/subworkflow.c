@@ -7,7 +7,10 @@
  * the awaiting node run again in a transaction of its own; that run finds its child over
  * and the workflow component turns it into the node's output or failure. A crash between
  * the two transactions is repaired at start (engine_recover_children()). An execution that
- * ends without completing cancels its live children, generation by generation. */
+ * ends without completing cancels its live children, generation by generation.
+ *
+ * A run may wait for several children (spawn.c): it is queued again when the last of them
+ * ended, which the transaction queueing it checks under its execution's lock. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -191,10 +194,48 @@ static int child_payload(Job *j, const NodeRun *run, json_t **ret, char **ret_er
         return *ret ? 0 : -ENOMEM;
 }
 
+int child_start_new(Job *j, int64_t workflow_id, const char *name, const char *trigger_node_id, json_t *payload,
+                    ChildStart **ret, char **ret_error) {
+        _cleanup_(child_start_freep) ChildStart *c = calloc(1, sizeof(ChildStart));
+        _cleanup_free_ char *graph_error = NULL;
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->trigger_node_id = strdup(trigger_node_id);
+        c->payload = json_incref(payload);
+        if (!c->trigger_node_id)
+                return -ENOMEM;
+        c->request = (EngineRequest) {
+                .workflow_id = workflow_id,
+                .user_id = j->info.user_id,
+                .trigger_node_id = c->trigger_node_id,
+                .trigger_payload = c->payload,
+        };
+        c->origin = (ExecutionOrigin) {
+                .parent_execution_id = j->info.id,
+                .parent_node_id = j->row.node_id,
+                .parent_node_run_id = j->row.id,
+                .depth = j->info.depth + 1,
+        };
+        r = execution_start_prepare(j->engine, j->db, &c->request, &c->start, &graph_error);
+        if (r == -EINVAL)
+                return child_error(ret_error, "Workflow '%s' cannot run: %s", name, graph_error ?: "invalid graph");
+        if (r == -ENOENT)
+                return child_error(ret_error, "Workflow '%s' not found", name);
+        if (r < 0)
+                return r;
+        r = execution_id_new(c->id);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
 int subworkflow_prepare(Job *j, const NodeRun *run, ChildStart **ret, char **ret_error, const char **ret_error_code) {
-        _cleanup_(child_start_freep) ChildStart *c = NULL;
-        _cleanup_json_ json_t *target = NULL, *nodes = NULL;
-        _cleanup_free_ char *name = NULL, *graph_error = NULL;
+        _cleanup_json_ json_t *target = NULL, *nodes = NULL, *payload = NULL;
+        _cleanup_free_ char *name = NULL, *trigger = NULL;
         const char *mode = node_run_setting_string(run, "trigger_mode", "implicit");
         unsigned depth = j->info.depth + 1;
         int64_t target_id;
@@ -226,46 +267,19 @@ int subworkflow_prepare(Job *j, const NodeRun *run, ChildStart **ret, char **ret
         if (!json_get_bool(target, "is_active", true))
                 return child_error(ret_error, "Workflow '%s' is not active", name);
 
-        c = calloc(1, sizeof(ChildStart));
-        if (!c)
-                return -ENOMEM;
-        r = pick_trigger(j, nodes, streq(mode, "explicit"), name, &c->trigger_node_id, ret_error);
+        r = pick_trigger(j, nodes, streq(mode, "explicit"), name, &trigger, ret_error);
         if (r >= 0)
-                r = child_payload(j, run, &c->payload, ret_error);
+                r = child_payload(j, run, &payload, ret_error);
         if (r < 0)
                 return r;
-
-        c->request = (EngineRequest) {
-                .workflow_id = target_id,
-                .user_id = j->info.user_id,
-                .trigger_node_id = c->trigger_node_id,
-                .trigger_payload = c->payload,
-        };
-        c->origin = (ExecutionOrigin) {
-                .parent_execution_id = j->info.id,
-                .parent_node_id = j->row.node_id,
-                .parent_node_run_id = j->row.id,
-                .depth = depth,
-        };
-        r = execution_start_prepare(j->engine, j->db, &c->request, &c->start, &graph_error);
-        if (r == -EINVAL)
-                return child_error(ret_error, "Workflow '%s' cannot run: %s", name, graph_error ?: "invalid graph");
-        if (r == -ENOENT)
-                return child_error(ret_error, "Workflow '%s' not found", name);
-        if (r < 0)
-                return r;
-        r = execution_id_new(c->id);
-        if (r < 0)
-                return r;
-
-        *ret = TAKE_PTR(c);
-        return 0;
+        return child_start_new(j, target_id, name, trigger, payload, ret, ret_error);
 }
 
 /* --- The end of an execution ------------------------------------------------------------- */
 
 int engine_resume_parent(Engine *e, Db *db, const char *parent_execution_id, int64_t node_run_id) {
         ExecutionState state;
+        int64_t live;
         int r;
 
         r = db_begin(db);
@@ -277,7 +291,14 @@ int engine_resume_parent(Engine *e, Db *db, const char *parent_execution_id, int
                 (void) db_rollback(db);
                 return r == -ENOENT ? 0 : MIN(r, 0);
         }
-        r = store_node_run_resume(db, node_run_id, NODE_RUN_AWAITING, NULL);
+        /* A run waiting for several children goes on once the last of them ended. */
+        r = store_node_run_live_children(db, node_run_id, &live);
+        if (r >= 0 && live > 0) {
+                (void) db_rollback(db);
+                return 0;
+        }
+        if (r >= 0)
+                r = store_node_run_resume(db, node_run_id, NODE_RUN_AWAITING, NULL);
         if (r == -ESTALE) {
                 (void) db_rollback(db);
                 return 0;
@@ -369,6 +390,6 @@ int engine_recover_children(Engine *e, Db *db) {
                         return r;
         }
         if (json_array_size(waiting) > 0)
-                log_info("Resuming %zu subworkflow node(s) whose child ended.", json_array_size(waiting));
+                log_info("Resuming %zu node(s) whose child executions ended.", json_array_size(waiting));
         return 0;
 }

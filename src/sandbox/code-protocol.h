@@ -3,7 +3,11 @@
  * pipelit-code@.service instance.
  *
  * pipelitd sends one request: a CodeRequestHeader, then argv_size bytes holding argc
- * NUL-terminated arguments, then input_size bytes of standard input for the program. The
+ * NUL-terminated arguments, then workspace_size bytes naming the workspace to work in (see
+ * sandbox.h; NUL-terminated, none when 0), then input_size bytes of standard input for the
+ * program. With a workspace, the runner first sends a CODE_FRAME_HELLO with its user, and
+ * waits for one byte, CODE_WORKSPACE_GRANTED, which pipelitd sends (before the input) once
+ * it let that user through the workspace's gate; then it runs the program in there. The
  * runner answers with frames, a CodeFrameHeader followed by its payload: CODE_FRAME_STDOUT
  * and CODE_FRAME_STDERR carry output as the program writes it (at most
  * CODE_FRAME_DATA_MAX bytes each), and one CODE_FRAME_END (a CodeEndPayload) says how the
@@ -15,10 +19,11 @@
  * connection without an answer. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define CODE_PROTOCOL_MAGIC UINT32_C(0x31434c50)        /* "PLC1" */
+#define CODE_PROTOCOL_MAGIC UINT32_C(0x32434c50)        /* "PLC2" */
 
 /* The runner refuses larger requests; pipelitd never sends them. */
 #define CODE_ARGC_MAX 4096
@@ -35,12 +40,25 @@ typedef struct CodeRequestHeader {
         uint64_t max_file_size;         /* RLIMIT_FSIZE; 0: the runner's own */
         uint64_t argv_size;
         uint64_t input_size;
+        uint32_t workspace_size;        /* 0: no workspace */
+        uint32_t reserved;
 } CodeRequestHeader;
+
+/* Where the runner finds the workspaces (pipelit-code@.service binds them there). */
+#define CODE_WORKSPACES_DIR "/run/workspaces"
+#define CODE_WORKSPACE_NAME_MAX 255
+#define CODE_WORKSPACE_GRANTED '\x01'
+
+typedef struct CodeHelloPayload {
+        uint32_t uid;                   /* the runner's user, to let through the gate */
+        uint32_t reserved;
+} CodeHelloPayload;
 
 typedef enum CodeFrameType {
         CODE_FRAME_STDOUT = 1,
         CODE_FRAME_STDERR = 2,
         CODE_FRAME_END = 3,
+        CODE_FRAME_HELLO = 4,
 } CodeFrameType;
 
 typedef struct CodeFrameHeader {
@@ -69,8 +87,12 @@ typedef struct CodeEndPayload {
 /* The request for these arguments and limits, without the input (which follows it on the
  * connection as it is): header and arguments in one malloc'ed block. -EINVAL for arguments
  * the protocol cannot carry (none, too many, too long). */
-int code_request_build(const CodeRequestHeader *limits, char *const *argv, uint64_t input_size,
-                       char **ret, size_t *ret_size);
+int code_request_build(const CodeRequestHeader *limits, char *const *argv, const char *workspace,
+                       uint64_t input_size, char **ret, size_t *ret_size);
+
+/* Whether name can name a workspace: one or more components of letters, digits, '_', '-'
+ * and '.' (not first), separated by single '/', at most CODE_WORKSPACE_NAME_MAX bytes. */
+bool code_workspace_name_is_valid(const char *name);
 
 /* Checks a received header: -EPROTO for a wrong magic number, -E2BIG past the limits above. */
 int code_request_check(const CodeRequestHeader *h);

@@ -9,6 +9,10 @@
  * instance. When pipelitd closes the connection the program is killed at once: that is
  * how pipelitd cancels.
  *
+ * With a workspace (code-protocol.h), it tells pipelitd its user, waits until pipelitd let
+ * that user through the workspace's gate, and runs the program in the workspace, with it
+ * as $HOME.
+ *
  * It needs no privilege and no systemd: the unit tests run it on a socket pair. */
 
 #include <errno.h>
@@ -56,6 +60,9 @@ typedef struct Runner {
         CodeRequestHeader request;
         char *argv_data;
         char **argv;
+        char *workspace;                /* its name; NULL: none */
+        int workspace_fd;               /* the workspace, to start the program in; -1: /tmp */
+        char home[sizeof(CODE_WORKSPACES_DIR) + CODE_WORKSPACE_NAME_MAX + sizeof("/home") + 5];
         usec_t deadline;                /* 0: none */
 
         pid_t pid;
@@ -194,8 +201,48 @@ static int read_request(Runner *r) {
         k = code_request_split_argv(r->argv_data, (size_t) r->request.argv_size, r->request.argc, &r->argv);
         if (k < 0)
                 return k;
+        if (r->request.workspace_size > 0) {
+                r->workspace = malloc(r->request.workspace_size);
+                if (!r->workspace)
+                        return -ENOMEM;
+                k = conn_read_exact(r, r->workspace, r->request.workspace_size, until);
+                if (k < 0)
+                        return k;
+                if (r->workspace[r->request.workspace_size - 1] != '\0' ||
+                    strlen(r->workspace) + 1 != r->request.workspace_size ||
+                    !code_workspace_name_is_valid(r->workspace))
+                        return -EPROTO;
+        }
         r->input_left = r->request.input_size;
         return 0;
+}
+
+/* Tells pipelitd our user and waits until it let us into the workspace: -EPIPE when it
+ * closed the connection instead. */
+static int enter_workspace_gate(Runner *r) {
+        CodeHelloPayload hello = { .uid = (uint32_t) getuid() };
+        usec_t until = now_monotonic_usec() + REQUEST_TIMEOUT_USEC;
+        char granted;
+        int k;
+
+        k = send_frame(r, CODE_FRAME_HELLO, &hello, sizeof(hello), until);
+        if (k < 0)
+                return k;
+        k = conn_read_exact(r, &granted, 1, until);
+        if (k < 0)
+                return k;
+        return granted == CODE_WORKSPACE_GRANTED ? 0 : -EPROTO;
+}
+
+/* Opens the workspace, where the program starts; the reason, for pipelitd, when it cannot. */
+static int open_workspace(Runner *r) {
+        int k;
+
+        k = snprintf(r->home, sizeof(r->home), "%s/%s/home", CODE_WORKSPACES_DIR, r->workspace);
+        if (k < 0 || (size_t) k >= sizeof(r->home))
+                return -ENAMETOOLONG;
+        r->workspace_fd = open(r->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return r->workspace_fd < 0 ? -errno : 0;
 }
 
 /* --- the program ----------------------------------------------------------------------------- */
@@ -213,15 +260,7 @@ static void limit_for(int resource, uint64_t wanted, struct rlimit *ret) {
 
 /* Between fork() and exec(): async-signal-safe calls only. */
 _Noreturn static void run_child(Runner *r, pid_t parent, const int fds[4], const struct rlimit *as,
-                                const struct rlimit *fsize) {
-        static char *const envp[] = {
-                (char *) "PATH=/usr/local/bin:/usr/bin:/bin",
-                (char *) "HOME=/tmp",
-                (char *) "TMPDIR=/tmp",
-                (char *) "LANG=C.UTF-8",
-                (char *) "PYTHONDONTWRITEBYTECODE=1",
-                NULL,
-        };
+                                const struct rlimit *fsize, char *const envp[]) {
         struct sigaction default_action = { .sa_handler = SIG_DFL };
         struct rlimit no_core = {};
         int moved[4], error, status_fd = fds[3];
@@ -236,6 +275,14 @@ _Noreturn static void run_child(Runner *r, pid_t parent, const int fds[4], const
                 (void) sigaction(sig, &default_action, NULL);
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
+
+        /* In its workspace; else where the other backends start it (without a /tmp it stays
+         * where it is). Before the descriptors are closed: the workspace's is one of them. */
+        if (r->workspace_fd >= 0) {
+                if (fchdir(r->workspace_fd) < 0)
+                        goto fail;
+        } else if (chdir("/tmp") < 0)
+                errno = 0;
 
         /* Out of the way first: one of them may already be fd 0-3. */
         for (int i = 0; i < 4; i++) {
@@ -255,9 +302,6 @@ _Noreturn static void run_child(Runner *r, pid_t parent, const int fds[4], const
         if (setrlimit(RLIMIT_CORE, &no_core) < 0 || setrlimit(RLIMIT_AS, as) < 0 ||
             setrlimit(RLIMIT_FSIZE, fsize) < 0)
                 goto fail;
-        /* Where the other backends start it; without a /tmp it stays where it is. */
-        if (chdir("/tmp") < 0)
-                errno = 0;
 
         execve(r->argv[0], r->argv, envp);
 fail:
@@ -281,10 +325,21 @@ static void close_pair(int fds[2]) {
 /* Starts the program; -errno (from the child) when it could not be executed. */
 static int start_program(Runner *r) {
         int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, status[2] = { -1, -1 };
+        char home_env[sizeof("HOME=") + sizeof(r->home)];
+        char *envp[] = {
+                (char *) "PATH=/usr/local/bin:/usr/bin:/bin",
+                home_env,
+                (char *) "TMPDIR=/tmp",
+                (char *) "LANG=C.UTF-8",
+                (char *) "PYTHONDONTWRITEBYTECODE=1",
+                NULL,
+        };
         struct rlimit as, fsize;
         pid_t parent = getpid();
         int error = 0, k;
         ssize_t n;
+
+        (void) snprintf(home_env, sizeof(home_env), "HOME=%s", r->workspace_fd >= 0 ? r->home : "/tmp");
 
         limit_for(RLIMIT_AS, r->request.max_address_space, &as);
         limit_for(RLIMIT_FSIZE, r->request.max_file_size, &fsize);
@@ -301,7 +356,7 @@ static int start_program(Runner *r) {
         if (r->pid == 0) {
                 const int fds[4] = { in[0], out[1], err[1], status[1] };
 
-                run_child(r, parent, fds, &as, &fsize);
+                run_child(r, parent, fds, &as, &fsize, envp);
         }
         /* From this side too, so the group exists before any kill() below. */
         (void) setpgid(r->pid, r->pid);
@@ -591,6 +646,25 @@ static int run(Runner *r) {
                 return k;
         }
 
+        if (r->workspace) {
+                k = enter_workspace_gate(r);
+                if (k == -EPIPE)
+                        return 0;       /* pipelitd gave up on the run */
+                if (k < 0) {
+                        fprintf(stderr, "pipelit-code-runner: no entry to the workspace: %s\n", strerror(-k));
+                        return k;
+                }
+                k = open_workspace(r);
+                if (k < 0) {
+                        usec_t until = now_monotonic_usec() + FINAL_SEND_USEC;
+
+                        k = send_note(r, until, "pipelit-code-runner: cannot enter the workspace %s: %s "
+                                      "(pipelit-code@.service binds <StateDirectory>/workspaces there)\n",
+                                      r->home, strerror(-k));
+                        return k < 0 ? k : send_end(r, CODE_END_SETUP_FAILED, 0);
+                }
+        }
+
         if (r->request.timeout_usec > 0)
                 r->deadline = now_monotonic_usec() + r->request.timeout_usec;
         k = start_program(r);
@@ -612,7 +686,7 @@ static int run(Runner *r) {
 int main(int argc, char *argv[]) {
         Runner r = {
                 .conn = -1, .pid = -1, .pid_fd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1,
-                .signal_fd = -1,
+                .signal_fd = -1, .workspace_fd = -1,
         };
         struct stat st;
         int k;
@@ -642,6 +716,8 @@ int main(int argc, char *argv[]) {
         }
         free(r.argv);
         free(r.argv_data);
+        free(r.workspace);
+        close_fd(&r.workspace_fd);
         close_fd(&r.in_fd);
         close_fd(&r.out_fd);
         close_fd(&r.err_fd);

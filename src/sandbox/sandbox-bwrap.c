@@ -90,7 +90,14 @@ static void argv_add(Argv *a, const char *s) {
         a->items[a->n] = NULL;
 }
 
-static int sandbox_build_argv(const SandboxOptions *o, const char *bwrap, uint64_t tmp_size, Argv *a) {
+/* With network: what name resolution and TLS read from the host's /etc. */
+static const char *const network_files[] = {
+        "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
+        "/etc/ssl", "/etc/ca-certificates",
+};
+
+static int sandbox_build_argv(const SandboxOptions *o, const char *bwrap, uint64_t tmp_size, const char *home,
+                              const char *inside, Argv *a) {
         static const char *const fixed[] = {
                 "--ro-bind", "/usr", "/usr",
                 "--symlink", "usr/bin", "/bin",
@@ -105,23 +112,41 @@ static int sandbox_build_argv(const SandboxOptions *o, const char *bwrap, uint64
                 "--cap-drop", "ALL",
                 "--clearenv",
                 "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
-                "--setenv", "HOME", "/tmp",
                 "--setenv", "TMPDIR", "/tmp",
                 "--setenv", "LANG", "C.UTF-8",
                 "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-                "--chdir", "/tmp",
                 "--json-status-fd", "3",
         };
+        const char *workdir = inside ?: "/tmp";
         char size_text[32];
 
         argv_add(a, bwrap);
         for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
                 argv_add(a, fixed[i]);
+        if (o->allow_network) {
+                argv_add(a, "--share-net");
+                for (size_t i = 0; i < ELEMENTSOF(network_files); i++) {
+                        argv_add(a, "--ro-bind-try");
+                        argv_add(a, network_files[i]);
+                        argv_add(a, network_files[i]);
+                }
+        }
         snprintf(size_text, sizeof(size_text), "%" PRIu64, tmp_size);
         argv_add(a, "--size");
         argv_add(a, size_text);
         argv_add(a, "--tmpfs");
         argv_add(a, "/tmp");
+        /* The workspace: the one folder of the host it may write to, where it starts. */
+        if (home) {
+                argv_add(a, "--bind");
+                argv_add(a, home);
+                argv_add(a, inside);
+        }
+        argv_add(a, "--setenv");
+        argv_add(a, "HOME");
+        argv_add(a, workdir);
+        argv_add(a, "--chdir");
+        argv_add(a, workdir);
         argv_add(a, "--");
         for (size_t i = 0; o->argv[i]; i++)
                 argv_add(a, o->argv[i]);
@@ -328,7 +353,7 @@ static int sandbox_reap(pid_t pid) {
 }
 
 int sandbox_run_bwrap(const SandboxOptions *o, SandboxResult *ret) {
-        _cleanup_free_ char *bwrap = NULL;
+        _cleanup_free_ char *bwrap = NULL, *home = NULL, *inside = NULL;
         uint64_t file_size = o->max_file_size > 0 ? o->max_file_size : SANDBOX_FILE_SIZE_DEFAULT;
         Argv argv = {};
         Sandbox s = {
@@ -351,11 +376,22 @@ int sandbox_run_bwrap(const SandboxOptions *o, SandboxResult *ret) {
                         return r;
         }
 
-        r = sandbox_build_argv(o, bwrap, file_size, &argv);
+        start = now_monotonic_usec();
+        if (o->workspace) {
+                /* It runs as we do: the folder needs no sharing. */
+                r = sandbox_workspace_prepare(o, false, &s.streams.err, &home, &inside);
+                if (r == -ENOMEM)
+                        goto finish;
+                if (r < 0) {
+                        r = sandbox_result_fill(ret, &s.streams, SANDBOX_SETUP_FAILED, 0, start);
+                        goto finish;
+                }
+        }
+
+        r = sandbox_build_argv(o, bwrap, file_size, home, inside, &argv);
         if (r < 0)
                 goto finish;
 
-        start = now_monotonic_usec();
         deadline = o->timeout_usec > 0 ? start + o->timeout_usec : 0;
         r = sandbox_spawn(&s, o, bwrap, argv.items, file_size);
         if (r < 0)

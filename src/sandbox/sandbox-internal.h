@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/macro.h"
 #include "sandbox/sandbox.h"
@@ -70,6 +71,56 @@ typedef struct SandboxProbes {
 /* The rules of sandbox.h without looking at the system. */
 int sandbox_backend_select(SandboxBackend requested, const SandboxHost *host, const SandboxProbes *probes,
                            SandboxBackend *ret);
+
+/* --- workspaces (sandbox-workspace.c) --------------------------------------------------- */
+
+/* The group that shares the workspaces with the sandboxes' dynamic users: -ESRCH when the
+ * system has none. */
+int sandbox_workspace_group(gid_t *ret);
+/* Makes o's workspace (what exists already stays): ret_home gets the folder on the host,
+ * ret_inside where the program sees it. shared: a user other than ours will work in it
+ * (the code socket, a transient unit), which needs the group and ACLs. On failure a note
+ * in err says why. */
+int sandbox_workspace_prepare(const SandboxOptions *o, bool shared, SandboxBuffer *err, char **ret_home,
+                              char **ret_inside);
+/* Lets uid through the gate of the workspace name below root, or takes that back. */
+int sandbox_workspace_grant(const char *root, const char *name, uid_t uid);
+int sandbox_workspace_revoke(const char *root, const char *name, uid_t uid);
+
+/* POSIX ACLs as the kernel stores them in extended attributes. */
+enum {
+        SANDBOX_ACL_USER_OBJ = 0x01,
+        SANDBOX_ACL_USER = 0x02,
+        SANDBOX_ACL_GROUP_OBJ = 0x04,
+        SANDBOX_ACL_GROUP = 0x08,
+        SANDBOX_ACL_MASK = 0x10,
+        SANDBOX_ACL_OTHER = 0x20,
+};
+/* A gate holds an entry per run of the code socket (MaxConnections=64) and four more. */
+#define SANDBOX_ACL_ENTRIES_MAX 128
+
+typedef struct SandboxAclEntry {
+        uint16_t tag;
+        uint16_t perm;                  /* 4 read, 2 write, 1 execute */
+        uint32_t id;                    /* named entries only; else UINT32_MAX */
+} SandboxAclEntry;
+
+typedef struct SandboxAcl {
+        SandboxAclEntry entries[SANDBOX_ACL_ENTRIES_MAX];
+        size_t n;
+} SandboxAcl;
+
+/* -EBADMSG for what is not an ACL of ours to change. */
+int sandbox_acl_parse(const void *data, size_t size, SandboxAcl *ret);
+/* Writes the attribute's bytes (4 + 8 per entry) to buf; returns how many. */
+size_t sandbox_acl_format(const SandboxAcl *acl, uint8_t *buf);
+/* The ACL that says what mode's permission bits say. */
+void sandbox_acl_from_mode(mode_t mode, SandboxAcl *ret);
+/* Adds or changes an entry (never the mask, which follows the group class): sorted, with
+ * the mask kept right. -E2BIG when full. */
+int sandbox_acl_set(SandboxAcl *acl, uint16_t tag, uint32_t id, uint16_t perm);
+/* Removes the named entry of tag for id, or all of tag's. */
+void sandbox_acl_remove_named(SandboxAcl *acl, uint16_t tag, uint32_t id, bool all);
 
 /* --- the code socket backend --------------------------------------------------------------- */
 

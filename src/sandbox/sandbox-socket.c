@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,10 +65,14 @@ typedef struct Client {
         int fd;
         const SandboxOptions *options;
 
-        char *request;                  /* header and arguments */
+        char *request;                  /* header, arguments, workspace */
         size_t request_size, request_sent;
         size_t input_sent;
         bool sending;                   /* false once the runner takes no more */
+
+        /* With a workspace: the runner's user, once it said, and whether we let it in. */
+        bool granted, granted_sent;
+        uid_t granted_uid;
 
         char frame[sizeof(CodeFrameHeader) + CODE_FRAME_DATA_MAX];
         size_t frame_have;
@@ -80,6 +85,7 @@ typedef struct Client {
 } Client;
 
 static int client_send(Client *c) {
+        static const char granted_byte = CODE_WORKSPACE_GRANTED;
         const SandboxOptions *o = c->options;
 
         while (c->sending) {
@@ -90,6 +96,12 @@ static int client_send(Client *c) {
                 if (c->request_sent < c->request_size) {
                         p = c->request + c->request_sent;
                         n = c->request_size - c->request_sent;
+                } else if (o->workspace && !c->granted_sent) {
+                        /* The input waits until the runner is in. */
+                        if (!c->granted)
+                                return 0;
+                        p = &granted_byte;
+                        n = 1;
                 } else if (c->input_sent < o->input_size) {
                         p = o->input + c->input_sent;
                         n = o->input_size - c->input_sent;
@@ -110,9 +122,30 @@ static int client_send(Client *c) {
                 }
                 if (c->request_sent < c->request_size)
                         c->request_sent += (size_t) k;
+                else if (o->workspace && !c->granted_sent)
+                        c->granted_sent = true;
                 else
                         c->input_sent += (size_t) k;
         }
+        return 0;
+}
+
+/* The runner's user, who may now pass the workspace's gate until the run ends. */
+static int client_grant(Client *c, const CodeHelloPayload *hello) {
+        const SandboxOptions *o = c->options;
+        int r;
+
+        if (!o->workspace || c->granted)
+                return -EPROTO;
+        r = sandbox_workspace_grant(o->workspace_root, o->workspace, (uid_t) hello->uid);
+        if (r < 0) {
+                (void) sandbox_buffer_note(&c->streams.err, "pipelit: cannot let the sandbox's user %" PRIu32
+                                           " into the workspace %s/%s: %s\n", hello->uid, o->workspace_root,
+                                           o->workspace, strerror(-r));
+                return -EACCES;
+        }
+        c->granted = true;
+        c->granted_uid = (uid_t) hello->uid;
         return 0;
 }
 
@@ -120,6 +153,12 @@ static int client_frame(Client *c) {
         const char *payload = c->frame + sizeof(CodeFrameHeader);
 
         switch (c->header.type) {
+        case CODE_FRAME_HELLO: {
+                CodeHelloPayload hello;
+
+                memcpy(&hello, payload, sizeof(hello));
+                return client_grant(c, &hello);
+        }
         case CODE_FRAME_STDOUT:
                 return sandbox_buffer_append(&c->streams.out, payload, c->header.size);
         case CODE_FRAME_STDERR:
@@ -172,7 +211,9 @@ static int client_watch(Client *c, usec_t deadline) {
         const SandboxOptions *o = c->options;
 
         for (;;) {
-                struct pollfd p = { .fd = c->fd, .events = POLLIN | (c->sending ? POLLOUT : 0) };
+                /* Nothing to send while the runner has yet to say who it is. */
+                bool waiting = c->request_sent >= c->request_size && o->workspace && !c->granted;
+                struct pollfd p = { .fd = c->fd, .events = POLLIN | (c->sending && !waiting ? POLLOUT : 0) };
                 int r;
 
                 if (poll(&p, 1, SANDBOX_POLL_MSEC) < 0 && errno != EINTR)
@@ -229,6 +270,7 @@ static SandboxEnd client_end(Client *c, const char *path, int *ret_status) {
 }
 
 int sandbox_run_socket(const SandboxOptions *o, int fd, SandboxResult *ret) {
+        _cleanup_free_ char *home = NULL, *inside = NULL;
         const char *path = sandbox_code_socket_path(o);
         CodeRequestHeader limits = {
                 .timeout_usec = o->timeout_usec,
@@ -249,7 +291,26 @@ int sandbox_run_socket(const SandboxOptions *o, int fd, SandboxResult *ret) {
         c.streams.out.max = limits.max_stdout;
         c.streams.err.max = limits.max_stderr;
 
-        r = code_request_build(&limits, o->argv, o->input_size, &c.request, &c.request_size);
+        /* The unit is the sandbox, and it has no network for anyone. */
+        if (o->allow_network) {
+                r = sandbox_buffer_note(&c.streams.err, "pipelit: the code socket's sandbox "
+                                        "(pipelit-code@.service) has no network, and cannot give it to one run: "
+                                        "network access needs bubblewrap or a transient unit\n");
+                if (r >= 0)
+                        r = sandbox_result_fill(ret, &c.streams, SANDBOX_SETUP_FAILED, 0, start);
+                goto finish;
+        }
+        if (o->workspace) {
+                r = sandbox_workspace_prepare(o, true, &c.streams.err, &home, &inside);
+                if (r == -ENOMEM)
+                        goto finish;
+                if (r < 0) {
+                        r = sandbox_result_fill(ret, &c.streams, SANDBOX_SETUP_FAILED, 0, start);
+                        goto finish;
+                }
+        }
+
+        r = code_request_build(&limits, o->argv, o->workspace, o->input_size, &c.request, &c.request_size);
         if (r < 0)
                 goto finish;
         if (c.fd < 0) {
@@ -259,6 +320,13 @@ int sandbox_run_socket(const SandboxOptions *o, int fd, SandboxResult *ret) {
         }
 
         end = client_watch(&c, o->timeout_usec > 0 ? start + o->timeout_usec : 0);
+        if (end == -EACCES) {
+                /* The runner could not be let into the workspace: the note says why. */
+                close(c.fd);
+                c.fd = -1;
+                r = sandbox_result_fill(ret, &c.streams, SANDBOX_SETUP_FAILED, 0, start);
+                goto finish;
+        }
         if (end < 0) {
                 r = end;
                 goto finish;
@@ -275,6 +343,9 @@ int sandbox_run_socket(const SandboxOptions *o, int fd, SandboxResult *ret) {
 finish:
         if (c.fd >= 0)
                 close(c.fd);
+        /* The connection is closed: the runner is gone or going, and its user with it. */
+        if (c.granted)
+                (void) sandbox_workspace_revoke(o->workspace_root, o->workspace, c.granted_uid);
         free(c.request);
         sandbox_streams_done(&c.streams);
         return r;

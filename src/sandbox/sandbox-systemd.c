@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -178,8 +179,35 @@ static int append_hidden_dirs(sd_bus_message *m, char **dirs) {
         return r;
 }
 
+/* With network: what name resolution and TLS read from the host's /etc (hidden otherwise). */
+static const char *const network_files[] = {
+        "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
+        "/etc/ssl", "/etc/ca-certificates",
+};
+
+/* BindPaths= or BindReadOnlyPaths=: (source, destination, ignore a missing source, flags). */
+static int append_binds(sd_bus_message *m, const char *property, const char *const *sources,
+                        const char *const *destinations, size_t n, bool ignore_missing) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", property);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(ssbt)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(ssbt)");
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = sd_bus_message_append(m, "(ssbt)", sources[i], destinations[i], (int) ignore_missing,
+                                          (uint64_t) MS_REC);
+        for (int i = 0; i < 3 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 typedef struct UnitSetup {
         const SandboxOptions *options;
+        const char *home, *inside;      /* the workspace on the host and inside; NULL: none */
         SandboxUnitLimits limits;
         char **hidden_dirs;
         const char *slice;              /* NULL: systemd's default */
@@ -189,13 +217,19 @@ typedef struct UnitSetup {
 
 static int append_properties(sd_bus_message *m, const UnitSetup *u) {
         static const char *const enabled[] = {
-                "DynamicUser", "PrivateNetwork", "PrivateTmp", "PrivateDevices", "PrivateIPC",
+                "DynamicUser", "PrivateTmp", "PrivateDevices", "PrivateIPC",
                 "NoNewPrivileges", "ProtectKernelTunables", "ProtectKernelModules",
                 "ProtectKernelLogs", "ProtectControlGroups", "ProtectClock", "ProtectHostname",
                 "LockPersonality", "RestrictRealtime", "RestrictSUIDSGID", "AddRef",
         };
         const SandboxUnitLimits *l = &u->limits;
+        const SandboxOptions *o = u->options;
+        const char *workdir = u->inside ?: "/tmp";
+        _cleanup_free_ char *home_env = NULL;
         int r;
+
+        if (asprintf(&home_env, "HOME=%s", workdir) < 0)
+                return -ENOMEM;
 
         r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r < 0)
@@ -215,7 +249,7 @@ static int append_properties(sd_bus_message *m, const UnitSetup *u) {
                                   "ProtectSystem", "s", "strict",
                                   "ProtectHome", "s", "yes",
                                   "ProtectProc", "s", "invisible",
-                                  "WorkingDirectory", "s", "/tmp",
+                                  "WorkingDirectory", "s", workdir,
                                   "UMask", "u", (uint32_t) 0077,
                                   /* Like the bubblewrap backend: signals as the program expects
                                    * them, and killed outright, never asked to stop. */
@@ -227,10 +261,9 @@ static int append_properties(sd_bus_message *m, const UnitSetup *u) {
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)",
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)",
                                   /* The set of namespaces it may create: none. */
                                   "RestrictNamespaces", "t", UINT64_C(0),
-                                  "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX",
                                   "SystemCallFilter", "(bas)", 1, 1, "@system-service",
                                   "SystemCallArchitectures", "as", 1, "native",
                                   /* A refused call fails with EPERM, so the program can say so. */
@@ -253,9 +286,32 @@ static int append_properties(sd_bus_message *m, const UnitSetup *u) {
                         return r;
         }
 
+        /* No network: a loopback device of its own, and only local sockets. */
+        r = sd_bus_message_append(m, "(sv)", "PrivateNetwork", "b", (int) !o->allow_network);
+        if (r >= 0 && o->allow_network)
+                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 4, "AF_UNIX", "AF_INET",
+                                          "AF_INET6", "AF_NETLINK");
+        else if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+        if (r >= 0 && o->allow_network)
+                r = append_binds(m, "BindReadOnlyPaths", network_files, network_files, ELEMENTSOF(network_files),
+                                 true);
+        if (r < 0)
+                return r;
+
+        /* The workspace: the one folder of the host it may write to, shared with the runs
+         * before and after it (each a dynamic user of its own) through the group. */
+        if (u->home) {
+                r = append_binds(m, "BindPaths", &u->home, &u->inside, 1, false);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "(sv)", "SupplementaryGroups", "as", 1, SANDBOX_WORKSPACE_GROUP);
+                if (r < 0)
+                        return r;
+        }
+
         r = sd_bus_message_append(m, "(sv)", "Environment", "as", 5,
                                   "PATH=/usr/local/bin:/usr/bin:/bin",
-                                  "HOME=/tmp",
+                                  home_env,
                                   "TMPDIR=/tmp",
                                   "LANG=C.UTF-8",
                                   "PYTHONDONTWRITEBYTECODE=1");
@@ -659,7 +715,7 @@ bool sandbox_systemd_reachable(void) {
 
 int sandbox_run_systemd(const SandboxOptions *o, SandboxResult *ret) {
         _cleanup_(sandbox_strv_freep) char **hidden = NULL;
-        _cleanup_free_ char *bound_to = NULL;
+        _cleanup_free_ char *bound_to = NULL, *home = NULL, *inside = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         SandboxStreams streams = SANDBOX_STREAMS_INIT;
         Unit u = {};
@@ -669,6 +725,19 @@ int sandbox_run_systemd(const SandboxOptions *o, SandboxResult *ret) {
 
         start = now_monotonic_usec();
         deadline = o->timeout_usec > 0 ? start + o->timeout_usec : 0;
+
+        if (o->workspace) {
+                /* A dynamic user, another one each run: the folder is shared through the group. */
+                r = sandbox_workspace_prepare(o, true, &streams.err, &home, &inside);
+                if (r == -ENOMEM)
+                        goto finish;
+                if (r < 0) {
+                        r = sandbox_result_fill(ret, &streams, SANDBOX_SETUP_FAILED, 0, start);
+                        goto finish;
+                }
+                setup.home = home;
+                setup.inside = inside;
+        }
 
         r = unit_connect(&u);
         if (r < 0)

@@ -87,7 +87,35 @@ typedef struct SandboxOptions {
         const char *bwrap_path;
         /* The code socket; NULL: $PIPELIT_CODE_SOCKET, else SANDBOX_CODE_SOCKET_DEFAULT. */
         const char *socket_path;
+        /* A workspace (see below) to work in: the folder workspace_root/workspace of the
+         * host, the program's working directory and $HOME. NULL: none (/tmp, as ever). */
+        const char *workspace_root;
+        const char *workspace;
+        /* Network access. Only bubblewrap and systemd can give it; with the code socket the
+         * run fails to set up (SANDBOX_SETUP_FAILED, stderr says why). */
+        bool allow_network;
 } SandboxOptions;
+
+/* Workspaces: folders kept across runs, where a program works and keeps its files; the
+ * only place it may write to that outlives it. Each has a name of one or more components
+ * ("12/agent_1": letters, digits, '_', '-' and inner '.') and lives in workspace_root (the
+ * daemon's <StateDirectory>/workspaces) as
+ *
+ *   <root>/12/              0711: anyone may pass, no one else may list
+ *   <root>/12/agent_1/      0700, the gate: only the daemon, and while a run of the code
+ *                           socket uses it, that run's user (an ACL entry, for the run)
+ *   <root>/12/agent_1/home  the folder itself, 0770; with the group pipelit-workspace, an
+ *                           ACL gives that group and the daemon every file made in there
+ *
+ * and the program sees it as SANDBOX_WORKSPACES_DIR/12/agent_1/home with every backend.
+ * bubblewrap runs the program as the daemon's user and binds only the folder. A transient
+ * unit binds only the folder too, but runs a dynamic user, a new one for every run: it
+ * joins the group pipelit-workspace, whose ACL entries let it use what earlier runs left.
+ * The code socket's units bind the whole root (pipelit-code@.service: BindPaths=, with the
+ * group as SupplementaryGroups=); a run's instance tells us its user, and is let through
+ * the gate of its own workspace alone, until the run ends. */
+#define SANDBOX_WORKSPACES_DIR "/run/workspaces"
+#define SANDBOX_WORKSPACE_GROUP "pipelit-workspace"
 
 /* Where pipelit-code.socket listens. */
 #define SANDBOX_CODE_SOCKET_DEFAULT "/run/pipelit/code.socket"
@@ -139,5 +167,15 @@ const char *sandbox_backend_to_string(SandboxBackend backend);
 SandboxBackend sandbox_backend_from_string(const char *s);
 
 void sandbox_result_done(SandboxResult *result);
+
+/* Whether name can name a workspace (see above). */
+bool sandbox_workspace_name_is_valid(const char *name);
+/* Removes the workspace name below root and all in it, as far as we may (what a sandboxed
+ * program made its own and closed to the group stays); a name of a workspace's first
+ * components removes all the workspaces below it. 0 when there is none. */
+int sandbox_workspace_remove(const char *root, const char *name);
+/* Takes back every gate's grants below root: at start, when no run can hold one (a crash
+ * may have left them). */
+int sandbox_workspaces_revoke_all(const char *root);
 
 const char *sandbox_end_to_string(SandboxEnd end);

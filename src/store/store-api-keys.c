@@ -137,6 +137,19 @@ int store_api_key_revoke(Db *db, int64_t user_id, int64_t key_id) {
         return db_result_rows(res) > 0 ? 0 : -ENOENT;
 }
 
+int store_api_key_delete(Db *db, int64_t user_id, int64_t key_id) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char userbuf[DB_INT_BUFSZ], keybuf[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res, "DELETE FROM api_keys WHERE id = ? AND user_id = ? RETURNING id",
+                      db_int(keybuf, key_id), db_int(userbuf, user_id));
+        if (r < 0)
+                return r;
+
+        return db_result_rows(res) > 0 ? 0 : -ENOENT;
+}
+
 static int replace_session_in_transaction(Db *db, int64_t user_id, char **ret_key) {
         char idbuf[DB_INT_BUFSZ];
         int64_t id;

@@ -25,6 +25,10 @@ int store_api_key_list(Db *db, int64_t user_id, json_t **ret);
  * revoked key is not an error. */
 int store_api_key_revoke(Db *db, int64_t user_id, int64_t key_id);
 
+/* Deletes a key of user_id outright, leaving no trace in their list: for keys the daemon
+ * made for itself (an agent's platform_api call). -ENOENT when user_id has no such key. */
+int store_api_key_delete(Db *db, int64_t user_id, int64_t key_id);
+
 /* Logging in: deletes the user's "session" keys and creates a new one, in one transaction.
  * *ret_key gets the new key. */
 int store_api_key_replace_session(Db *db, int64_t user_id, char **ret_key);

@@ -517,6 +517,13 @@ int store_node_run_finish(Db *db, int64_t id, const NodeRunResult *result) {
 
         if (json_text(result->output, &output) < 0)
                 return -ENOMEM;
+        if (result->keep_output)
+                return db_queryv(db, NULL,
+                                 "UPDATE execution_nodes SET status = ?, route = ?, error = ?, error_code = ?, "
+                                 "run_after = ?, updated_at = ? WHERE id = ?",
+                                 node_run_status_to_string(result->status), result->route, result->error,
+                                 result->error_code, usec_text(after, result->run_after), timestamp_now(now),
+                                 db_int(id_text, id));
         return db_queryv(db, NULL,
                          "UPDATE execution_nodes SET status = ?, output = ?, route = ?, error = ?, error_code = ?, "
                          "run_after = ?, updated_at = ? WHERE id = ?",

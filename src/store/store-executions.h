@@ -164,6 +164,8 @@ typedef struct NodeRunResult {
         const char *route;              /* may be NULL */
         const char *error, *error_code; /* may be NULL */
         usec_t run_after;               /* for a retry (queued again) */
+        bool keep_output;               /* output stays as stored (a retry: what a run parked
+                                         * with is kept for its next attempt) */
 } NodeRunResult;
 
 /* Writes what a run left: status, output, route, error, run_after. */

@@ -206,22 +206,16 @@ void child_execution_done(ChildExecution *c) {
         *c = (ChildExecution) {};
 }
 
-int store_execution_child_of(Db *db, int64_t node_run_id, ChildExecution *ret) {
-        _cleanup_(db_result_freep) DbResult *res = NULL;
-        _cleanup_(child_execution_done) ChildExecution c = {};
-        char run[DB_INT_BUFSZ];
-        int r;
+/* A child execution as ChildExecution reads it, followed by its WHERE clause. */
+#define CHILD_QUERY                                                                             \
+        "SELECT e.execution_id, w.slug, e.status, e.final_output, e.error_message, e.error_code " \
+        "FROM executions e JOIN workflows w ON w.id = e.workflow_id "
 
-        r = db_queryv(db, &res,
-                      "SELECT e.execution_id, w.slug, e.status, e.final_output, e.error_message, e.error_code "
-                      "FROM executions e JOIN workflows w ON w.id = e.workflow_id "
-                      "WHERE e.parent_node_run_id = ? ORDER BY e.created_at DESC LIMIT 1",
-                      db_int(run, node_run_id));
-        if (r < 0)
-                return r;
+static int child_from_row(const DbResult *res, ChildExecution *ret) {
+        _cleanup_(child_execution_done) ChildExecution c = {};
+
         if (db_result_rows(res) == 0)
                 return -ENOENT;
-
         snprintf(c.id, sizeof c.id, "%s", db_result_get(res, 0, 0));
         c.workflow_slug = column_strdup(res, 0, 1);
         c.status = execution_status_from_string(db_result_get(res, 0, 2));
@@ -236,6 +230,58 @@ int store_execution_child_of(Db *db, int64_t node_run_id, ChildExecution *ret) {
 
         *ret = c;
         c = (ChildExecution) {};
+        return 0;
+}
+
+int store_execution_child_of(Db *db, int64_t node_run_id, ChildExecution *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char run[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res, CHILD_QUERY "WHERE e.parent_node_run_id = ? ORDER BY e.created_at DESC LIMIT 1",
+                      db_int(run, node_run_id));
+        if (r < 0)
+                return r;
+        return child_from_row(res, ret);
+}
+
+int store_execution_child_get(Db *db, const char *id, ChildExecution *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        int r;
+
+        r = db_queryv(db, &res, CHILD_QUERY "WHERE e.execution_id = ?", id);
+        if (r < 0)
+                return r;
+        return child_from_row(res, ret);
+}
+
+int store_node_run_live_children(Db *db, int64_t node_run_id, int64_t *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char run[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res,
+                      "SELECT COUNT(*) FROM executions WHERE parent_node_run_id = ? AND status IN " LIVE_STATUSES,
+                      db_int(run, node_run_id));
+        if (r < 0)
+                return r;
+        *ret = db_result_get_int64(res, 0, 0);
+        return 0;
+}
+
+int store_node_run_output(Db *db, int64_t id, json_t **ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char id_text[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res, "SELECT output FROM execution_nodes WHERE id = ?", db_int(id_text, id));
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+        *ret = db_result_is_null(res, 0, 0) ? NULL : json_loads_or_null(db_result_get(res, 0, 0));
+        if (!db_result_is_null(res, 0, 0) && !*ret)
+                return -ENOMEM;
         return 0;
 }
 
@@ -297,9 +343,10 @@ int store_node_runs_awaiting_ended(Db *db, json_t **ret) {
         r = db_query(db, &res,
                      "SELECT n.execution_id, n.id FROM execution_nodes n "
                      "JOIN executions p ON p.execution_id = n.execution_id "
-                     "JOIN executions c ON c.parent_node_run_id = n.id "
                      "WHERE n.status = 'awaiting' AND p.status IN " LIVE_STATUSES
-                     " AND c.status IN " TERMINAL_STATUSES " ORDER BY n.id",
+                     " AND EXISTS (SELECT 1 FROM executions c WHERE c.parent_node_run_id = n.id)"
+                     " AND NOT EXISTS (SELECT 1 FROM executions c WHERE c.parent_node_run_id = n.id"
+                     " AND c.status IN " LIVE_STATUSES ") ORDER BY n.id",
                      0, NULL);
         if (r < 0)
                 return r;

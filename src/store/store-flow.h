@@ -64,8 +64,15 @@ typedef struct ChildExecution {
 } ChildExecution;
 
 void child_execution_done(ChildExecution *c);
-/* The child the subworkflow node run started. -ENOENT when it started none. */
+/* The child the subworkflow node run started (its latest). -ENOENT when it started none. */
 int store_execution_child_of(Db *db, int64_t node_run_id, ChildExecution *ret);
+/* The child execution id. -ENOENT. */
+int store_execution_child_get(Db *db, const char *id, ChildExecution *ret);
+/* How many child executions of the node run have not ended. */
+int store_node_run_live_children(Db *db, int64_t node_run_id, int64_t *ret);
+/* The output kept in a node run's row (a run parked for its children keeps its state
+ * there); *ret NULL when none. -ENOENT. */
+int store_node_run_output(Db *db, int64_t id, json_t **ret);
 /* The parent execution and the node run that waits for this one; -ENOENT when the
  * execution is no child (or its parent is gone). */
 int store_execution_parent(Db *db, const char *id, char **ret_parent_id, int64_t *ret_node_run_id);
@@ -75,7 +82,8 @@ int store_executions_live_children(Db *db, const char *parent_id, json_t **ret);
  * left between a parent's end and its children's cancel. */
 int store_executions_orphaned(Db *db, json_t **ret);
 /* [[parent_execution_id, node_run_id]] of awaiting node runs of live executions whose
- * child has ended: what a crash left between a child's end and its parent's resume. */
+ * children have all ended: what a crash left between a child's end and its parent's
+ * resume. */
 int store_node_runs_awaiting_ended(Db *db, json_t **ret);
 
 /* [{execution_id, workflow_slug, parent_node_id, status}] of an execution's children,

@@ -54,3 +54,24 @@ int store_workflow_catalog(Db *db, int64_t workflow_id, json_t **ret) {
         *ret = TAKE_PTR(items);
         return 0;
 }
+
+int store_workflow_owner(Db *db, int64_t workflow_id, StoreCaller *ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char id[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res,
+                      "SELECT u.id, u.role, u.is_active FROM workflows w JOIN users u ON u.id = w.owner_id "
+                      "WHERE w.id = ?", db_int(id, workflow_id));
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+        if (!db_result_get_bool(res, 0, 2))
+                return -EPERM;
+        *ret = (StoreCaller) {
+                .user_id = db_result_get_int64(res, 0, 0),
+                .is_admin = streq_ptr(db_result_get(res, 0, 1), "admin"),
+        };
+        return 0;
+}

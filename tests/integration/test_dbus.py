@@ -53,7 +53,8 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 class PrivateBus:
         """A dbus-daemon of our own, configured as a system bus; stopped by its PID."""
 
-        def __init__(self):
+        def __init__(self, extra_config=""):
+                """extra_config: more busconfig elements (policies, a servicedir)."""
                 self.dir = tempfile.mkdtemp(prefix="pipelit-bus-")
                 # Other users connect in the unprivileged tests.
                 os.chmod(self.dir, 0o755)
@@ -63,6 +64,7 @@ class PrivateBus:
                 if os.geteuid() != 0:
                         # The policy lets root and "pipelit" own the name; we are neither.
                         own = '<policy user="%d"><allow own="%s"/></policy>' % (os.geteuid(), BUS_NAME)
+                own += extra_config
                 config = os.path.join(self.dir, "bus.conf")
                 with open(config, "w") as f:
                         f.write(BUS_CONFIG % {"socket": self.socket, "policy": POLICY, "own": own})

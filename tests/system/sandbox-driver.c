@@ -3,6 +3,7 @@
  *
  *   sandbox-driver [--backend auto|socket|systemd|bubblewrap] [--timeout SEC] [--max-stdout BYTES]
  *                  [--stop-after SEC] [--input-size BYTES] [--max-memory BYTES]
+ *                  [--workspace-root DIR --workspace NAME] [--allow-network]
  *                  -- /absolute/program [ARG…]
  *   sandbox-driver [--backend …] --which
  *
@@ -62,6 +63,9 @@ int main(int argc, char *argv[]) {
                 { "input-size", required_argument, NULL, 'i' },
                 { "max-memory", required_argument, NULL, 'm' },
                 { "which", no_argument, NULL, 'w' },
+                { "workspace-root", required_argument, NULL, 'R' },
+                { "workspace", required_argument, NULL, 'W' },
+                { "allow-network", no_argument, NULL, 'n' },
                 {}
         };
         SandboxOptions o = { .should_stop = stop_requested };
@@ -107,6 +111,15 @@ int main(int argc, char *argv[]) {
                 }
                 case 'w':
                         which = true;
+                        break;
+                case 'R':
+                        o.workspace_root = optarg;
+                        break;
+                case 'W':
+                        o.workspace = optarg;
+                        break;
+                case 'n':
+                        o.allow_network = true;
                         break;
                 default:
                         return 2;

@@ -50,6 +50,11 @@ PKGLIBEXECDIR = "/usr/libexec/pipelit"
 PKGLIBDIR = "/usr/lib/pipelit"
 CODE_ROOT = PKGLIBDIR + "/code-root"
 UNIT_DIR = "/usr/lib/systemd/system"
+# pipelitd's StateDirectory= and the workspaces in it, as pipelit-code@.service binds them.
+STATE_DIR = "/var/lib/pipelit"
+WORKSPACES = STATE_DIR + "/workspaces"
+# systemd-analyze security's exposure of pipelit-code@.service before workspaces came (systemd 252).
+CODE_UNIT_EXPOSURE = 0.3
 
 SRCDIR = os.environ.get("PIPELIT_SRCDIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILDDIR = os.environ.get("PIPELIT_BUILDDIR") or os.getcwd()
@@ -122,7 +127,8 @@ class Container:
                              "systemd/pipelitd.socket", "systemd/sysusers.d/pipelit.conf",
                              "systemd/pipelit-code.socket", "systemd/pipelit-code@.service.in",
                              "systemd/pipelit.slice",
-                             "dbus/org.pipelit.Pipelit1.conf", "tests/system/run-code-workflow.py"):
+                             "dbus/org.pipelit.Pipelit1.conf", "tests/system/run-code-workflow.py",
+                             "tests/system/run-agent-workflow.py", "tests/fake-llm/fake_llm.py"):
                         shutil.copy(os.path.join(SRCDIR, path), self.bindir)
                 daemon = os.path.join(BUILDDIR, "pipelitd")
                 if os.access(daemon, os.X_OK):
@@ -320,12 +326,103 @@ class CodeSocketTest(SandboxTestCase):
                 container.run(["systemctl", "start", "pipelit-code.socket"])
                 r = container.run(["find", CODE_ROOT])
                 cls.shipped_root = sorted(r.stdout.split())
+                # pipelitd's state directory, as its unit makes it.
+                container.run(["install", "-d", "-o", "pipelit", "-g", "pipelit", "-m", "0750", STATE_DIR])
 
         def code(self, *command, options=()):
                 return self.sandbox(*command, options=options, backend="socket", user="pipelit")
 
         def code_sh(self, script, options=()):
                 return self.code("/bin/sh", "-c", script, options=options)
+
+        def in_workspace(self, script, name, options=()):
+                return self.code_sh(script, options=["--workspace-root", WORKSPACES, "--workspace", name] + list(options))
+
+        def gate_grants(self, name):
+                """The users let through a workspace's gate now (its ACL's named users)."""
+                r = container.run(["python3", "-c",
+                                   "import os, struct, sys\n"
+                                   "try:\n"
+                                   "    a = os.getxattr(sys.argv[1], 'system.posix_acl_access')\n"
+                                   "except OSError:\n"
+                                   "    a = b'\\x02\\0\\0\\0'\n"
+                                   "print(sorted(i for t, p, i in struct.iter_unpack('<HHI', a[4:]) if t == 2))\n",
+                                   f"{WORKSPACES}/{name}"])
+                return r.stdout.strip()
+
+        def test_workspace_keeps_its_files_between_runs(self):
+                first = self.in_workspace("id -u; pwd; echo $HOME; echo kept > notes; mkdir -p d; "
+                                          "echo deeper > d/f; chmod +x notes", "1/agent")
+                self.assertEqual((first.end, first.status), ("exited", 0), first)
+                uid, pwd, home = first.stdout.splitlines()
+                self.assertTrue(61184 <= int(uid) <= 65519, first)
+                self.assertEqual((pwd, home), ("/run/workspaces/1/agent/home",) * 2)
+
+                # Another run, another dynamic user: it finds them, and may change them.
+                second = self.in_workspace("cat notes d/f; echo more >> notes; rm d/f; rmdir d; ls", "1/agent")
+                self.assertEqual((second.end, second.status), ("exited", 0), second)
+                self.assertEqual(second.stdout, "kept\ndeeper\nnotes\n")
+
+                # On the host, in pipelitd's state directory; and the gate closed behind them.
+                r = container.run(["cat", f"{WORKSPACES}/1/agent/home/notes"])
+                self.assertEqual(r.stdout, "kept\nmore\n")
+                self.assertEqual(self.gate_grants("1/agent"), "[]")
+                r = container.run(["stat", "-c", "%U %a", WORKSPACES, f"{WORKSPACES}/1", f"{WORKSPACES}/1/agent"])
+                self.assertEqual(r.stdout.split("\n")[:3], ["pipelit 711", "pipelit 711", "pipelit 700"])
+                # pipelitd (user pipelit, not in the group) may remove what the runs made.
+                r = container.run(["setpriv", "--reuid", "pipelit", "--regid", "pipelit", "--clear-groups",
+                                   "rm", "-r", f"{WORKSPACES}/1/agent/home/notes"], check=False)
+                self.assertEqual(r.returncode, 0, r)
+                self.assertNothingLeft()
+
+        def test_other_workspaces_are_out_of_reach(self):
+                o = self.in_workspace("echo secret > secret", "1/other")
+                self.assertEqual((o.end, o.status), ("exited", 0), o)
+                probe = ("cat /run/workspaces/1/other/home/secret; ls /run/workspaces; ls /run/workspaces/1; "
+                         "ls /run/workspaces/1/other")
+                # Not from another workspace, nor from a run without one, knowing its name...
+                o = self.in_workspace(probe, "1/agent")
+                self.assertEqual(o.stdout, "", o)
+                self.assertEqual(o.stderr.count("Permission denied"), 4, o)
+                o = self.code_sh(probe)
+                self.assertEqual(o.stdout, "", o)
+                self.assertEqual(o.stderr.count("Permission denied"), 4, o)
+                # ... not even while a run of that workspace holds its gate open.
+                holder = subprocess.Popen(["nsenter", "-t", str(container.pid), "-a", "setpriv", "--reuid", "pipelit",
+                                           "--regid", "pipelit", "--clear-groups", DRIVER, "--backend", "socket",
+                                           "--workspace-root", WORKSPACES, "--workspace", "1/other", "--timeout", "30",
+                                           "--", "/bin/sh", "-c", "x=43; exec sleep ${x}71.5"],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                try:
+                        for _ in range(50):
+                                if self.gate_grants("1/other") != "[]":
+                                        break
+                                time.sleep(0.1)
+                        self.assertNotEqual(self.gate_grants("1/other"), "[]")
+                        o = self.in_workspace("cat /run/workspaces/1/other/home/secret", "1/agent")
+                        self.assertIn("Permission denied", o.stderr)
+                        self.assertEqual(o.stdout, "")
+                finally:
+                        for pid in self.pids_with("sleep\0" "4371.5"):
+                                container.run(["sh", "-c", f"kill {pid}"], check=False)
+                        holder.communicate(timeout=30)
+                self.assertEqual(self.gate_grants("1/other"), "[]")
+                self.assertNothingLeft("4371.5")
+
+        def test_no_network_for_a_workspace_either(self):
+                o = self.in_workspace("echo ran", "1/agent", options=["--allow-network"])
+                self.assertEqual(o.end, "setup-failed", o)
+                self.assertIn("has no network", o.stderr)
+                self.assertEqual(o.stdout, "")
+
+        def test_unit_security_stays_as_it_was(self):
+                # systemd-analyze's exposure of the sandbox's unit: the workspaces' bind and
+                # group cost nothing.
+                r = container.run(["systemd-analyze", "security", "--no-pager", "--offline=true",
+                                   f"{UNIT_DIR}/pipelit-code@.service"], check=False)
+                m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+                self.assertTrue(m, r.stdout + r.stderr)
+                self.assertLessEqual(float(m.group(1)), CODE_UNIT_EXPOSURE, r.stdout)
 
         def test_confinement(self):
                 o = self.code_sh("id -u; "
@@ -520,6 +617,44 @@ class CodeSocketTest(SandboxTestCase):
 
 class TransientUnitTest(SandboxTestCase):
         """The transient unit backend, which only root uses."""
+
+        @classmethod
+        def setUpClass(cls):
+                # The state directory of a pipelitd that runs as root.
+                container.run(["install", "-d", "-m", "0750", STATE_DIR])
+
+        def in_workspace(self, script, name, options=()):
+                return self.sh(script, options=["--workspace-root", WORKSPACES, "--workspace", name] + list(options))
+
+        def test_workspace_keeps_its_files_between_runs(self):
+                first = self.in_workspace("id -u; pwd; echo $HOME; echo kept > notes; ls /run/workspaces/2", "2/agent")
+                self.assertEqual((first.end, first.status), ("exited", 0), first)
+                uid, pwd, home, listed = first.stdout.splitlines()
+                self.assertTrue(61184 <= int(uid) <= 65519, first)
+                self.assertEqual((pwd, home, listed), ("/run/workspaces/2/agent/home",) * 2 + ("agent",))
+                second = self.in_workspace("cat notes; echo more >> notes; touch /usr/x 2>&1 | grep -c Read-only",
+                                           "2/agent")
+                self.assertEqual((second.end, second.status), ("exited", 0), second)
+                self.assertEqual(second.stdout, "kept\n1\n")
+                r = container.run(["cat", f"{WORKSPACES}/2/agent/home/notes"])
+                self.assertEqual(r.stdout, "kept\nmore\n")
+                self.assertNothingLeft()
+
+        def test_network_when_allowed(self):
+                script = ("python3 -c \"import socket\n"
+                          "try:\n"
+                          "    socket.socket(socket.AF_INET).close(); print('inet')\n"
+                          "except OSError:\n"
+                          "    print('no-inet')\"; sed -n '3,$s/:.*//p' /proc/net/dev | tr -d ' ' | sort | tr '\\n' ' '")
+                closed = self.in_workspace(script, "2/agent")
+                opened = self.in_workspace(script, "2/agent", options=["--allow-network"])
+                self.assertEqual((closed.end, opened.end), ("exited", "exited"), (closed, opened))
+                self.assertEqual(closed.stdout.split(), ["no-inet", "lo"])
+                # The container's own network (nspawn --private-network: a loopback only).
+                self.assertEqual(opened.stdout.split()[0], "inet")
+                r = container.run(["sh", "-c", "sed -n '3,$s/:.*//p' /proc/net/dev | tr -d ' ' | sort"])
+                self.assertEqual(opened.stdout.split()[1:], r.stdout.split())
+                self.assertNothingLeft()
 
         def test_confinement(self):
                 o = self.sh("id -u; "
@@ -754,6 +889,49 @@ class DaemonTest(SandboxTestCase):
                 self.assertEqual(detail["status"], "failed", detail)
                 self.assertEqual(calc["error_code"], "timeout", calc)
                 self.assertNothingLeft("4345.5")
+
+        def test_agent_runs_commands_in_its_workspace(self):
+                r = container.run(["python3", f"{DRIVER_DIR}/run-agent-workflow.py", str(self.PORT), "admin",
+                                   self.PASSWORD,
+                                   json.dumps(["echo kept > notes; id -u; pwd", "cat notes; ls -a"]),
+                                   json.dumps(["cat notes; id -u"])], check=False, timeout=180)
+                if r.returncode != 0:
+                        journal = container.run(["journalctl", "-u", "pipelitd.service", "--no-pager", "-n", "40"],
+                                                check=False).stdout
+                        self.fail(f"the agent did not run: {r.stdout}{r.stderr}\n{journal}")
+                out = json.loads(r.stdout)
+                first, second = out["executions"]
+                self.assertEqual((first["status"], second["status"]), ("completed", "completed"), out)
+                uid, pwd = first["results"][0].split("\n")
+                self.assertTrue(61184 <= int(uid) <= 65519, out)
+                self.assertEqual(pwd, f"/run/workspaces/{out['workflow_id']}/agent/home")
+                self.assertEqual(first["results"][1], "kept\n.\n..\nnotes")
+                # The next execution: the same folder, another dynamic user.
+                kept, uid = second["results"][0].split("\n")
+                self.assertEqual(kept, "kept")
+                self.assertTrue(61184 <= int(uid) <= 65519, out)
+                folder = f"{WORKSPACES}/{out['workflow_id']}"
+                self.assertEqual(container.run(["cat", f"{folder}/agent/home/notes"]).stdout, "kept\n")
+                self.assertNothingLeft()
+
+                # The workspaces go with the workflow.
+                r = container.run(["python3", "-c",
+                                   "import json, sys, http.client\n"
+                                   "def call(method, path, body=None, token=None):\n"
+                                   "    c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]))\n"
+                                   "    h = {'Content-Type': 'application/json'}\n"
+                                   "    if token: h['Authorization'] = 'Bearer ' + token\n"
+                                   "    c.request(method, '/api/v1' + path, json.dumps(body) if body else None, h)\n"
+                                   "    r = c.getresponse(); data = r.read(); return r.status, data\n"
+                                   "s, d = call('POST', '/auth/token/', {'username': 'admin', 'password': sys.argv[2]})\n"
+                                   "print(call('DELETE', '/workflows/%s/' % sys.argv[3], token=json.loads(d)['key'])[0])\n",
+                                   str(self.PORT), self.PASSWORD, out["slug"]])
+                self.assertEqual(r.stdout.strip(), "204")
+                for _ in range(50):
+                        if container.run(["test", "-e", folder], check=False).returncode != 0:
+                                break
+                        time.sleep(0.1)
+                self.assertNotEqual(container.run(["test", "-e", folder], check=False).returncode, 0)
 
         def test_cancel_kills_the_instance(self):
                 detail, _ = self.workflow({"language": "sh", "code": "sleep 4346.5 & sleep 4346.5"},

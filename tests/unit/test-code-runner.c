@@ -36,7 +36,7 @@ START_TEST(test_request_round_trip) {
         char **split = NULL;
         size_t size;
 
-        ck_assert_int_eq(code_request_build(&limits, argv, 12, &buf, &size), 0);
+        ck_assert_int_eq(code_request_build(&limits, argv, NULL, 12, &buf, &size), 0);
         ck_assert_uint_eq(size, sizeof(h) + strlen("/bin/sh") + 1 + 3 + strlen("echo \"$1\"") + 1 + 1);
         memcpy(&h, buf, sizeof(h));
         ck_assert_int_eq(code_request_check(&h), 0);
@@ -60,8 +60,8 @@ START_TEST(test_request_refused) {
         char *buf = NULL, **split = NULL;
         size_t size;
 
-        ck_assert_int_eq(code_request_build(&limits, relative, 0, &buf, &size), -EINVAL);
-        ck_assert_int_eq(code_request_build(&limits, none, 0, &buf, &size), -EINVAL);
+        ck_assert_int_eq(code_request_build(&limits, relative, NULL, 0, &buf, &size), -EINVAL);
+        ck_assert_int_eq(code_request_build(&limits, none, NULL, 0, &buf, &size), -EINVAL);
 
         ck_assert_int_eq(code_request_check(&h), 0);
         h.magic = CODE_PROTOCOL_MAGIC + 1;              /* another version */
@@ -368,7 +368,7 @@ static void ask_runner(const CodeRequestHeader *limits, char *const *argv, Answe
         int fd = spawn_on_socket(CODE_RUNNER, &pid);
 
         *a = (Answer) {};
-        ck_assert_int_eq(code_request_build(limits, argv, 0, &request, &size), 0);
+        ck_assert_int_eq(code_request_build(limits, argv, NULL, 0, &request, &size), 0);
         ck_assert_int_eq(write(fd, request, size), (ssize_t) size);
 
         for (;;) {
@@ -429,6 +429,91 @@ START_TEST(test_runner_enforces_output_limits) {
         ck_assert_uint_eq(a.out_size, 3000);
         ck_assert_uint_eq(a.err_size, 10);
         ck_assert(memcmp(a.err, "0123456789", 10) == 0);
+}
+END_TEST
+
+/* Reads one frame from the runner: its header, and the payload into buf. */
+static CodeFrameHeader read_frame(int fd, void *buf) {
+        CodeFrameHeader h;
+
+        read_exact(fd, &h, sizeof(h));
+        ck_assert_int_eq(code_frame_check(&h), 0);
+        read_exact(fd, buf, h.size);
+        return h;
+}
+
+START_TEST(test_runner_asks_before_entering_a_workspace) {
+        static char *const argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "echo ran-4351", NULL };
+        CodeRequestHeader limits = { .timeout_usec = 10 * SEC, .max_stdout = 1000, .max_stderr = 1000 };
+        _cleanup_free_ char *request = NULL;
+        char payload[CODE_FRAME_DATA_MAX], granted = CODE_WORKSPACE_GRANTED, text[CODE_FRAME_DATA_MAX + 1] = "";
+        CodeHelloPayload hello;
+        CodeEndPayload end;
+        CodeFrameHeader h;
+        size_t size;
+        pid_t pid;
+        int fd;
+
+        /* Names that are none never leave us. */
+        ck_assert_int_eq(code_request_build(&limits, argv, "../etc", 0, &request, &size), -EINVAL);
+        ck_assert_int_eq(code_request_build(&limits, argv, "7/agent", 0, &request, &size), 0);
+
+        /* It says who it is, and waits: closing instead leaves nothing run. */
+        fd = spawn_on_socket(CODE_RUNNER, &pid);
+        ck_assert_int_eq(write(fd, request, size), (ssize_t) size);
+        h = read_frame(fd, payload);
+        ck_assert_uint_eq(h.type, CODE_FRAME_HELLO);
+        memcpy(&hello, payload, sizeof(hello));
+        ck_assert_uint_eq(hello.uid, getuid());
+        close(fd);
+        ck_assert_int_eq(wait_exit(pid), 0);
+
+        /* Let in, it goes to the workspace where the unit binds them; here there is none, and
+         * it says so instead of running elsewhere. */
+        fd = spawn_on_socket(CODE_RUNNER, &pid);
+        ck_assert_int_eq(write(fd, request, size), (ssize_t) size);
+        h = read_frame(fd, payload);
+        ck_assert_uint_eq(h.type, CODE_FRAME_HELLO);
+        ck_assert_int_eq(write(fd, &granted, 1), 1);
+        for (;;) {
+                h = read_frame(fd, payload);
+                if (h.type == CODE_FRAME_END)
+                        break;
+                ck_assert_uint_eq(h.type, CODE_FRAME_STDERR);
+                strncat(text, payload, MIN((size_t) h.size, sizeof(text) - strlen(text) - 1));
+        }
+        memcpy(&end, payload, sizeof(end));
+        ck_assert_uint_eq(end.end, CODE_END_SETUP_FAILED);
+        ck_assert_ptr_nonnull(strstr(text, "cannot enter the workspace /run/workspaces/7/agent/home"));
+        close(fd);
+        ck_assert_int_eq(wait_exit(pid), 0);
+}
+END_TEST
+
+START_TEST(test_socket_refuses_what_its_unit_cannot_do) {
+        _cleanup_(sandbox_result_done) SandboxResult result = {};
+        char root[] = "/tmp/pipelit-code-runner-XXXXXX";
+        SandboxOptions o = { .argv = SH("echo ran"), .timeout_usec = 10 * SEC, .allow_network = true };
+        gid_t group;
+
+        /* No network for one run: the unit has none for anyone. */
+        ck_assert_int_eq(run_on_runner(&o, &result), 0);
+        ck_assert_int_eq(result.end, SANDBOX_SETUP_FAILED);
+        ck_assert_ptr_nonnull(strstr(result.stderr_data, "has no network"));
+        ck_assert_uint_eq(result.stdout_size, 0);
+
+        /* A workspace for another user needs the group that shares it. */
+        if (sandbox_workspace_group(&group) >= 0)
+                return;
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        o.allow_network = false;
+        o.workspace_root = root;
+        o.workspace = "1/agent";
+        sandbox_result_done(&result);
+        ck_assert_int_eq(run_on_runner(&o, &result), 0);
+        ck_assert_int_eq(result.end, SANDBOX_SETUP_FAILED);
+        ck_assert_ptr_nonnull(strstr(result.stderr_data, "pipelit-workspace does not exist"));
+        ck_assert_int_eq(rmdir(root), 0);
 }
 END_TEST
 
@@ -675,6 +760,8 @@ static Suite *code_runner_suite(void) {
         tcase_add_test(tc, test_runner_enforces_timeout);
         tcase_add_test(tc, test_runner_enforces_output_limits);
         tcase_add_test(tc, test_runner_refuses_bad_requests);
+        tcase_add_test(tc, test_runner_asks_before_entering_a_workspace);
+        tcase_add_test(tc, test_socket_refuses_what_its_unit_cannot_do);
         tcase_add_test(tc, test_runner_that_dies);
         tcase_add_test(tc, test_runner_stopped_by_the_service_manager);
         tcase_add_test(tc, test_runner_talking_nonsense);

@@ -1,8 +1,10 @@
 /* The pure parts of flow control: what counts as a yes, the human_confirmation and
- * workflow components given a resume answer or an ended child, and the retention policy a
- * workflow's settings make over the configured defaults. */
+ * workflow components given a resume answer or an ended child, what a run asks for when it
+ * parks for children, and the retention policy a workflow's settings make over the
+ * configured defaults. */
 
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #include "common/macro.h"
@@ -143,6 +145,33 @@ START_TEST(test_retention_policy) {
 }
 END_TEST
 
+START_TEST(test_await_children_request) {
+        TestRun *t = test_run_new("agent", "{}", NULL, NULL);
+        NodeRun *run = &t->run;
+
+        ck_assert_int_eq(node_run_add_child(run, 7, "research", "start", test_json("{\"text\": \"a\"}")), 0);
+        ck_assert_int_eq(node_run_add_child(run, 3, "self", NULL, test_json("{\"text\": \"b\"}")), 0);
+        ck_assert_int_eq(node_run_add_child(run, 3, "self", NULL, NULL), -ENOMEM);
+        node_run_await_children(run, test_json("{\"kept\": 1}"));
+
+        ck_assert_uint_eq(run->n_await_children, 2);
+        ck_assert_int_eq(run->await_children[0].workflow_id, 7);
+        ck_assert_str_eq(run->await_children[0].workflow_slug, "research");
+        ck_assert_str_eq(run->await_children[0].trigger_node_id, "start");
+        ck_assert_str_eq(json_string_value(json_object_get(run->await_children[0].payload, "text")), "a");
+        ck_assert_str_eq(run->await_children[1].workflow_slug, "self");
+        ck_assert_ptr_null(run->await_children[1].trigger_node_id);
+        ck_assert_int_eq(json_integer_value(json_object_get(run->await_state, "kept")), 1);
+
+        /* A run's outcome is forgotten as a whole: the request with it. */
+        node_run_done(run);
+        ck_assert_ptr_null(run->await_children);
+        ck_assert_uint_eq(run->n_await_children, 0);
+        ck_assert_ptr_null(run->await_state);
+        test_run_free(t);
+}
+END_TEST
+
 static Suite *flow_control_suite(void) {
         Suite *s = suite_create("flow-control");
         TCase *tc = tcase_create("core");
@@ -150,6 +179,7 @@ static Suite *flow_control_suite(void) {
         tcase_add_test(tc, test_answers);
         tcase_add_test(tc, test_confirmation_outputs);
         tcase_add_test(tc, test_workflow_outputs);
+        tcase_add_test(tc, test_await_children_request);
         tcase_add_test(tc, test_retention_policy);
         suite_add_tcase(s, tc);
         return s;

@@ -115,11 +115,15 @@ static const AgentToolSpec *const tool_specs[] = {
         &tool_calculator_spec,
         &tool_datetime_spec,
         &agent_tool_http_request,
+        &agent_tool_run_command,
         &agent_tool_web_search,
         &agent_tool_whoami,
         &agent_tool_workflow_discover,
         &agent_tool_memory_read,
         &agent_tool_memory_write,
+        &agent_tool_workflow_create,
+        &agent_tool_platform_api,
+        &agent_tool_spawn_and_await,
 };
 
 static const AgentToolSpec *tool_spec_find(const char *component_type) {
@@ -192,8 +196,8 @@ int agent_tools_load(NodeRun *run, AgentTools *ret) {
         return 0;
 }
 
-static void publish_tool_status(const NodeRun *run, const AgentTool *tool, const char *status,
-                                const char *result, const char *error, usec_t duration) {
+void agent_tool_publish_status(const NodeRun *run, const AgentTool *tool, const char *status, const char *result,
+                               const char *error, usec_t duration) {
         const NodeTypeSpec *spec;
         json_t *data;
 
@@ -239,23 +243,25 @@ int agent_tools_call(NodeRun *run, const AgentTools *t, const LlmToolCall *call,
         }
 
         started = now_monotonic_usec();
-        publish_tool_status(run, tool, "running", NULL, NULL, 0);
+        agent_tool_publish_status(run, tool, "running", NULL, NULL, 0);
         arguments = llm_tool_call_arguments(call);
         if (!arguments)
                 r = agent_tool_fail(&error, "The arguments are not a JSON object");
         else
                 r = tool->spec->call(run, tool, arguments, &result, &error);
+        if (r == AGENT_TOOL_AWAIT)
+                return r;
         if (r == -ENOMEM || (r >= 0 && !result) || (r < 0 && !error))
                 return -ENOMEM;
 
         if (r < 0) {
-                publish_tool_status(run, tool, "failed", NULL, error, now_monotonic_usec() - started);
+                agent_tool_publish_status(run, tool, "failed", NULL, error, now_monotonic_usec() - started);
                 if (asprintf(ret_content, "Error: %s", error) < 0)
                         return -ENOMEM;
                 *ret_is_error = true;
                 return 0;
         }
-        publish_tool_status(run, tool, "success", result, NULL, now_monotonic_usec() - started);
+        agent_tool_publish_status(run, tool, "success", result, NULL, now_monotonic_usec() - started);
         *ret_content = TAKE_PTR(result);
         *ret_is_error = false;
         return 0;

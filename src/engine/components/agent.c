@@ -24,7 +24,14 @@
  * the daemon's LLM client and suspends (component.h); the client's answer wakes it, and a
  * worker resumes it to run the tools and submit the next call, or to finish. A cancel
  * aborts the call in flight. (Without the daemon's client or a waker — tests running the
- * component alone — it calls the model with llm_complete_sync() on its thread.) */
+ * component alone — it calls the model with llm_complete_sync() on its thread.)
+ *
+ * A spawn_and_await call (agent-tool-spawn.c) parks the agent instead: once the answer's
+ * other tool calls ran, the conversation so far, the counters and the pending call go into
+ * the state kept with the node run (node_run_await_children()) and the run ends for now.
+ * When its children ended the component runs again with that state and their results: it
+ * rebuilds the conversation, answers the pending call with the results (JSON) and calls
+ * the model again. */
 
 #include <errno.h>
 #include <string.h>
@@ -175,16 +182,25 @@ static int agent_output(NodeRun *run, AgentRun *a, const char *text) {
         return llm_node_apply_output_parser(run, text);
 }
 
-static int agent_run_tools(NodeRun *run, AgentRun *a, const LlmResponse *response) {
+/* Runs the answer's tool calls; *ret_awaiting: the call that parks the agent, whose result
+ * comes once its children ended. */
+static int agent_run_tools(NodeRun *run, AgentRun *a, const LlmResponse *response,
+                           const LlmToolCall **ret_awaiting) {
         for (size_t i = 0; i < response->n_tool_calls; i++) {
                 _cleanup_free_ char *content = NULL;
                 bool is_error = false;
+                int r;
 
                 if (node_run_should_stop(run))
                         return node_run_fail_stopped(run);
-                if (agent_tools_call(run, &a->tools, &response->tool_calls[i], &content, &is_error) < 0)
+                r = agent_tools_call(run, &a->tools, &response->tool_calls[i], &content, &is_error);
+                if (r < 0)
                         return node_run_fail_oom(run);
                 a->tool_calls++;
+                if (r == AGENT_TOOL_AWAIT) {
+                        *ret_awaiting = &response->tool_calls[i];
+                        continue;
+                }
                 if (!llm_messages_add_tool_result(&a->messages, &a->n_messages, response->tool_calls[i].id,
                                                   content, is_error))
                         return node_run_fail_oom(run);
@@ -192,8 +208,127 @@ static int agent_run_tools(NodeRun *run, AgentRun *a, const LlmResponse *respons
         return 0;
 }
 
+/* What the agent keeps while its children run: {"messages" (the thread's earlier ones
+ * too), "n_history", "memory": {thread_id, user_text, received}, "usage": {…},
+ * "stream_seq", "awaiting_call": {id, name, started_at}}. */
+static int agent_park(NodeRun *run, AgentRun *a, const LlmToolCall *call) {
+        _cleanup_json_ json_t *messages = json_array();
+        json_t *state;
+
+        if (!messages)
+                return node_run_fail_oom(run);
+        for (size_t i = 0; i < a->n_messages; i++)
+                if (json_array_append_new(messages, message_to_json(&a->messages[i])) < 0)
+                        return node_run_fail_oom(run);
+        state = json_pack("{s:O, s:I, s:{s:s?, s:s?, s:I}, s:{s:I, s:I, s:I, s:I, s:f, s:b}, s:I, s:{s:s?, s:s?, s:I}}",
+                          "messages", messages,
+                          "n_history", (json_int_t) a->memory.n_history,
+                          "memory",
+                          "thread_id", a->memory.thread_id,
+                          "user_text", a->memory.user_text,
+                          "received", (json_int_t) a->memory.received,
+                          "usage",
+                          "input_tokens", (json_int_t) a->usage.input_tokens,
+                          "output_tokens", (json_int_t) a->usage.output_tokens,
+                          "llm_calls", (json_int_t) a->llm_calls,
+                          "tool_calls", (json_int_t) a->tool_calls,
+                          "cost_usd", a->cost_usd,
+                          "cost_unknown", a->cost_unknown,
+                          "stream_seq", (json_int_t) a->stream.seq,
+                          "awaiting_call",
+                          "id", call->id,
+                          "name", call->name,
+                          "started_at", (json_int_t) now_realtime_usec());
+        if (!state)
+                return node_run_fail_oom(run);
+        node_run_await_children(run, state);
+        return 0;
+}
+
+static int add_message_json(AgentRun *a, json_t *m) {
+        LlmRole role = llm_role_from_string(json_get_string(m, "role", NULL));
+        const char *content = json_get_string(m, "content", "");
+        json_t *call;
+        LlmMessage *message;
+        size_t i;
+
+        if (role < 0)
+                return -EBADMSG;
+        if (role == LLM_ROLE_TOOL)
+                message = llm_messages_add_tool_result(&a->messages, &a->n_messages,
+                                                       json_get_string(m, "tool_call_id", ""), content,
+                                                       json_get_bool(m, "is_error", false));
+        else
+                message = llm_messages_add(&a->messages, &a->n_messages, role, content);
+        if (!message)
+                return -ENOMEM;
+        json_array_foreach(json_object_get(m, "tool_calls"), i, call)
+                if (llm_message_add_tool_call(message, json_get_string(call, "id", NULL),
+                                              json_get_string(call, "name", NULL),
+                                              json_get_string(call, "arguments", NULL)) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static int dup_string(json_t *object, const char *key, char **ret) {
+        const char *s = json_get_string(object, key, NULL);
+
+        *ret = s ? strdup(s) : NULL;
+        return s && !*ret ? -ENOMEM : 0;
+}
+
+/* Goes on from the state the agent parked with: the conversation, its counters, and the
+ * pending call answered with the children's results. */
+static int agent_restore(NodeRun *run, AgentRun *a) {
+        json_t *state = run->awaited_state, *usage = json_object_get(state, "usage");
+        json_t *memory = json_object_get(state, "memory"), *call = json_object_get(state, "awaiting_call"), *m;
+        const char *call_id = json_get_string(call, "id", NULL), *call_name = json_get_string(call, "name", "");
+        _cleanup_free_ char *results = NULL;
+        usec_t started;
+        size_t i;
+        int r;
+
+        if (!json_is_array(json_object_get(state, "messages")) || !call_id) {
+                run->retryable = false;
+                return node_run_fail(run, "internal", "The state the agent kept while its children ran is unreadable");
+        }
+        json_array_foreach(json_object_get(state, "messages"), i, m) {
+                r = add_message_json(a, m);
+                if (r == -EBADMSG) {
+                        run->retryable = false;
+                        return node_run_fail(run, "internal", "The conversation the agent kept is unreadable");
+                }
+                if (r < 0)
+                        return node_run_fail_oom(run);
+        }
+        a->memory.n_history = (size_t) MIN(MAX(json_get_integer(state, "n_history", 0), (json_int_t) 0),
+                                           (json_int_t) a->n_messages);
+        a->memory.received = (usec_t) json_get_integer(memory, "received", 0);
+        if (dup_string(memory, "thread_id", &a->memory.thread_id) < 0 ||
+            dup_string(memory, "user_text", &a->memory.user_text) < 0)
+                return node_run_fail_oom(run);
+        a->usage.input_tokens = json_get_integer(usage, "input_tokens", 0);
+        a->usage.output_tokens = json_get_integer(usage, "output_tokens", 0);
+        a->llm_calls = (unsigned) json_get_integer(usage, "llm_calls", 0);
+        a->tool_calls = (unsigned) json_get_integer(usage, "tool_calls", 0);
+        a->cost_usd = json_number_value(json_object_get(usage, "cost_usd"));
+        a->cost_unknown = json_get_bool(usage, "cost_unknown", false);
+        a->stream.seq = (uint64_t) json_get_integer(state, "stream_seq", 0);
+
+        results = json_dumps(run->children_results, JSON_COMPACT);
+        if (!results || !llm_messages_add_tool_result(&a->messages, &a->n_messages, call_id, results, false))
+                return node_run_fail_oom(run);
+
+        started = (usec_t) json_get_integer(call, "started_at", 0);
+        for (i = 0; i < a->tools.n; i++)
+                if (streq_ptr(a->tools.tools[i].name, call_name))
+                        agent_tool_publish_status(run, &a->tools.tools[i], "success", results, NULL,
+                                                  now_realtime_usec() > started ? now_realtime_usec() - started : 0);
+        return 0;
+}
+
 /* Reads the settings and builds the conversation's start: the model, the tools, the first
- * messages. */
+ * messages (or, taken again after its children ended, the conversation it kept). */
 static int agent_setup(NodeRun *run, AgentRun *a) {
         json_t *prompt = json_object_get(run->config, "system_prompt");
         double max_iterations;
@@ -211,9 +346,6 @@ static int agent_setup(NodeRun *run, AgentRun *a) {
         r = agent_tools_load(run, &a->tools);
         if (r < 0)
                 return r;
-        r = agent_first_messages(run, a);
-        if (r < 0)
-                return r;
         if (agent_stream_init(&a->stream, run, &a->model) < 0)
                 return node_run_fail_oom(run);
 
@@ -221,6 +353,11 @@ static int agent_setup(NodeRun *run, AgentRun *a) {
         a->model.request.tools = a->tools.offered;
         a->model.request.n_tools = a->tools.n;
         a->model.request.stream = a->stream.enabled;
+        if (run->awaited_state)
+                return agent_restore(run, a);
+        r = agent_first_messages(run, a);
+        if (r < 0)
+                return r;
         return agent_memory_load(run, &a->memory, &a->model.request, &a->messages, &a->n_messages);
 }
 
@@ -244,8 +381,9 @@ static void agent_count_cost(NodeRun *run, AgentRun *a, const LlmResponse *respo
 }
 
 /* One answer of the model: 1 when the agent goes on (tools ran, another call is due), 0
- * when it finished (run->output set), <0 when it failed. */
+ * when it finished (run->output set) or parks for its children, <0 when it failed. */
 static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *response) {
+        const LlmToolCall *awaiting = NULL;
         int r;
 
         a->llm_calls++;
@@ -260,11 +398,15 @@ static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *respo
                 return r < 0 ? r : agent_memory_save(run, &a->memory, response->text ?: "");
         }
 
-        r = agent_run_tools(run, a, response);
+        r = agent_run_tools(run, a, response, &awaiting);
         if (r < 0)
                 return r;
+        /* Checked before it parks: children whose results no model call could read would
+         * run for nothing. */
         if (a->llm_calls >= a->max_iterations)
                 return agent_fail_iterations(run, a);
+        if (awaiting)
+                return agent_park(run, a, awaiting);
         return 1;
 }
 

@@ -53,9 +53,13 @@ void agent_stream_message(AgentStream *s, const char *text);
 
 typedef struct AgentTool AgentTool;
 
+#define AGENT_TOOL_AWAIT 1
+
 /* Runs the tool with the model's arguments (an object) on the agent's worker thread, with
  * the agent's run (its db, vault, execution, user): 0 with *ret_result, or a negative errno
- * with *ret_error saying why, for the model (both malloc'ed). -ENOMEM leaves both unset. */
+ * with *ret_error saying why, for the model (both malloc'ed). -ENOMEM leaves both unset.
+ * AGENT_TOOL_AWAIT, both unset: the tool asked for child executions (node_run_add_child())
+ * and the agent parks until they ended; their results are the call's result. */
 typedef int (*AgentToolFunc)(NodeRun *run, const AgentTool *tool, json_t *arguments, char **ret_result,
                              char **ret_error);
 
@@ -72,9 +76,13 @@ typedef struct AgentToolSpec {
 extern const AgentToolSpec agent_tool_memory_read;
 extern const AgentToolSpec agent_tool_memory_write;
 extern const AgentToolSpec agent_tool_http_request;
+extern const AgentToolSpec agent_tool_run_command;
 extern const AgentToolSpec agent_tool_web_search;
 extern const AgentToolSpec agent_tool_whoami;
 extern const AgentToolSpec agent_tool_workflow_discover;
+extern const AgentToolSpec agent_tool_workflow_create;
+extern const AgentToolSpec agent_tool_platform_api;
+extern const AgentToolSpec agent_tool_spawn_and_await;
 
 /* Runs the http_request component for a tool of run's agent with config ({"extra_config":
  * {url, method, headers, body, timeout, allow_private_network}}): 0 with *ret_response
@@ -106,9 +114,14 @@ void agent_tools_done(AgentTools *t);
 /* Runs one tool call the model asked for, publishing the tool node's node_status events
  * (running, then success or failed, with is_tool_call). *ret_content is what the model is
  * told (the result, or why it failed with *ret_is_error set): a tool's failure is the
- * model's to handle, not the node's. -ENOMEM only. */
+ * model's to handle, not the node's. AGENT_TOOL_AWAIT, nothing set, when the tool parks
+ * the agent (the tool node stays running). -ENOMEM only. */
 int agent_tools_call(NodeRun *run, const AgentTools *t, const LlmToolCall *call, char **ret_content,
                      bool *ret_is_error);
+/* A node_status event of the tool node (status running, success with result, or failed
+ * with error), with is_tool_call; duration (µs) with success and failed. */
+void agent_tool_publish_status(const NodeRun *run, const AgentTool *tool, const char *status, const char *result,
+                               const char *error, usec_t duration);
 
 /* The conversation memory of an agent with extra_config.conversation_memory
  * (agent-memory.c): the thread of the run's user, chat and workflow in the database. */
