@@ -52,9 +52,10 @@ class AgentTestBase(FlowTestCase):
                 finally:
                         cls.fake.stop()
 
-        def credential(self, api_key=KEY):
+        def credential(self, api_key=KEY, client=None):
+                """An llm credential of client (the admin by default) pointing at the fake."""
                 base_url = self.fake.anthropic_base_url if self.provider == "anthropic" else self.fake.openai_base_url
-                r = self.admin.post("/credentials/", {"name": unique("llm "), "credential_type": "llm",
+                r = (client or self.admin).post("/credentials/", {"name": unique("llm "), "credential_type": "llm",
                                                       "detail": {"provider_type": self.provider, "api_key": api_key,
                                                                  "base_url": base_url}})
                 self.assertEqual(r.status, 201, r)

@@ -8,16 +8,11 @@ budgets answer 422 and the daemon runs on."""
 
 import json
 import os
-import sys
 import time
 
+from agent_case import AgentTestBase
 from harness import SRCDIR, unique
-from test_flow_control import FlowTestCase
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fake-llm"))
-from fake_llm import FakeLLM  # noqa: E402
-
-KEY = "sk-budget-test-" + "0123456789abcdef" * 2
 PRICES_PATH = os.path.join(SRCDIR, "data", "prices.json")
 with open(PRICES_PATH) as f:
         PRICES = json.load(f)["models"]
@@ -38,38 +33,14 @@ def utc_today():
         return time.strftime("%Y-%m-%d", time.gmtime())
 
 
-class BudgetTestBase(FlowTestCase):
+class BudgetTestBase(AgentTestBase):
+        provider = "openai"
         daemon_env = {"PIPELIT_PRICE_TABLE": PRICES_PATH}
-
-        @classmethod
-        def setUpClass(cls):
-                cls.fake = FakeLLM(openai_key=KEY, anthropic_key=KEY)
-                cls.fake.start()
-                try:
-                        super().setUpClass()
-                except BaseException:
-                        cls.fake.stop()
-                        raise
-
-        @classmethod
-        def tearDownClass(cls):
-                try:
-                        super().tearDownClass()
-                finally:
-                        cls.fake.stop()
-
-        def credential(self, client=None):
-                r = (client or self.admin).post("/credentials/", {
-                        "name": unique("llm "), "credential_type": "llm",
-                        "detail": {"provider_type": "openai", "api_key": KEY,
-                                   "base_url": self.fake.openai_base_url}})
-                self.assertEqual(r.status, 201, r)
-                return r.body["id"]
 
         def add_agent(self, slug, model, parent, client=None, node_id="agent", input_template="{{ trigger.text }}"):
                 """An agent after parent, talking to model (the fake's scenario)."""
                 self.make_node(slug, "ai_model", client, node_id=node_id + "_model",
-                               config={"llm_credential_id": self.credential(client), "model_name": model})
+                               config={"llm_credential_id": self.credential(client=client), "model_name": model})
                 self.make_node(slug, "agent", client, node_id=node_id,
                                config={"system_prompt": "Be brief.",
                                        "extra_config": {"input_template": input_template}})

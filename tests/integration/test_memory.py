@@ -5,18 +5,9 @@ and forgets it on DELETE; the memory_write and memory_read tools keep facts acro
 executions, for the workflow owner's agents only."""
 
 import json
-import os
-import sys
-import time
 
+from agent_case import AgentTestBase, tool_results
 from harness import unique
-from test_agents import tool_results
-from test_flow_control import FlowTestCase
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fake-llm"))
-from fake_llm import FakeLLM  # noqa: E402
-
-KEY = "sk-memory-test-" + "0123456789abcdef" * 2
 
 
 def conversation(provider, body):
@@ -35,33 +26,8 @@ def conversation(provider, body):
         return out
 
 
-class MemoryTestBase(FlowTestCase):
+class MemoryTestBase(AgentTestBase):
         provider = "openai"
-
-        @classmethod
-        def setUpClass(cls):
-                cls.fake = FakeLLM(openai_key=KEY, anthropic_key=KEY)
-                cls.fake.start()
-                try:
-                        super().setUpClass()
-                except BaseException:
-                        cls.fake.stop()
-                        raise
-
-        @classmethod
-        def tearDownClass(cls):
-                try:
-                        super().tearDownClass()
-                finally:
-                        cls.fake.stop()
-
-        def credential(self, client):
-                base_url = self.fake.anthropic_base_url if self.provider == "anthropic" else self.fake.openai_base_url
-                r = client.post("/credentials/", {"name": unique("llm "), "credential_type": "llm",
-                                                  "detail": {"provider_type": self.provider, "api_key": KEY,
-                                                             "base_url": base_url}})
-                self.assertEqual(r.status, 201, r)
-                return r.body["id"]
 
         def chat_agent(self, model, client=None, agent_config=None, tools=(), model_config=None,
                        system_prompt="You are terse."):
@@ -70,7 +36,7 @@ class MemoryTestBase(FlowTestCase):
                 slug = self.make_workflow(client)["slug"]
                 self.make_node(slug, "trigger_chat", client, node_id="chat")
                 self.make_node(slug, "ai_model", client, node_id="model",
-                               config=dict({"llm_credential_id": self.credential(client), "model_name": model,
+                               config=dict({"llm_credential_id": self.credential(client=client), "model_name": model,
                                             "max_tokens": 200}, **(model_config or {})))
                 self.make_node(slug, "agent", client, node_id="agent",
                                config={"system_prompt": system_prompt,
