@@ -12,6 +12,7 @@
 #include "common/json-util.h"
 #include "common/macro.h"
 #include "engine/output-parse.h"
+#include "engine/regex-limits.h"
 
 /* Openings of {…} or […] tried before giving up on text that holds none that parses. */
 #define JSON_CANDIDATES_MAX 64
@@ -19,7 +20,6 @@
 #define JSON_SCAN_DEPTH_MAX 2048
 #define REGEX_PATTERN_MAX 4096
 #define REGEX_GROUPS_MAX 64
-#define REGEX_REPEAT_PRODUCT_MAX 100000ULL
 /* The part of an answer searched for a choice's name. */
 #define CHOICE_SCAN_MAX (64U * 1024U)
 
@@ -320,32 +320,6 @@ static int emits(Regex *x, const char *s) {
         return emit(x, s, strlen(s));
 }
 
-/* Nested repetition counts multiply; refusing large products keeps regcomp() cheap. */
-static bool repetitions_reasonable(const char *p) {
-        unsigned long long product = 1;
-
-        for (; *p; p++) {
-                unsigned long long bound = 0;
-                const char *q;
-
-                if (*p == '\\' && p[1]) {
-                        p++;
-                        continue;
-                }
-                if (*p != '{' || !is_digit(p[1]))
-                        continue;
-                for (q = p + 1; is_digit(*q) && bound <= REGEX_REPEAT_PRODUCT_MAX; q++)
-                        bound = bound * 10 + (unsigned long long) (*q - '0');
-                if (*q == ',' && is_digit(q[1]))
-                        for (bound = 0, q++; is_digit(*q) && bound <= REGEX_REPEAT_PRODUCT_MAX; q++)
-                                bound = bound * 10 + (unsigned long long) (*q - '0');
-                product *= MAX(bound, 1ULL);
-                if (product > REGEX_REPEAT_PRODUCT_MAX)
-                        return false;
-        }
-        return true;
-}
-
 /* "(" seen at p: records the group it opens and returns how much of the pattern its
  * opening takes, or a negative errno. */
 static int translate_group(Regex *x, const char *pattern, const char *p, char **ret_error) {
@@ -580,7 +554,7 @@ int output_parse_regex(const char *pattern, const char *text, json_t **ret, char
                 return fail(ret_error, "the regex parser needs a pattern");
         if (strlen(pattern) > REGEX_PATTERN_MAX)
                 return fail(ret_error, "the pattern is longer than %d characters", REGEX_PATTERN_MAX);
-        if (!repetitions_reasonable(pattern))
+        if (!regex_repetitions_reasonable(pattern))
                 return fail(ret_error, "the pattern's repetition counts are too large");
 
         r = regex_translate(&x, pattern, ret_error);

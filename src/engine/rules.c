@@ -15,6 +15,7 @@
 #include "common/json-util.h"
 #include "common/macro.h"
 #include "common/time-util.h"
+#include "engine/regex-limits.h"
 #include "engine/rules.h"
 
 typedef enum RuleOperator {
@@ -89,7 +90,6 @@ static const char *const operator_names[_OP_MAX + 1] = {
 /* Longest pattern accepted, and the largest product of its repetition counts: glibc expands
  * "(a{1000}){1000}" into a million states at compile time. */
 #define REGEX_PATTERN_MAX 4096
-#define REGEX_REPEAT_PRODUCT_MAX 100000
 /* Containers nested deeper than this print as "..." when turned into text. */
 #define STR_DEPTH_MAX 64
 
@@ -628,34 +628,6 @@ static bool value_to_time(json_t *v, usec_t *ret) {
 }
 
 /* --- Regular expressions --------------------------------------------------------------- */
-
-/* Repetition counts multiply when nested; refusing large products keeps regcomp() cheap. */
-static bool regex_repetitions_reasonable(const char *p) {
-        unsigned long long product = 1;
-
-        for (; *p; p++) {
-                unsigned long long bound = 0;
-                const char *q;
-
-                if (*p == '\\' && p[1]) {
-                        p++;
-                        continue;
-                }
-                if (*p != '{' || !ascii_isdigit(p[1]))
-                        continue;
-                for (q = p + 1; ascii_isdigit(*q) && bound <= REGEX_REPEAT_PRODUCT_MAX; q++)
-                        bound = bound * 10 + (unsigned long long) (*q - '0');
-                if (*q == ',' && ascii_isdigit(q[1])) {
-                        bound = 0;
-                        for (q++; ascii_isdigit(*q) && bound <= REGEX_REPEAT_PRODUCT_MAX; q++)
-                                bound = bound * 10 + (unsigned long long) (*q - '0');
-                }
-                product *= MAX(bound, 1ULL);
-                if (product > REGEX_REPEAT_PRODUCT_MAX)
-                        return false;
-        }
-        return true;
-}
 
 /* Rewrites the pattern for POSIX extended syntax: "\d" and "\D", which users write as in
  * Python and glibc would read as a literal "d", become digit classes. Backreferences are
