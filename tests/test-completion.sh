@@ -41,12 +41,12 @@ touch "$files/flow.json" "$files/other.txt"
         exit 1
 }
 
-expect "status list-workflows show run executions execution cancel resume export import user key reload" pipelitctl ""
+expect "status list-workflows show run executions execution cancel resume export import user key schedules pause resume-schedule reload" pipelitctl ""
 expect "executions execution export" pipelitctl ex
 expect "list-workflows" pipelitctl --json l
 expect "status" pipelitctl -H admin@example st
 expect "cancel" pipelitctl --host = example --user ca
-expect "run resume reload" pipelitctl --payload '{}' r
+expect "run resume resume-schedule reload" pipelitctl --payload '{}' r
 expect "--help --host=" pipelitctl --h
 expect "--status=" pipelitctl executions --st
 expect "failed" pipelitctl executions --status f
@@ -66,6 +66,8 @@ expect "$files/flow.json" pipelitctl import "$files/f"
 # Arguments past the command's own, and IDs, are not guessed.
 expect "" pipelitctl show slug ""
 expect "" pipelitctl resume 5f0c8a9e ""
+expect "" pipelitctl pause ""
+expect "" pipelitctl resume-schedule 5f0c8a9e ""
 # Slugs come from the daemon: none here, and not a word about it.
 expect "" pipelitctl show ""
 expect "" pipelitctl --user run w

@@ -264,5 +264,6 @@ void http_response_done(HttpResponse *resp) {
         free(resp->body);
         free(resp->location);
         free(resp->allow);
+        free(resp->etag);
         *resp = (HttpResponse) {};
 }

@@ -81,6 +81,13 @@ typedef struct HttpResponse {
         char *location;        /* optional Location header */
         char *allow;           /* Allow header of a 405 */
         bool deferred;         /* set by http_defer(): answered later */
+        /* For the UI's files (ui-files.c); the API's answers are never cached. */
+        const char *cache_control;    /* instead of no-store */
+        const char *content_encoding; /* "gzip" for a precompressed file */
+        char *etag;
+        bool vary_encoding;    /* Vary: Accept-Encoding */
+        bool page;             /* an HTML page: sent with its framing and content rules */
+        bool omit_body;        /* HEAD: the body's headers without the body */
 } HttpResponse;
 
 /* Path parameter {name} of the matched route, or NULL. */

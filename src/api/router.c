@@ -14,7 +14,7 @@
 static const Route *const route_tables[] = {
         misc_routes, auth_routes, user_routes, workflow_routes, node_routes, edge_routes, execution_routes,
         chat_routes, chat_history_routes, webhook_routes, credential_routes,
-        usage_routes,
+        usage_routes, schedule_routes,
 };
 
 typedef struct Segments {

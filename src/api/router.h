@@ -34,6 +34,7 @@ extern const Route chat_history_routes[];
 extern const Route webhook_routes[];
 extern const Route credential_routes[];
 extern const Route usage_routes[];
+extern const Route schedule_routes[];
 extern const Route misc_routes[];
 
 /* Dispatches req; always leaves a response in resp. */

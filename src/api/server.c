@@ -19,6 +19,7 @@
 #include "api/execution-watch.h"
 #include "api/router.h"
 #include "api/server.h"
+#include "api/ui-files.h"
 #include "api/ws-hub.h"
 #include "common/json-util.h"
 #include "common/log.h"
@@ -40,10 +41,13 @@ struct Server {
         struct lws_vhost *vhost;
         WsHub *hub;
         ExecutionWatch *execution_watch;
-        struct lws_http_mount mounts[3];
+        struct lws_http_mount mounts[2];
         Listener listeners[MAX_LISTENERS];
         size_t n_listeners;
         unsigned in_flight;
+        /* Connections accepted whose first request has not begun: a stop waits for them
+         * too, or their request would be lost (reset) with the process. */
+        unsigned fresh;
         usec_t last_activity;
         char *description;
 };
@@ -75,9 +79,18 @@ struct HttpDeferred {
 
 /* The mark of a connection that must end (see LWS_CALLBACK_HTTP_DROP_PROTOCOL). */
 static char pipelined_behind_deferred;
+/* The mark of a connection accepted whose first request has not begun (Server.fresh). */
+static char fresh_connection;
 
 static Server *server_of(struct lws *wsi) {
         return lws_context_user(lws_get_context(wsi));
+}
+
+static void connection_not_fresh(struct lws *wsi) {
+        if (lws_get_opaque_user_data(wsi) == &fresh_connection) {
+                lws_set_opaque_user_data(wsi, NULL);
+                server_of(wsi)->fresh--;
+        }
 }
 
 static void deferred_unref(HttpDeferred *d) {
@@ -227,6 +240,31 @@ static int append_header(struct lws *wsi, const char *name, const char *value, u
 
 #define HEADER_ROOM 1024
 
+/* What the UI loads may come only from here; the canvas sets inline styles. */
+#define PAGE_CONTENT_SECURITY_POLICY                                                             \
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "               \
+        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "         \
+        "frame-ancestors 'none'"
+
+/* The headers of the UI's files (ui-files.c). */
+static int response_file_headers(struct lws *wsi, const HttpResponse *resp, unsigned char **p,
+                                 unsigned char *end) {
+        if (!resp->etag)
+                return 0;
+        if (append_header(wsi, "etag:", resp->etag, p, end) ||
+            append_header(wsi, "x-content-type-options:", "nosniff", p, end))
+                return -1;
+        if (resp->content_encoding && append_header(wsi, "content-encoding:", resp->content_encoding, p, end))
+                return -1;
+        if (resp->vary_encoding && append_header(wsi, "vary:", "Accept-Encoding", p, end))
+                return -1;
+        if (resp->page && (append_header(wsi, "content-security-policy:", PAGE_CONTENT_SECURITY_POLICY, p, end) ||
+                           append_header(wsi, "x-frame-options:", "DENY", p, end) ||
+                           append_header(wsi, "referrer-policy:", "same-origin", p, end)))
+                return -1;
+        return 0;
+}
+
 /* Serialises the response and sends headers and body in one write (one packet for small
  * answers; lws keeps and sends on its own whatever the socket does not take at once), then
  * ends the transaction. Returns -1 when the connection must be closed. */
@@ -266,10 +304,14 @@ static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
                 return -1;
         if (c->close_after && append_header(wsi, "connection:", "close", &p, end))
                 return -1;
-        if (append_header(wsi, "cache-control:", "no-store", &p, end))
+        if (append_header(wsi, "cache-control:", c->resp.cache_control ?: "no-store", &p, end))
+                return -1;
+        if (response_file_headers(wsi, &c->resp, &p, end) < 0)
                 return -1;
         if (lws_finalize_http_header(wsi, &p, end))
                 return -1;
+        if (c->resp.omit_body)
+                body_len = 0;
         if (body_len > 0)
                 memcpy(p, body, body_len);
         if (lws_write(wsi, start, (size_t) (p - start) + body_len, LWS_WRITE_HTTP_HEADERS) < 0)
@@ -288,12 +330,36 @@ static int connection_respond(struct lws *wsi, Server *s, Connection *c) {
         return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* A UI file for a GET or HEAD outside the API; false when there is no UI to answer. */
+static bool connection_answer_ui(Server *s, Connection *c) {
+        const char *directory = s->manager->config.static_directory ?: PKGDATADIR "/ui";
+        _cleanup_free_ char *accept_encoding = NULL, *if_none_match = NULL;
+        int r;
+
+        if (!ui_path(c->req.method, c->req.path))
+                return false;
+        accept_encoding = http_request_header(&c->req, "accept-encoding");
+        if_none_match = http_request_header(&c->req, "if-none-match");
+        r = ui_answer(directory, c->req.method, c->req.path, ui_accepts_gzip(accept_encoding), if_none_match,
+                      &c->resp);
+        if (r == -ENOENT)
+                return false;
+        if (r < 0) {
+                log_error_errno(r, "Cannot serve %s from %s: %m", c->req.path, directory);
+                http_response_done(&c->resp);
+                http_reply_error(&c->resp, 500, "Internal Server Error");
+        }
+        return true;
+}
+
 static int connection_dispatch(struct lws *wsi, Server *s, Connection *c) {
         if (c->body_too_large)
                 http_reply_error(&c->resp, 413, "Request body is larger than %zu bytes.",
                                  s->manager->config.max_body_size);
         else if (c->req.method < 0)
                 http_reply_error(&c->resp, 405, "Method Not Allowed");
+        else if (connection_answer_ui(s, c))
+                ;
         else {
                 c->req.body = TAKE_PTR(c->body);
                 c->req.body_len = c->body_len;
@@ -491,6 +557,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         case LWS_CALLBACK_HTTP: {
                 char cl[32];
 
+                connection_not_fresh(wsi);
+
                 /* A request pipelined behind a deferred one (see HTTP_DROP_PROTOCOL). */
                 if (lws_get_opaque_user_data(wsi) == &pipelined_behind_deferred)
                         return -1;
@@ -548,12 +616,17 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                         connection_reset(server_of(wsi), c);
                 return 0;
 
+        case LWS_CALLBACK_WSI_DESTROY:
+                connection_not_fresh(wsi);
+                return 0;
+
         /* lws binds a WebSocket upgrade without a subprotocol to the first protocol. */
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         case LWS_CALLBACK_ESTABLISHED:
         case LWS_CALLBACK_RECEIVE:
         case LWS_CALLBACK_SERVER_WRITEABLE:
         case LWS_CALLBACK_CLOSED:
+                connection_not_fresh(wsi);
                 return ws_hub_callback(server_of(wsi)->hub, wsi, reason, c ? &c->ws : NULL, in, len);
 
         default:
@@ -579,6 +652,9 @@ static int callback_sd_event(struct lws *wsi, enum lws_callback_reasons reason, 
 /* The WebSocket endpoint for clients that name the subprotocol "pipelit-ws". */
 static int callback_websocket(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                               void *in, size_t len) {
+        /* An upgrade is a request begun (and the connection's end, when it never was). */
+        if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION || reason == LWS_CALLBACK_WSI_DESTROY)
+                connection_not_fresh(wsi);
         return ws_hub_callback(server_of(wsi)->hub, wsi, reason, user, in, len);
 }
 
@@ -619,8 +695,9 @@ int server_new(Manager *m, Server **ret) {
 
         lws_set_log_level(log_enabled(LOG_DEBUG) ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log_emit);
 
-        /* /api and /health always reach the callback; everything else is a file of the
-         * static directory when there is one (missing files fall through to the callback). */
+        /* Everything reaches the callback: the API, and the UI's files (ui-files.c), which
+         * lws's own file mounts cannot serve with an index fallback, per-path cache headers
+         * and precompressed variants. */
         s->mounts[0] = (struct lws_http_mount) {
                 .mountpoint = "/api", .mountpoint_len = 4, .origin = "http",
                 .origin_protocol = LWSMPRO_CALLBACK,
@@ -630,13 +707,6 @@ int server_new(Manager *m, Server **ret) {
                 .origin_protocol = LWSMPRO_CALLBACK,
         };
         s->mounts[0].mount_next = &s->mounts[1];
-        if (m->config.static_directory) {
-                s->mounts[2] = (struct lws_http_mount) {
-                        .mountpoint = "/", .mountpoint_len = 1, .origin = m->config.static_directory,
-                        .def = "index.html", .origin_protocol = LWSMPRO_FILE,
-                };
-                s->mounts[1].mount_next = &s->mounts[2];
-        }
 
         info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
         info.protocols = protocols;
@@ -702,8 +772,13 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                         int one = 1;
                         (void) setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                 }
-                if (!lws_adopt_socket_vhost(l->server->vhost, cfd))
+                struct lws *wsi = lws_adopt_socket_vhost(l->server->vhost, cfd);
+                if (!wsi) {
                         log_warning("Could not hand a new connection to lws");
+                        continue;
+                }
+                lws_set_opaque_user_data(wsi, &fresh_connection);
+                l->server->fresh++;
         }
 }
 
@@ -936,7 +1011,7 @@ int server_run(Server *s, const bool *stopping, const bool *forced) {
         /* Dispatch what is already pending before the first wait. */
         while (sd_event_run(s->manager->event, 0) > 0)
                 ;
-        while (!*forced && !(*stopping && s->in_flight == 0)) {
+        while (!*forced && !(*stopping && s->in_flight == 0 && s->fresh == 0)) {
                 if (lws_service(s->context, 0) < 0)
                         return -EIO;
                 while (sd_event_run(s->manager->event, 0) > 0)

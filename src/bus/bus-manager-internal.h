@@ -20,3 +20,8 @@ int bus_method_list_users(sd_bus_message *message, void *userdata, sd_bus_error 
 int bus_method_create_api_key(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_list_api_keys(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_revoke_api_key(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* Schedules (bus-manager-schedules.c); userdata: the Manager. */
+int bus_method_list_schedules(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_pause_schedule(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_resume_schedule(sd_bus_message *message, void *userdata, sd_bus_error *error);

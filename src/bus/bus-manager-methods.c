@@ -11,7 +11,9 @@
 
 #include "api/api-workflows.h"
 #include "broker/broker.h"
+#include "bus/bus-actions.h"
 #include "bus/bus-manager-internal.h"
+#include "bus/bus-objects.h"
 #include "bus/bus-polkit.h"
 #include "bus/bus-util.h"
 #include "common/json-util.h"
@@ -27,10 +29,6 @@
 #define USERS_PAGE 100
 
 static const StoreCaller bus_reader = { .user_id = 0, .is_admin = true };
-
-static int reply_not_running(sd_bus_error *error) {
-        return sd_bus_error_set(error, BUS_ERROR_NOT_RUNNING, "The execution engine is not running.");
-}
 
 static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -214,87 +212,13 @@ static int method_import_workflow(sd_bus_message *message, void *userdata, sd_bu
 }
 
 static int method_run(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        static const JsonField fields[] = {
-                { "text", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
-                { "trigger_node_id", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
-                { "payload", JSON_FIELD_OBJECT, JSON_FIELD_NULLABLE },
-        };
-        _cleanup_json_ json_t *empty = json_object(), *body = NULL, *errors = NULL, *workflow = NULL,
-                *payload = NULL;
-        _cleanup_(http_response_done) HttpResponse resp = {};
-        _cleanup_free_ char *trigger = NULL, *engine_error = NULL;
-        char id[EXECUTION_ID_LEN + 1];
-        Manager *m = userdata;
-        const char *slug, *text;
-        int64_t workflow_id;
-        json_t *given;
+        const char *slug, *request;
         int r;
 
-        r = bus_authorize(m, message, BUS_ACTION_RUN, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
-        r = sd_bus_message_read(message, "ss", &slug, &text);
+        r = sd_bus_message_read(message, "ss", &slug, &request);
         if (r < 0)
                 return r;
-        if (!empty)
-                return -ENOMEM;
-        body = bus_parse_json(text, "run request", empty, true, error);
-        if (!body)
-                return -EINVAL;
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        if (json_array_size(errors) > 0) {
-                resp.status = 422;
-                resp.json = json_pack("{s:O}", "detail", errors);
-                return bus_error_from_response(&resp, BUS_ERROR_NO_SUCH_WORKFLOW, error);
-        }
-
-        r = find_workflow(m, slug, &workflow_id, error);
-        if (r < 0)
-                return r;
-        r = store_workflow_get(m->db, workflow_id, false, &workflow);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
-        if (r < 0)
-                return r;
-        if (!json_get_bool(workflow, "is_active", true))
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "Workflow '%s' is not active.", slug);
-
-        /* A run over the bus is the owner's run, as if they had started it themselves. */
-        HttpRequest req = {
-                .manager = m,
-                .user = { .id = json_get_integer(workflow, "owner_id", 0) },
-                .authenticated = true,
-        };
-        r = api_execute_trigger(&req, &resp, workflow_id, json_get_string(body, "trigger_node_id", NULL), &trigger);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return bus_error_from_response(&resp, BUS_ERROR_NO_SUCH_WORKFLOW, error);
-
-        given = json_object_get(body, "payload");
-        payload = json_pack("{s:s, s:o}", "text", json_get_string(body, "text", ""),
-                            "payload", json_is_object(given) ? json_incref(given) : json_object());
-        if (!payload)
-                return -ENOMEM;
-        if (!m->engine)
-                return reply_not_running(error);
-
-        r = engine_execute(m->engine, m->db, &(EngineRequest) {
-                .workflow_id = workflow_id,
-                .user_id = req.user.id,
-                .trigger_node_id = trigger,
-                .trigger_payload = payload,
-        }, id, &engine_error);
-        if (r == -EINVAL)
-                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, engine_error ?: "The workflow cannot run.");
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
-        if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(message, "s", id);
+        return bus_run_workflow(userdata, message, slug, request, error);
 }
 
 static int method_list_executions(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -374,93 +298,27 @@ static int method_get_execution(sd_bus_message *message, void *userdata, sd_bus_
         return bus_reply_json(message, execution);
 }
 
-/* The workflow of an execution; NoSuchExecution when there is none. */
-static int execution_slug(Manager *m, const char *id, char **ret_slug, sd_bus_error *error) {
-        int r;
-
-        r = store_execution_workflow_slug(m->db, &bus_reader, id, ret_slug);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", id);
-        return r;
-}
-
-/* Cancelling or resuming an execution in the wrong state: NotRunning, saying which state. */
-static int reply_status_conflict(Manager *m, const char *id, bool resuming, sd_bus_error *error) {
-        _cleanup_json_ json_t *status = NULL;
-        int r;
-
-        r = store_execution_status(m->db, &bus_reader, id, &status);
-        if (r < 0)
-                return r;
-        if (resuming)
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_RUNNING, "Execution %s is %s, not interrupted.", id,
-                                         json_get_string(status, "status", "finished"));
-        return sd_bus_error_setf(error, BUS_ERROR_NOT_RUNNING, "Execution %s is already %s.", id,
-                                 json_get_string(status, "status", "finished"));
-}
-
 static int method_cancel_execution(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *slug = NULL;
-        Manager *m = userdata;
         const char *id;
         int r;
 
-        r = bus_authorize(m, message, BUS_ACTION_RUN, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
         r = read_execution_id(message, &id, error);
         if (r < 0)
                 return r;
-        r = execution_slug(m, id, &slug, error);
-        if (r < 0)
-                return r;
-        if (!m->engine)
-                return reply_not_running(error);
-        r = engine_cancel(m->engine, m->db, id, slug);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", id);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return reply_status_conflict(m, id, false, error);
-        return sd_bus_reply_method_return(message, NULL);
+        return bus_cancel_execution(userdata, message, id, error);
 }
 
 static int method_resume_execution(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_json_ json_t *input = NULL;
-        _cleanup_free_ char *slug = NULL;
-        Manager *m = userdata;
-        const char *id, *text;
-        json_t *answer = NULL;
+        const char *id, *input;
         int r;
 
-        r = bus_authorize(m, message, BUS_ACTION_RUN, error);
-        if (r <= 0)
-                return r < 0 ? r : 1;
         r = read_execution_id(message, &id, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(message, "s", &text);
+        r = sd_bus_message_read(message, "s", &input);
         if (r < 0)
                 return r;
-        if (isempty(text))
-                return sd_bus_error_set(error, BUS_ERROR_INVALID_ARGUMENT, "The input is empty: give a JSON value.");
-        input = bus_parse_json(text, "input", NULL, false, error);
-        if (!input)
-                return -EINVAL;
-        r = execution_slug(m, id, &slug, error);
-        if (r < 0)
-                return r;
-        if (!m->engine)
-                return reply_not_running(error);
-        r = engine_resume(m->engine, m->db, id, slug, NULL, input, &answer);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_EXECUTION, "Execution '%s' not found.", id);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return reply_status_conflict(m, id, true, error);
-        return bus_reply_json(message, answer);
+        return bus_resume_execution(userdata, message, id, input, error);
 }
 
 static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -505,6 +363,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 method_list_workflows, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetWorkflow", SD_BUS_ARGS("s", slug), SD_BUS_RESULT("s", workflow_json),
                                 method_get_workflow, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetWorkflowPath", SD_BUS_ARGS("s", slug), SD_BUS_RESULT("o", path),
+                                bus_method_get_workflow_path, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ExportWorkflow", SD_BUS_ARGS("s", slug), SD_BUS_RESULT("s", document_json),
                                 method_export_workflow, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ImportWorkflow", SD_BUS_ARGS("s", document_json), SD_BUS_RESULT("s", slug),
@@ -515,10 +375,18 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 method_list_executions, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetExecution", SD_BUS_ARGS("s", execution_id), SD_BUS_RESULT("s", execution_json),
                                 method_get_execution, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetExecutionPath", SD_BUS_ARGS("s", execution_id), SD_BUS_RESULT("o", path),
+                                bus_method_get_execution_path, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CancelExecution", SD_BUS_ARGS("s", execution_id), SD_BUS_NO_RESULT,
                                 method_cancel_execution, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResumeExecution", SD_BUS_ARGS("s", execution_id, "s", input_json),
                                 SD_BUS_RESULT("s", answer_json), method_resume_execution, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListSchedules", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", schedules_json),
+                                bus_method_list_schedules, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PauseSchedule", SD_BUS_ARGS("s", schedule_id), SD_BUS_NO_RESULT,
+                                bus_method_pause_schedule, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResumeSchedule", SD_BUS_ARGS("s", schedule_id), SD_BUS_NO_RESULT,
+                                bus_method_resume_schedule, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Subscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_subscribe,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Unsubscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unsubscribe,

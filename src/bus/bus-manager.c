@@ -7,6 +7,7 @@
 
 #include "bus/bus-manager-internal.h"
 #include "bus/bus-manager.h"
+#include "bus/bus-objects.h"
 #include "bus/bus-polkit.h"
 #include "bus/bus-util.h"
 #include "common/json-util.h"
@@ -15,6 +16,7 @@
 #include "engine/events.h"
 
 #define WORKFLOW_CHANNEL_PREFIX "workflow:"
+#define EXECUTION_CHANNEL_PREFIX "execution:"
 
 static int on_name_requested(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         const sd_bus_error *e = sd_bus_message_get_error(reply);
@@ -45,6 +47,9 @@ int bus_start(Manager *m) {
         r = sd_bus_add_object_vtable(bus, NULL, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, bus_manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot publish the D-Bus Manager object: %m");
+        r = bus_objects_start(m, bus);
+        if (r < 0)
+                return r;
         r = sd_bus_request_name_async(bus, NULL, BUS_NAME, 0, on_name_requested, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot request the D-Bus name " BUS_NAME ": %m");
@@ -61,10 +66,14 @@ static void subscribers_drop(Manager *m) {
                 return;
         m->bus_subscribers = sd_bus_track_unref(m->bus_subscribers);
         events_listeners_changed(-1);
+        bus_objects_unsubscribed(m);
 }
 
 void bus_stop(Manager *m) {
-        if (!m || !m->bus)
+        if (!m)
+                return;
+        bus_objects_stop(m);
+        if (!m->bus)
                 return;
         subscribers_drop(m);
         bus_polkit_queries_free(m);
@@ -100,6 +109,24 @@ int bus_unsubscribe(Manager *m, sd_bus_message *message) {
         return sd_bus_track_remove_sender(m->bus_subscribers, message);
 }
 
+/* An event that ends an execution, known by the start of its envelope (events.c writes
+ * "type" first). */
+static bool is_ending_event(const char *message, size_t len) {
+        static const char *const ending[] = {
+                "{\"type\":\"execution_completed\"",
+                "{\"type\":\"execution_failed\"",
+                "{\"type\":\"execution_cancelled\"",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(ending); i++) {
+                size_t n = strlen(ending[i]);
+
+                if (len >= n && memcmp(message, ending[i], n) == 0)
+                        return true;
+        }
+        return false;
+}
+
 static const char *finished_status(const char *type) {
         if (streq(type, "execution_completed"))
                 return "completed";
@@ -116,16 +143,27 @@ void bus_broker_message(const char *channel, const char *message, size_t len, vo
         Manager *m = userdata;
         int r = 0;
 
+        if (!m->bus)
+                return;
+        /* Like systemd's, the signals go out only while someone subscribed: at a thousand
+         * runs a second they would flood the system bus for nobody. The ends of executions
+         * count anyway, for their objects linger (bus-objects.h): the execution's own channel
+         * names it without a parse. */
+        if (!m->bus_subscribers) {
+                if (strncmp(channel, EXECUTION_CHANNEL_PREFIX, strlen(EXECUTION_CHANNEL_PREFIX)) == 0 &&
+                    is_ending_event(message, len))
+                        bus_objects_execution_ended(m, channel + strlen(EXECUTION_CHANNEL_PREFIX));
+                return;
+        }
+
         /* Every engine event comes on the workflow's channel and again on the execution's:
          * the workflow's alone names both. */
-        /* Like systemd's, the signals go out only while someone subscribed: at a thousand
-         * runs a second they would flood the system bus for nobody. */
-        if (!m->bus || !m->bus_subscribers ||
-            strncmp(channel, WORKFLOW_CHANNEL_PREFIX, strlen(WORKFLOW_CHANNEL_PREFIX)) != 0)
+        if (strncmp(channel, WORKFLOW_CHANNEL_PREFIX, strlen(WORKFLOW_CHANNEL_PREFIX)) != 0)
                 return;
         slug = channel + strlen(WORKFLOW_CHANNEL_PREFIX);
 
         event = json_loadb(message, len, 0, NULL);
+        bus_objects_event(m, slug, event);
         type = json_get_string(event, "type", "");
         id = json_get_string(event, "execution_id", NULL);
         if (!id)

@@ -15,6 +15,7 @@ typedef struct Manager Manager;
 #define BUS_ACTION_MANAGE_USERS "org.pipelit.Pipelit1.manage-users"
 #define BUS_ACTION_MANAGE_KEYS "org.pipelit.Pipelit1.manage-keys"
 #define BUS_ACTION_MANAGE_WORKFLOWS "org.pipelit.Pipelit1.manage-workflows"
+#define BUS_ACTION_MANAGE_SCHEDULES "org.pipelit.Pipelit1.manage-schedules"
 #define BUS_ACTION_RUN "org.pipelit.Pipelit1.run"
 #define BUS_ACTION_RELOAD "org.pipelit.Pipelit1.reload"
 

@@ -898,7 +898,10 @@ static int list_drop_ins(const char *dir, char ***ret) {
         if (r < 0)
                 return r;
 
-        qsort(names, strv_length(names), sizeof(char *), compare_strings);
+        /* Not with NULL (an empty folder): qsort()'s nonnull attribute would let the compiler
+         * drop the caller's NULL check. */
+        if (names)
+                qsort(names, strv_length(names), sizeof(char *), compare_strings);
         *ret = TAKE_PTR(names);
         return 0;
 }

@@ -62,3 +62,7 @@ int ctl_run(sd_bus *bus, const char *slug, const CtlOptions *o);
 int ctl_user(sd_bus *bus, char **args, int n_args, const CtlOptions *o);
 int ctl_key(sd_bus *bus, char **args, int n_args, const CtlOptions *o);
 int ctl_reload(sd_bus *bus, const CtlOptions *o);
+
+/* schedules, pause ID and resume-schedule ID (ctl-schedules.c). */
+int ctl_schedules(sd_bus *bus, const CtlOptions *o);
+int ctl_schedule_pause(sd_bus *bus, const char *id, bool pausing);

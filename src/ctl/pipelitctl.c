@@ -41,6 +41,9 @@ static void help(void) {
                  "                              which is shown only this once\n"
                  "  key list USERNAME           List a user's API keys (without the keys)\n"
                  "  key revoke USERNAME ID      Revoke a user's API key\n"
+                 "  schedules                   List the schedules\n"
+                 "  pause ID                    Pause a schedule: it stops firing\n"
+                 "  resume-schedule ID          Resume a paused schedule\n"
                  "  reload                      Read the configuration file again\n\n"
                  "Options:\n"
                  "  -h --help                   Show this help\n"
@@ -334,7 +337,8 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "status", 0, 0 }, { "list-workflows", 0, 0 }, { "show", 1, 1 }, { "run", 1, 1 }, { "executions", 0, 0 },
         { "execution", 1, 1 }, { "cancel", 1, 1 }, { "resume", 2, 2 }, { "export", 1, 1 }, { "import", 1, 1 },
-        { "user", 1, 2 }, { "key", 2, 3 }, { "reload", 0, 0 },
+        { "user", 1, 2 }, { "key", 2, 3 }, { "schedules", 0, 0 }, { "pause", 1, 1 }, { "resume-schedule", 1, 1 },
+        { "reload", 0, 0 },
 };
 
 static int dispatch(sd_bus *bus, const char *verb, char **args, int n_args, const CtlOptions *o) {
@@ -363,6 +367,10 @@ static int dispatch(sd_bus *bus, const char *verb, char **args, int n_args, cons
                 return ctl_user(bus, args, n_args, o);
         if (streq(verb, "key"))
                 return ctl_key(bus, args, n_args, o);
+        if (streq(verb, "schedules"))
+                return ctl_schedules(bus, o);
+        if (streq(verb, "pause") || streq(verb, "resume-schedule"))
+                return ctl_schedule_pause(bus, args[0], streq(verb, "pause"));
         if (streq(verb, "reload"))
                 return ctl_reload(bus, o);
         /* export */

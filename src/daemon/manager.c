@@ -21,6 +21,7 @@
 #include "engine/platform-link.h"
 #include "store/migrate.h"
 #include "store/store-executions.h"
+#include "store/store-schedules.h"
 
 /* How long in-flight requests may take to finish after SIGTERM. */
 #define STOP_GRACE_USEC (25ULL * 1000 * 1000)
@@ -193,9 +194,11 @@ static int on_idle_check(sd_event_source *s, uint64_t now, void *userdata) {
         if (m->stopping)
                 return 0;
         /* Unfinished executions keep the daemon up: after an idle exit nothing would run
-         * their waits and deadlines before the next connection. (An error counts as busy.) */
+         * their waits and deadlines before the next connection; so do active schedules, which
+         * would not fire. (An error counts as busy.) */
         if (server_requests_in_flight(m->server) == 0 && ws_hub_clients(hub) == 0 &&
-            now >= idle_since + timeout && store_executions_unfinished(m->db) == 0) {
+            now >= idle_since + timeout && store_executions_unfinished(m->db) == 0 &&
+            store_schedules_active(m->db) == 0) {
                 log_message_id(LOG_INFO, MESSAGE_ID_DAEMON_STOPPING,
                                "Idle for %llu s, exiting until the next connection.",
                                (unsigned long long) (timeout / 1000000));

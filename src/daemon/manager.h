@@ -12,6 +12,7 @@
 #include "store/db.h"
 
 typedef struct Broker Broker;
+typedef struct BusObjects BusObjects;
 typedef struct BusPolkitQuery BusPolkitQuery;
 typedef struct Engine Engine;
 typedef struct Server Server;
@@ -34,6 +35,7 @@ typedef struct Manager {
         sd_bus *bus;            /* the system bus (src/bus/), NULL when off or unreachable */
         sd_bus_track *bus_subscribers;  /* callers of Subscribe(): they get the signals */
         BusPolkitQuery *polkit_queries; /* questions to polkit, open or answered (bus-polkit.c) */
+        BusObjects *bus_objects;        /* the workflow and execution objects (bus-objects.c) */
         ConfigLoader config_loader;     /* for Reload() and SIGHUP; NULL: nothing to reload */
         const void *config_loader_userdata;
         bool socket_activated;

@@ -31,7 +31,7 @@ typedef struct NodeRun {
          * agent's tool calls) reach it as child_node_status too. */
         const char *root_execution_id, *root_workflow_slug, *root_node_id;
         int64_t workflow_id;
-        int64_t user_id;         /* who started the execution; 0: nobody (a webhook, a schedule) */
+        int64_t user_id;         /* who started the execution; 0: nobody (a webhook) */
         const char *node_id;
         const char *component_type;
         json_t *config;          /* NodeOut "config", templates rendered; extra_config always an object */

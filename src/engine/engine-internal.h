@@ -68,6 +68,9 @@ struct Engine {
         /* What the platform tools need to know of this daemon (platform-link.h). */
         PlatformLink *platform;
 
+        /* Starts the runs of schedules and counts them (scheduler.h). */
+        struct Scheduler *scheduler;
+
         /* Pruning old runs, on the I/O thread with its connection (retention.c). */
         sd_event *event;
         Db *io_db;

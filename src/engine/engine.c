@@ -13,6 +13,7 @@
 #include "engine/events.h"
 #include "engine/orchestrator.h"
 #include "engine/run-plan.h"
+#include "engine/scheduler.h"
 #include "engine/workspaces.h"
 #include "llm/llm.h"
 #include "store/store-edges.h"
@@ -92,6 +93,9 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
         r = platform_link_new(m->config.max_nodes_per_workflow, &e->platform);
         if (r < 0)
                 return r;
+        r = scheduler_new(e, m->event, &e->scheduler);
+        if (r < 0)
+                return r;
         for (unsigned i = 0; i < e->n_workers; i++)
                 e->workers[i] = (Worker) { .engine = e, .index = i };
 
@@ -146,6 +150,8 @@ Engine *engine_free(Engine *e) {
         /* After the client: its last callbacks may still wake them. */
         suspensions_free(e);
         retention_stop(e);
+        /* After the workers: none of them counts a run any more. */
+        scheduler_free(e->scheduler);
         sd_event_unref(e->event);
         pthread_cond_destroy(&e->exited);
         pthread_mutex_destroy(&e->lock);
@@ -287,7 +293,16 @@ int engine_start(Engine *e, Db *db) {
         }
         if (e->n_workers == 0)
                 log_warning("Workers=0: executions are accepted but no node runs.");
+
+        r = scheduler_start(e->scheduler, db);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the scheduler: %m");
         return 0;
+}
+
+void engine_schedules_changed(Engine *e) {
+        if (e)
+                scheduler_poke(e->scheduler);
 }
 
 void engine_stop(Engine *e, usec_t timeout_usec) {
@@ -296,6 +311,7 @@ void engine_stop(Engine *e, usec_t timeout_usec) {
         if (!e)
                 return;
         retention_stop(e);
+        scheduler_stop(e->scheduler);
         pthread_mutex_lock(&e->lock);
         e->stopping = true;
         for (unsigned i = 0; i < e->n_workers; i++)
@@ -362,6 +378,8 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
         s->run_ids = NULL;
 
         max_seconds = json_get_integer(s->workflow, "max_execution_seconds", 0);
+        if (req->max_seconds > 0 && (max_seconds <= 0 || req->max_seconds < max_seconds))
+                max_seconds = req->max_seconds;
         return store_execution_insert(db, id, &(ExecutionNew) {
                 .workflow_id = req->workflow_id,
                 .user_id = req->user_id,

@@ -46,9 +46,11 @@ void engine_stop(Engine *e, usec_t timeout_usec);
 
 typedef struct EngineRequest {
         int64_t workflow_id;
-        int64_t user_id;                /* who started it; 0: nobody (a schedule, a webhook) */
+        int64_t user_id;                /* who started it (a schedule: its creator); 0: nobody (a webhook) */
         const char *trigger_node_id;    /* the trigger that fired; NULL: run every entry node */
         json_t *trigger_payload;        /* an object; NULL: {} */
+        int64_t max_seconds;            /* > 0: ends the run sooner than the workflow's
+                                         * max_execution_seconds would (a schedule's timeout) */
 } EngineRequest;
 
 /* Creates the execution on the trigger-scoped graph of the workflow as it is now, publishes
@@ -79,3 +81,7 @@ int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workf
  * task_id, -ENOENT. */
 int engine_resume(Engine *e, Db *db, const char *execution_id, const char *workflow_slug, const char *task_id,
                   json_t *input, json_t **ret);
+
+/* Schedules were created, changed or deleted (the API, the bus): the scheduler looks again
+ * at what is due (engine/scheduler.h). On the I/O thread; e may be NULL. */
+void engine_schedules_changed(Engine *e);

@@ -22,6 +22,7 @@
 #include "engine/components/components.h"
 #include "engine/orchestrator.h"
 #include "engine/rules.h"
+#include "engine/scheduler.h"
 #include "store/store-flow.h"
 #include "store/store-nodes.h"
 
@@ -344,6 +345,9 @@ void engine_execution_ended(Engine *e, Db *db, const char *execution_id, Executi
         execution_cache_drop(e->executions, execution_id);
         if (status != EXECUTION_COMPLETED)
                 cancel_children(e, db, execution_id);
+
+        /* A schedule's run: counted, and the schedule due again. */
+        scheduler_run_ended(e->scheduler, db, execution_id, status);
 
         r = store_execution_parent(db, execution_id, &parent, &node_run_id);
         if (r >= 0)

@@ -12,7 +12,7 @@
 /* The longest chat id a thread id takes (an outside channel's chat: a Telegram chat id). */
 #define CONVERSATION_CHAT_ID_MAX 128
 
-/* The thread of a user (0: nobody, as for a webhook or a schedule) with a workflow:
+/* The thread of a user (0: nobody, as for a webhook) with a workflow:
  * "<user_id>:<workflow_id>", or "<user_id>:<chat_id>:<workflow_id>" for one chat of an outside
  * channel. The first and the last field always name the user and the workflow, so no chat id
  * can reach into another's thread. -EINVAL for a chat id that is empty or longer than

@@ -14,7 +14,7 @@ int store_usage_add(Db *db, const UsageCall *c) {
 
         if (!c->day || c->workflow_id <= 0)
                 return -EINVAL;
-        /* Nobody started the run (a webhook, a schedule): its workflow's owner pays. */
+        /* Nobody started the run (a webhook): its workflow's owner pays. */
         return db_queryv(db, NULL,
                          "INSERT INTO usage_ledger (day, workflow_id, user_id, model, input_tokens, output_tokens, "
                          "total_tokens, llm_calls, unpriced_calls, cost_usd) VALUES (?, ?, "

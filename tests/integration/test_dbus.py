@@ -199,18 +199,34 @@ class DbusTest(DaemonTestCase):
         # the interface -----------------------------------------------------------------
 
         def test_introspection_matches_the_documented_interface(self):
-                p = subprocess.run(["busctl", "--system", "--xml-interface", "introspect", BUS_NAME,
-                                    MANAGER_PATH], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=dict(os.environ, **self.bus.env()), timeout=10)
-                self.assertEqual(p.returncode, 0, p.stderr)
-                live = ET.fromstring(p.stdout)
+                # The Manager, a workflow's object and a live execution's (waiting for its answer).
+                slug = self.import_doc(flow("Ask", [("ask", "human_confirmation", {"prompt": "ok?"})],
+                                            [("trig", "ask")]))
+                execution_id = self.ctl_ok("run", slug).out.strip()
+                self.wait_status(execution_id, "interrupted")
+                paths = [MANAGER_PATH]
+                for member, arg in (("GetWorkflowPath", slug), ("GetExecutionPath", execution_id)):
+                        p = subprocess.run(["busctl", "--system", "call", BUS_NAME, MANAGER_PATH, BUS_NAME + ".Manager",
+                                            member, "s", arg], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           env=dict(os.environ, **self.bus.env()), timeout=10)
+                        self.assertEqual(p.returncode, 0, p.stderr)
+                        paths.append(json.loads(p.stdout.decode().split(" ", 1)[1]))
                 documented = ET.parse(INTERFACE_XML).getroot()
-                ours = [i.get("name") for i in live.iter("interface")
-                        if not i.get("name").startswith("org.freedesktop.DBus.")]
-                self.assertEqual(ours, [i.get("name") for i in documented.iter("interface")])
-                for name in ours:
-                        self.assertEqual(interface_members(live, name), interface_members(documented, name),
-                                         "%s differs from %s" % (name, INTERFACE_XML))
+                seen = []
+                for path in paths:
+                        p = subprocess.run(["busctl", "--system", "--xml-interface", "introspect", BUS_NAME, path],
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           env=dict(os.environ, **self.bus.env()), timeout=10)
+                        self.assertEqual(p.returncode, 0, p.stderr)
+                        live = ET.fromstring(p.stdout)
+                        ours = [i.get("name") for i in live.iter("interface")
+                                if not i.get("name").startswith("org.freedesktop.DBus.")]
+                        self.assertEqual(len(ours), 1, (path, ours))
+                        self.assertEqual(interface_members(live, ours[0]), interface_members(documented, ours[0]),
+                                         "%s differs from %s" % (ours[0], INTERFACE_XML))
+                        seen += ours
+                self.assertEqual(seen, [i.get("name") for i in documented.iter("interface")])
+                self.ctl_ok("cancel", execution_id)
 
         def test_status(self):
                 p = self.ctl_ok("status")

@@ -456,6 +456,25 @@ START_TEST(test_load_drop_ins) {
 }
 END_TEST
 
+/* An empty drop-in folder (the last drop-in removed) reads as the main file alone. */
+START_TEST(test_load_empty_drop_in_dir) {
+        _cleanup_free_ char *path = NULL, *err = NULL;
+        Config c;
+
+        tmpdir_setup();
+        write_text("pipelitd.conf", "[Limits]\nMaxNodesPerWorkflow=7\n");
+        make_dir("pipelitd.conf.d");
+        path = tmp_path("pipelitd.conf");
+
+        config_init(&c);
+        ck_assert_int_eq(config_load_file(&c, path, true, &err), 0);
+        ck_assert_ptr_null(err);
+        ck_assert_int_eq(c.max_nodes_per_workflow, 7);
+        config_done(&c);
+        tmpdir_teardown();
+}
+END_TEST
+
 START_TEST(test_load_drop_ins_without_main) {
         _cleanup_free_ char *path = NULL;
         Config c;
@@ -831,6 +850,7 @@ static Suite *conf_suite(void) {
         tc = tcase_create("files");
         tcase_add_test(tc, test_load_missing);
         tcase_add_test(tc, test_load_drop_ins);
+        tcase_add_test(tc, test_load_empty_drop_in_dir);
         tcase_add_test(tc, test_load_drop_ins_without_main);
         tcase_add_test(tc, test_load_drop_in_error_names_file);
         tcase_add_test(tc, test_load_bad_files);

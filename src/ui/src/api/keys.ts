@@ -1,0 +1,14 @@
+// TanStack Query keys: one place, so the WebSocket cache updates hit what the pages read.
+
+export const keys = {
+  me: ["me"] as const,
+  nodeTypes: ["node-types"] as const,
+  workflows: ["workflows"] as const,
+  workflowList: (offset: number, limit: number) => ["workflows", { offset, limit }] as const,
+  workflow: (slug: string) => ["workflow", slug] as const,
+  live: (slug: string) => ["live", slug] as const,
+  executions: ["executions"] as const,
+  executionList: (filter: { workflow?: string; status?: string; offset: number; limit: number }) =>
+    ["executions", filter] as const,
+  execution: (id: string) => ["execution", id] as const,
+};
