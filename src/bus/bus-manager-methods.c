@@ -101,29 +101,9 @@ static int find_workflow(Manager *m, const char *slug, int64_t *ret_id, sd_bus_e
         return r;
 }
 
-static int method_get_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        json_t *workflow = NULL;
-        const char *slug;
-        int64_t id;
-        int r;
-
-        r = sd_bus_message_read(message, "s", &slug);
-        if (r < 0)
-                return r;
-        r = find_workflow(m, slug, &id, error);
-        if (r < 0)
-                return r;
-        r = store_workflow_get(m->db, id, true, &workflow);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
-        if (r < 0)
-                return r;
-        return bus_reply_json(message, workflow);
-}
-
-static int method_export_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+/* Answers the workflow the message's slug names as JSON: WorkflowOut with its graph, or
+ * the export document. */
+static int reply_workflow(sd_bus_message *message, Manager *m, bool export, sd_bus_error *error) {
         json_t *doc = NULL;
         const char *slug;
         int64_t id;
@@ -135,12 +115,21 @@ static int method_export_workflow(sd_bus_message *message, void *userdata, sd_bu
         r = find_workflow(m, slug, &id, error);
         if (r < 0)
                 return r;
-        r = store_workflow_export(m->db, id, &doc);
+        r = export ? store_workflow_export(m->db, id, &doc) : store_workflow_get(m->db, id, true, &doc);
+        /* Deleted since it was found. */
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_WORKFLOW, "Workflow '%s' not found.", slug);
         if (r < 0)
                 return r;
         return bus_reply_json(message, doc);
+}
+
+static int method_get_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return reply_workflow(message, userdata, false, error);
+}
+
+static int method_export_workflow(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return reply_workflow(message, userdata, true, error);
 }
 
 /* The oldest active admin, who owns what is imported over the bus; 0 when there is none. */
