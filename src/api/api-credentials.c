@@ -19,8 +19,6 @@
 #include "daemon/manager.h"
 #include "store/store-credentials.h"
 
-#define BATCH_DELETE_MAX 1000
-
 static const JsonField create_fields[] = {
         { "name", JSON_FIELD_STRING, JSON_FIELD_REQUIRED | JSON_FIELD_NONEMPTY },
         { "credential_type", JSON_FIELD_STRING, JSON_FIELD_REQUIRED, .choices = credential_types },
@@ -234,39 +232,16 @@ static int credentials_id_delete(HttpRequest *req, HttpResponse *resp) {
 }
 
 static int credentials_batch_delete(HttpRequest *req, HttpResponse *resp) {
-        static const JsonField fields[] = {
-                { "ids", JSON_FIELD_ARRAY, JSON_FIELD_REQUIRED },
-        };
-        _cleanup_json_ json_t *body = NULL, *errors = NULL;
+        _cleanup_json_ json_t *body = NULL;
         StoreCaller caller = api_caller(req);
-        json_t *ids, *id;
         int64_t deleted;
-        size_t i;
         int r;
 
-        body = http_request_json_object(req, resp);
+        body = http_request_batch_body(req, resp, "ids", true);
         if (!body)
                 return resp->status ? 0 : -ENOMEM;
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        ids = json_object_get(body, "ids");
-        if (json_array_size(ids) > BATCH_DELETE_MAX)
-                json_error_append(errors, "ids", "too_long", "List should have at most 1000 items");
-        else
-                json_array_foreach(ids, i, id)
-                        if (!json_is_integer(id)) {
-                                json_array_append_new(errors, json_pack("{s:[s, s, I], s:s, s:s}",
-                                                                        "loc", "body", "ids", (json_int_t) i,
-                                                                        "msg", "Input should be a valid integer",
-                                                                        "type", "int_type"));
-                                break;
-                        }
-        if (json_array_size(errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
 
-        r = store_credential_delete_many(req->manager->db, &caller, ids, &deleted);
+        r = store_credential_delete_many(req->manager->db, &caller, json_object_get(body, "ids"), &deleted);
         if (r < 0)
                 return r;
         return http_reply_json(resp, 200, json_pack("{s:I}", "deleted", (json_int_t) deleted));

@@ -13,7 +13,6 @@
 #include "store/store-executions.h"
 #include "store/store-nodes.h"
 
-#define BATCH_DELETE_MAX 1000
 #define MANUAL_TRIGGER "trigger_manual"
 
 int api_execute_trigger(HttpRequest *req, HttpResponse *resp, int64_t workflow_id, const char *named,
@@ -259,25 +258,14 @@ static int executions_resume(HttpRequest *req, HttpResponse *resp) {
 }
 
 static int executions_batch_delete(HttpRequest *req, HttpResponse *resp) {
-        static const JsonField fields[] = {
-                { "execution_ids", JSON_FIELD_STRING_ARRAY, JSON_FIELD_REQUIRED },
-        };
-        _cleanup_json_ json_t *body = NULL, *errors = NULL;
+        _cleanup_json_ json_t *body = NULL;
         StoreCaller caller = api_caller(req);
         int64_t deleted;
         int r;
 
-        body = http_request_json_object(req, resp);
+        body = http_request_batch_body(req, resp, "execution_ids", false);
         if (!body)
-                return 0;
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        if (json_array_size(json_object_get(body, "execution_ids")) > BATCH_DELETE_MAX)
-                json_error_append(errors, "execution_ids", "too_long", "List should have at most 1000 items");
-        if (json_array_size(errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
+                return resp->status ? 0 : -ENOMEM;
 
         r = store_execution_delete_many(req->manager->db, &caller, json_object_get(body, "execution_ids"), &deleted);
         if (r < 0)

@@ -13,7 +13,6 @@
 #include "store/store-nodes.h"
 #include "store/store-schedules.h"
 
-#define BATCH_DELETE_MAX 1000
 #define SCHEDULE_TRIGGER "trigger_schedule"
 #define MANUAL_TRIGGER "trigger_manual"
 
@@ -327,25 +326,14 @@ static int schedules_id_delete(HttpRequest *req, HttpResponse *resp) {
 }
 
 static int schedules_batch_delete(HttpRequest *req, HttpResponse *resp) {
-        static const JsonField fields[] = {
-                { "schedule_ids", JSON_FIELD_STRING_ARRAY, JSON_FIELD_REQUIRED },
-        };
-        _cleanup_json_ json_t *body = NULL, *errors = NULL;
+        _cleanup_json_ json_t *body = NULL;
         StoreCaller caller = api_caller(req);
         int64_t deleted;
         int r;
 
-        body = http_request_json_object(req, resp);
+        body = http_request_batch_body(req, resp, "schedule_ids", false);
         if (!body)
                 return resp->status ? 0 : -ENOMEM;
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        if (json_array_size(json_object_get(body, "schedule_ids")) > BATCH_DELETE_MAX)
-                json_error_append(errors, "schedule_ids", "too_long", "List should have at most 1000 items");
-        if (json_array_size(errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
 
         r = store_schedule_delete_many(req->manager->db, &caller, json_object_get(body, "schedule_ids"), &deleted);
         if (r < 0)

@@ -16,8 +16,6 @@
 #include "store/store-nodes.h"
 #include "store/store-workflows.h"
 
-#define BATCH_DELETE_MAX 1000
-
 StoreCaller api_caller(const HttpRequest *req) {
         return (StoreCaller) {
                 .user_id = req->user.id,
@@ -174,27 +172,15 @@ static int workflows_slug_delete(HttpRequest *req, HttpResponse *resp) {
 }
 
 static int workflows_batch_delete(HttpRequest *req, HttpResponse *resp) {
-        static const JsonField fields[] = {
-                { "slugs", JSON_FIELD_STRING_ARRAY, JSON_FIELD_REQUIRED },
-        };
-        _cleanup_json_ json_t *body = NULL, *errors = NULL;
+        _cleanup_json_ json_t *body = NULL;
         StoreCaller caller = api_caller(req);
         json_t *out;
         int64_t deleted;
         int r;
 
-        body = http_request_json_object(req, resp);
+        body = http_request_batch_body(req, resp, "slugs", false);
         if (!body)
-                return 0;
-
-        errors = json_array();
-        if (!errors)
-                return -ENOMEM;
-        (void) json_check_fields(body, fields, ELEMENTSOF(fields), errors);
-        if (json_array_size(json_object_get(body, "slugs")) > BATCH_DELETE_MAX)
-                json_error_append(errors, "slugs", "too_long", "List should have at most 1000 items");
-        if (json_array_size(errors) > 0)
-                return http_reply_detail(resp, 422, TAKE_PTR(errors));
+                return resp->status ? 0 : -ENOMEM;
 
         r = store_workflow_delete_many(req->manager->db, &caller, json_object_get(body, "slugs"), &deleted);
         if (r < 0)

@@ -209,6 +209,38 @@ json_t *http_request_checked_object(const HttpRequest *req, HttpResponse *resp,
         return TAKE_PTR(body);
 }
 
+json_t *http_request_batch_body(const HttpRequest *req, HttpResponse *resp, const char *field, bool integers) {
+        const JsonField fields[] = {
+                { field, integers ? JSON_FIELD_ARRAY : JSON_FIELD_STRING_ARRAY, JSON_FIELD_REQUIRED },
+        };
+        _cleanup_json_ json_t *body = NULL, *errors = json_array();
+        json_t *ids, *id;
+        size_t i;
+
+        if (!errors)
+                return NULL;
+        body = http_request_checked_object(req, resp, fields, ELEMENTSOF(fields));
+        if (!body)
+                return NULL;
+        ids = json_object_get(body, field);
+        if (json_array_size(ids) > HTTP_BATCH_MAX)
+                json_error_append(errors, field, "too_long", "List should have at most 1000 items");
+        else if (integers)
+                json_array_foreach(ids, i, id)
+                        if (!json_is_integer(id)) {
+                                json_array_append_new(errors, json_pack("{s:[s, s, I], s:s, s:s}",
+                                                                        "loc", "body", field, (json_int_t) i,
+                                                                        "msg", "Input should be a valid integer",
+                                                                        "type", "int_type"));
+                                break;
+                        }
+        if (json_array_size(errors) > 0) {
+                http_reply_detail(resp, 422, TAKE_PTR(errors));
+                return NULL;
+        }
+        return TAKE_PTR(body);
+}
+
 int http_request_query_int(const HttpRequest *req, HttpResponse *resp, const char *name, int64_t def,
                            int64_t min, int64_t max, int64_t *ret) {
         _cleanup_free_ char *v = http_request_query(req, name);

@@ -143,6 +143,15 @@ typedef struct JsonField JsonField;
 json_t *http_request_checked_object(const HttpRequest *req, HttpResponse *resp,
                                     const JsonField *fields, size_t n_fields);
 
+/* Most items one batch delete names. */
+#define HTTP_BATCH_MAX 1000
+
+/* The body of a batch delete, {field: [...]}: the list required, of strings (of integers
+ * when integers is true), at most HTTP_BATCH_MAX items. Otherwise as
+ * http_request_checked_object(): resp filled (400, 422) and NULL, or NULL with resp
+ * untouched when memory ran out. The caller owns the result. */
+json_t *http_request_batch_body(const HttpRequest *req, HttpResponse *resp, const char *field, bool integers);
+
 /* Integer query parameter name, def when absent; on a value that is not an integer from min
  * to max fills resp with 422 naming the parameter and returns -EINVAL. */
 int http_request_query_int(const HttpRequest *req, HttpResponse *resp, const char *name, int64_t def,
