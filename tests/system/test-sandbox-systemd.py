@@ -23,6 +23,7 @@ built; default: the current directory), PIPELIT_SRCDIR (the source tree; default
 levels above this file), PIPELIT_SYSTEM_CACHE, PIPELIT_SYSTEM_MIRROR (default: the host's
 apt source, else deb.debian.org)."""
 
+import fcntl
 import json
 import os
 import re
@@ -84,7 +85,15 @@ def mirror():
 
 
 def build_rootfs():
-        """The container's root file system, built once: debootstrap takes about a minute."""
+        """The container's root file system, built once: debootstrap takes about a minute.
+        Both system tests may ask at the same time (make -j2 check): the second waits."""
+        os.makedirs(CACHE, exist_ok=True)
+        with open(os.path.join(CACHE, "rootfs.lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                return build_rootfs_locked()
+
+
+def build_rootfs_locked():
         rootfs = os.path.join(CACHE, f"rootfs-{SUITE}")
         stamp = os.path.join(rootfs, ".pipelit-packages")
         wanted = " ".join(PACKAGES) + "\n"
@@ -95,7 +104,6 @@ def build_rootfs():
         except OSError:
                 pass
 
-        os.makedirs(CACHE, exist_ok=True)
         building = rootfs + ".building"
         shutil.rmtree(building, ignore_errors=True)
         started = time.monotonic()
