@@ -4,7 +4,9 @@
 # concurrent connections for DURATION, once with successful runs' data kept (the default)
 # and once with the workflow's retention keep_successful "none". Each mode gets a fresh
 # daemon and database, so its VmHWM is its own. After each run the completed executions are
-# counted through the API. Targets: >= 3,000 executions/s kept, >= 10,000 not kept.
+# counted through the API, and the CPU time the daemon and its jq evaluators used per
+# execution is given (it moves less than the rate when other work shares the machine).
+# Targets: >= 3,000 executions/s kept, >= 10,000 not kept.
 #
 # Usage: bench/engine-webhook.sh [PIPELITD] — default build/pipelitd; needs wrk, curl, python3.
 # Env: DURATION (default 10s), CONNECTIONS (default 64), THREADS (wrk threads, default 2).
@@ -24,6 +26,14 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 seconds=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([smh]?)', '$duration'); print(int(m.group(1)) * {'':1,'s':1,'m':60,'h':3600}[m.group(2)])")
+
+# The CPU time the daemon and its running children (the jq evaluators) have used, user and
+# system, in clock ticks.
+cpu_ticks() {
+        for p in "$1" $(pgrep -P "$1"); do cat "/proc/$p/stat" 2>/dev/null; done |
+                awk '{ sum += $14 + $15 } END { print sum }'
+}
+ticks=$(getconf CLK_TCK)
 
 # run_mode KEEP_SUCCESSFUL: prints one result line.
 run_mode() {
@@ -82,9 +92,11 @@ PY
         *) echo "unexpected answer: $answer" >&2; exit 1 ;;
         esac
 
+        cpu_before=$(cpu_ticks "$pid")
         wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$top/bench/webhook-post.lua" \
                 "$url" > "$tmp/wrk-$keep.txt"
         sleep 1
+        cpu=$(( $(cpu_ticks "$pid") - cpu_before ))
         hwm=$(awk '/^VmHWM/ { print $2 }' /proc/$pid/status)
         completed=$(curl -fs -H "Authorization: Bearer $key" \
                 "$base/api/v1/executions/?workflow_slug=$slug&status=completed&limit=1" |
@@ -95,9 +107,9 @@ PY
         kill "$pid"; wait "$pid" || true
         pid=""
         # The first, checked execution is not part of the measured ones.
-        python3 - "$tmp/wrk-$keep.txt" "$keep" "$completed" "$other" "$hwm" "$seconds" <<'PY'
+        python3 - "$tmp/wrk-$keep.txt" "$keep" "$completed" "$other" "$hwm" "$seconds" "$cpu" "$ticks" <<'PY'
 import re, sys
-path, keep, completed, total, hwm, seconds = sys.argv[1:]
+path, keep, completed, total, hwm, seconds, cpu, ticks = sys.argv[1:]
 text = open(path).read()
 def latency(pct):
         m = re.search(r"^\s+%s%%\s+(\S+)" % pct, text, re.M)
@@ -106,9 +118,10 @@ requests = re.search(r"(\d+) requests in", text).group(1)
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 errors = re.search(r"Socket errors: (.*)", text)
 rate = (int(completed) - 1) / float(seconds)
+cpu_per_execution = int(cpu) / float(ticks) * 1e6 / max(int(completed) - 1, 1)
 print("keep_successful=%-4s  %8.0f executions/s  p50 %-8s p99 %-8s  VmHWM %6.1f MiB  "
-      "(wrk: %s answers, %s non-2xx%s; executions: %d completed of %d)" % (
-              keep, rate, latency(50), latency(99), int(hwm) / 1024.0, requests,
+      "daemon CPU %4.0f us/execution  (wrk: %s answers, %s non-2xx%s; executions: %d completed of %d)" % (
+              keep, rate, latency(50), latency(99), int(hwm) / 1024.0, cpu_per_execution, requests,
               non2xx.group(1) if non2xx else 0, "; socket errors " + errors.group(1) if errors else "",
               int(completed), int(total)))
 if int(completed) != int(total) or int(completed) < int(requests):

@@ -53,7 +53,7 @@ expect "failed" pipelitctl executions --status f
 expect "completed cancelled" pipelitctl executions --status = c
 expect "pending running interrupted completed failed cancelled" pipelitctl executions --status ""
 expect "" pipelitctl run --text ""
-expect "create passwd list" pipelitctl user ""
+expect "create passwd list disable-mfa" pipelitctl user ""
 expect "revoke" pipelitctl --json key r
 expect "admin normal" pipelitctl user create --role ""
 expect "admin" pipelitctl user create --role = a
@@ -61,6 +61,7 @@ expect "--expires-in-days=" pipelitctl key create --ex
 expect "" pipelitctl key create --expires-in-days ""
 # Usernames and key ids are not guessed.
 expect "" pipelitctl user passwd ""
+expect "" pipelitctl user disable-mfa ""
 expect "" pipelitctl key revoke alice ""
 expect "$files/flow.json" pipelitctl import "$files/f"
 # Arguments past the command's own, and IDs, are not guessed.

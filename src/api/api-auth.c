@@ -1,9 +1,11 @@
-/* /api/v1/auth/: logging in with a password for a session key, and who am I. */
+/* /api/v1/auth/: logging in with a password for a session key (or, for a user with MFA
+ * on, for a login token that api-mfa.c takes with the code), logging out, and who am I. */
 
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 
+#include "api/mfa-check.h"
 #include "api/router.h"
 #include "common/crypto.h"
 #include "common/json-util.h"
@@ -11,6 +13,7 @@
 #include "common/work-pool.h"
 #include "daemon/manager.h"
 #include "store/store-api-keys.h"
+#include "store/store-mfa.h"
 #include "store/store-users.h"
 
 /* An unknown username is checked against this hash, so that it costs as much time as a
@@ -35,7 +38,7 @@ typedef struct LoginCheck {
         HttpDeferred *deferred;
         char *username, *peer, *password, *password_hash;
         int64_t user_id;
-        bool is_active, valid;
+        bool is_active, mfa_enabled, valid;
 } LoginCheck;
 
 static LoginCheck *login_check_free(LoginCheck *c) {
@@ -78,7 +81,20 @@ static void login_check_done(void *userdata, bool cancelled) {
                 http_deferred_complete(c->deferred, 401, invalid_credentials(c));
                 return;
         }
-        r = store_api_key_replace_session(c->manager->db, c->user_id, &key);
+        if (c->mfa_enabled) {
+                /* The password alone is not enough: a token that waits for the code. */
+                r = store_mfa_token_create(c->manager->db, c->user_id, now_realtime_usec() + MFA_LOGIN_TOKEN_USEC,
+                                           &key);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot create an MFA login token for user %" PRIi64 ": %m", c->user_id);
+                        http_deferred_complete(c->deferred, 500, json_pack("{s:s}", "detail", "Internal Server Error"));
+                        return;
+                }
+                http_deferred_complete(c->deferred, 200, json_pack("{s:s,s:b,s:s}", "key", "", "requires_mfa", true,
+                                                                   "mfa_token", key));
+                return;
+        }
+        r = store_api_key_create_session(c->manager->db, c->user_id, &key);
         if (r < 0) {
                 log_error_errno(r, "Cannot create a session key for user %" PRIi64 ": %m", c->user_id);
                 http_deferred_complete(c->deferred, 500, json_pack("{s:s}", "detail", "Internal Server Error"));
@@ -124,6 +140,7 @@ static int auth_token(HttpRequest *req, HttpResponse *resp) {
                 c->password_hash = strdup(login.password_hash);
                 c->user_id = login.id;
                 c->is_active = login.is_active;
+                c->mfa_enabled = login.mfa_enabled;
         }
         if (!c->password_hash)
                 return -ENOMEM;
@@ -164,8 +181,19 @@ static int auth_me(HttpRequest *req, HttpResponse *resp) {
         return http_reply_json(resp, 200, TAKE_PTR(out));
 }
 
+/* Ends the session of the key that asks: a login's key is deleted, another key revoked. */
+static int auth_logout(HttpRequest *req, HttpResponse *resp) {
+        int r;
+
+        r = store_api_key_log_out(req->manager->db, req->user.key_id);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return http_reply_no_content(resp);
+}
+
 const Route auth_routes[] = {
         { HTTP_POST, "/api/v1/auth/token/", auth_token, AUTH_NONE },
+        { HTTP_POST, "/api/v1/auth/logout/", auth_logout, AUTH_USER },
         { HTTP_GET, "/api/v1/auth/me/", auth_me, AUTH_USER },
         {}
 };

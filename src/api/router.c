@@ -12,7 +12,7 @@
 #define MAX_SEGMENTS 16
 
 static const Route *const route_tables[] = {
-        misc_routes, auth_routes, user_routes, workflow_routes, node_routes, edge_routes, execution_routes,
+        misc_routes, auth_routes, mfa_routes, user_routes, workflow_routes, node_routes, edge_routes, execution_routes,
         chat_routes, chat_history_routes, webhook_routes, credential_routes,
         usage_routes, schedule_routes,
 };

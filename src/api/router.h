@@ -24,6 +24,7 @@ typedef struct Route {
 
 /* Each resource file exports its table, ended by a zeroed entry. */
 extern const Route auth_routes[];
+extern const Route mfa_routes[];
 extern const Route user_routes[];
 extern const Route workflow_routes[];
 extern const Route node_routes[];

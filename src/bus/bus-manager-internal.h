@@ -17,6 +17,7 @@ int bus_unsubscribe(Manager *m, sd_bus_message *message);
 int bus_method_create_user(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_set_password(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_list_users(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_disable_mfa(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_create_api_key(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_list_api_keys(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_revoke_api_key(sd_bus_message *message, void *userdata, sd_bus_error *error);

@@ -386,6 +386,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 bus_method_set_password, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListUsers", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", users_json), bus_method_list_users,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DisableMfa", SD_BUS_ARGS("s", username), SD_BUS_NO_RESULT, bus_method_disable_mfa,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CreateApiKey", SD_BUS_ARGS("s", username, "s", name, "u", expires_in_days),
                                 SD_BUS_RESULT("s", key_json), bus_method_create_api_key, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListApiKeys", SD_BUS_ARGS("s", username), SD_BUS_RESULT("s", keys_json),

@@ -1,7 +1,7 @@
-/* The Manager's users and API keys: CreateUser, SetPassword, ListUsers, CreateApiKey,
- * ListApiKeys, RevokeApiKey. Input is checked as the REST API checks it (api/user-check.h),
- * with the same words. Argon2id takes tens of milliseconds on purpose: passwords are hashed
- * on the work pool and the call is answered when that is done. */
+/* The Manager's users and API keys: CreateUser, SetPassword, ListUsers, DisableMfa,
+ * CreateApiKey, ListApiKeys, RevokeApiKey. Input is checked as the REST API checks it
+ * (api/user-check.h), with the same words. Argon2id takes tens of milliseconds on purpose:
+ * passwords are hashed on the work pool and the call is answered when that is done. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +19,7 @@
 #include "common/work-pool.h"
 #include "daemon/manager.h"
 #include "store/store-api-keys.h"
+#include "store/store-mfa.h"
 #include "store/store-users.h"
 
 /* A key's lifetime in days at most (0: it never expires). */
@@ -252,6 +253,32 @@ int bus_method_list_users(sd_bus_message *message, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         return bus_reply_json(message, json_pack("{s:o, s:I}", "users", users, "total", (json_int_t) total));
+}
+
+/* The emergency exit of a user who lost their authenticator: MFA off, secret wiped. */
+int bus_method_disable_mfa(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *username;
+        int64_t id;
+        int r;
+
+        r = bus_authorize(m, message, BUS_ACTION_MANAGE_USERS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_read(message, "s", &username);
+        if (r < 0)
+                return r;
+        r = find_user(m, username, &id, error);
+        if (r < 0)
+                return r;
+        r = store_mfa_disable(m->db, id);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_USER, "User '%s' not found.", username);
+        if (r < 0)
+                return r;
+        log_notice("Turned MFA off for user '%s' for D-Bus caller %s.", username,
+                   sd_bus_message_get_sender(message) ?: "?");
+        return sd_bus_reply_method_return(message, NULL);
 }
 
 int bus_method_create_api_key(sd_bus_message *message, void *userdata, sd_bus_error *error) {

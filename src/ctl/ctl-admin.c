@@ -1,6 +1,7 @@
-/* pipelitctl user, key and reload: users and their API keys, and the configuration read
- * again. Passwords never travel on the command line: they are asked on a terminal, or else
- * read from the first line of standard input. */
+/* pipelitctl user, key and reload: users (their passwords, and MFA turned off for one who
+ * lost their authenticator) and their API keys, and the configuration read again.
+ * Passwords never travel on the command line: they are asked on a terminal, or else read
+ * from the first line of standard input. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -175,12 +176,15 @@ int ctl_user(sd_bus *bus, char **args, int n_args, const CtlOptions *o) {
                         return ctl_usage_error(_("%s: too many arguments"), "user list");
                 return user_list(bus, o);
         }
-        if (!streq(sub, "create") && !streq(sub, "passwd"))
+        if (!streq(sub, "create") && !streq(sub, "passwd") && !streq(sub, "disable-mfa"))
                 return ctl_usage_error(_("%s: unknown subcommand '%s'"), "user", sub);
         if (n_args != 2)
-                return ctl_usage_error(_("%s: missing argument"), streq(sub, "create") ? "user create" : "user passwd");
+                return ctl_usage_error(_("%s: missing argument"), streq(sub, "create") ? "user create" :
+                                       streq(sub, "passwd") ? "user passwd" : "user disable-mfa");
         if (streq(sub, "create"))
                 return user_create(bus, args[1], o);
+        if (streq(sub, "disable-mfa"))
+                return ctl_call_typed(bus, "DisableMfa", NULL, "s", args[1]);
         return user_passwd(bus, args[1]);
 }
 

@@ -37,6 +37,7 @@ static void help(void) {
                  "                              else the first line of standard input)\n"
                  "  user passwd USERNAME        Set a user's password (asked the same way)\n"
                  "  user list                   List the users\n"
+                 "  user disable-mfa USERNAME   Turn a user's second factor (MFA) off\n"
                  "  key create USERNAME NAME    Create an API key for a user; prints the key,\n"
                  "                              which is shown only this once\n"
                  "  key list USERNAME           List a user's API keys (without the keys)\n"

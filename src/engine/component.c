@@ -122,6 +122,14 @@ void node_run_done(NodeRun *run) {
         await_children_free(run);
 }
 
+void node_run_taking_long(NodeRun *run) {
+        void (*claim)(NodeRun *run) = run->claim_late;
+
+        run->claim_late = NULL;
+        if (claim)
+                claim(run);
+}
+
 void node_run_suspend(NodeRun *run, void *state, void (*cancel)(void *state), void (*free_state)(void *state)) {
         run->suspended_state = state;
         run->suspended_cancel = cancel;

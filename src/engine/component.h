@@ -65,6 +65,9 @@ typedef struct NodeRun {
         /* Set for a component with a resume function when it may suspend (NULL: it may
          * not, and must finish in run()). */
         struct NodeRunWaker *waker;
+        /* Set while a COMPONENT_PURE run goes on unclaimed: node_run_taking_long() calls it. */
+        void (*claim_late)(struct NodeRun *run);
+        void *claim_late_data;
 
         /* --- suspended: set by node_run_suspend(), the run is not over --- */
         void *suspended_state;
@@ -91,9 +94,13 @@ typedef int (*ComponentFunc)(NodeRun *run);
 /* How a component's run may be scheduled (orchestrator.c). */
 typedef enum ComponentKind {
         /* Has effects outside its output (a process, a request, a child execution, a
-         * question) or may run for long (a jq program): claimed in a transaction of its own
-         * before it runs, so the API shows it running and a crash counts as an attempt. */
+         * question): claimed in a transaction of its own before it runs, so the API shows it
+         * running and a crash counts as an attempt. */
         COMPONENT_CLAIMED,
+        /* Computes its output from its input alone but may take a while (a jq program):
+         * runs unclaimed, as a job of its own, and is claimed only when it calls
+         * node_run_taking_long() — most runs end first and save a transaction. */
+        COMPONENT_PURE,
         /* Computes its output from its input in microseconds (rules, templates, a merge):
          * runs unclaimed, inside the transaction that committed its parent when there is
          * one, with the quick nodes after it — one commit for the lot. A crash before that
@@ -124,6 +131,10 @@ void node_run_suspend(NodeRun *run, void *state, void (*cancel)(void *state), vo
 /* Any thread, once: what the suspended run waited for happened (or was cancelled); a
  * worker resumes it. */
 void node_run_wake(struct NodeRunWaker *waker);
+
+/* A COMPONENT_PURE run that has gone on for a while says so, once: its run is claimed then,
+ * so the API shows it running and a crash from here on counts as an attempt. */
+void node_run_taking_long(NodeRun *run);
 
 /* Adds a child execution of workflow_id, started from trigger_node_id (NULL: the trigger of
  * this execution) with payload (taken, also on failure), to those the run will wait for.

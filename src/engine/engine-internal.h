@@ -119,6 +119,8 @@ typedef struct ExecutionStart {
         json_t *workflow, *topology_json, *nodes;
         PlanStep step;
         int64_t *run_ids;       /* after execution_start_insert(); owned */
+        usec_t deadline;        /* after execution_start_insert(): as stored */
+        bool top_level;         /* after execution_start_insert(): no origin */
 } ExecutionStart;
 
 void execution_start_done(ExecutionStart *s);
@@ -128,7 +130,9 @@ int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, Executi
 /* In a transaction: creates the execution id (origin may be NULL). */
 int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
                            const char *id);
-/* After the commit: publishes execution_started and enqueues the entry nodes. */
+/* After the commit: publishes execution_started and enqueues the entry nodes; a top-level
+ * execution goes into the execution cache from what the start has in memory, so its first
+ * node does not read back and parse the graph just written. */
 void execution_start_announce(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id);
 /* engine_execute() with an origin. */
 int engine_execute_from(Engine *e, Db *db, const EngineRequest *req, const ExecutionOrigin *origin,

@@ -380,6 +380,8 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
         max_seconds = json_get_integer(s->workflow, "max_execution_seconds", 0);
         if (req->max_seconds > 0 && (max_seconds <= 0 || req->max_seconds < max_seconds))
                 max_seconds = req->max_seconds;
+        s->deadline = max_seconds > 0 ? now_realtime_usec() + (usec_t) max_seconds * 1000000 : 0;
+        s->top_level = !origin;
         return store_execution_insert(db, id, &(ExecutionNew) {
                 .workflow_id = req->workflow_id,
                 .user_id = req->user_id,
@@ -387,7 +389,7 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
                 .trigger_payload = payload,
                 .topology = s->topology_json,
                 .nodes = s->nodes,
-                .deadline = max_seconds > 0 ? now_realtime_usec() + (usec_t) max_seconds * 1000000 : 0,
+                .deadline = s->deadline,
                 .run = s->step.run,
                 .wait = s->step.wait,
                 .parent_execution_id = origin ? origin->parent_execution_id : NULL,
@@ -398,7 +400,32 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
         }, &s->run_ids);
 }
 
+/* The ExecutionInfo store_execution_info() would read back for a top-level execution. */
+static void execution_start_cache(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id) {
+        ExecutionInfo info = {
+                .id = strdup(id),
+                .workflow_id = req->workflow_id,
+                .workflow_slug = strdup(json_get_string(s->workflow, "slug", "")),
+                .trigger_node_id = req->trigger_node_id ? strdup(req->trigger_node_id) : NULL,
+                .trigger_payload = req->trigger_payload ? json_incref(req->trigger_payload) : json_object(),
+                .topology = json_incref(s->topology_json),
+                .nodes = json_incref(s->nodes),
+                .user_id = req->user_id,
+                .deadline = s->deadline,
+        };
+
+        /* Without it the first node reads it from the database. */
+        if (!info.id || !info.workflow_slug || (req->trigger_node_id && !info.trigger_node_id) ||
+            !info.trigger_payload) {
+                execution_info_done(&info);
+                return;
+        }
+        (void) execution_cache_add(e->executions, &info);
+}
+
 void execution_start_announce(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id) {
+        if (s->top_level)
+                execution_start_cache(e, req, s, id);
         events_publish_workflow(json_get_string(s->workflow, "slug", ""), "execution_started", id,
                                 json_pack("{s:I, s:s?}", "workflow_id", (json_int_t) req->workflow_id,
                                           "trigger_node_id", req->trigger_node_id));

@@ -123,17 +123,19 @@ static bool graph_has_loops(const Topology *t) {
         return false;
 }
 
-static int execution_load(Db *db, const char *id, CachedExecution **ret, char **ret_error) {
+/* A cached execution of info (taken, also on failure) and the topology parsed from it. */
+static int execution_build(ExecutionInfo *info, CachedExecution **ret, char **ret_error) {
         _cleanup_(cached_execution_unrefp) CachedExecution *x = NULL;
         int r;
 
         x = calloc(1, sizeof(CachedExecution));
-        if (!x)
+        if (!x) {
+                execution_info_done(info);
                 return -ENOMEM;
+        }
         x->n_ref = 1;
-        r = store_execution_info(db, id, &x->info);
-        if (r < 0)
-                return r;
+        x->info = *info;
+        *info = (ExecutionInfo) {};
         r = topology_from_json(x->info.topology, &x->topology, ret_error);
         if (r < 0)
                 return r;
@@ -142,10 +144,41 @@ static int execution_load(Db *db, const char *id, CachedExecution **ret, char **
         return 0;
 }
 
+/* Keeps loaded unless another thread kept the same execution meanwhile (one copy is kept):
+ * a reference to the kept one. */
+static int cache_insert(ExecutionCache *c, CachedExecution *loaded, CachedExecution **ret) {
+        CacheSlot *s, *evicted = NULL;
+        CachedExecution *x;
+
+        s = calloc(1, sizeof(CacheSlot));
+        if (!s)
+                return -ENOMEM;
+
+        pthread_mutex_lock(&c->lock);
+        x = cache_take(c, loaded->info.id);
+        if (!x) {
+                s->execution = cached_execution_ref(loaded);
+                slot_push_front(c, s);
+                s = NULL;
+                if (c->n > c->max) {
+                        evicted = c->tail;
+                        slot_unlink(c, evicted);
+                }
+                x = cached_execution_ref(loaded);
+        }
+        pthread_mutex_unlock(&c->lock);
+
+        free(s);
+        if (evicted)
+                slot_free(evicted);
+        *ret = x;
+        return 0;
+}
+
 int execution_cache_get(ExecutionCache *c, Db *db, const char *id, CachedExecution **ret, char **ret_error) {
         _cleanup_(cached_execution_unrefp) CachedExecution *loaded = NULL;
+        _cleanup_(execution_info_done) ExecutionInfo info = {};
         CachedExecution *x;
-        CacheSlot *s, *evicted = NULL;
         int r;
 
         pthread_mutex_lock(&c->lock);
@@ -156,33 +189,23 @@ int execution_cache_get(ExecutionCache *c, Db *db, const char *id, CachedExecuti
                 return 0;
         }
 
-        r = execution_load(db, id, &loaded, ret_error);
+        r = store_execution_info(db, id, &info);
         if (r < 0)
                 return r;
-        s = calloc(1, sizeof(CacheSlot));
-        if (!s)
-                return -ENOMEM;
+        r = execution_build(&info, &loaded, ret_error);
+        if (r < 0)
+                return r;
+        return cache_insert(c, loaded, ret);
+}
 
-        pthread_mutex_lock(&c->lock);
-        /* Another worker may have loaded the same execution meanwhile: one copy is kept. */
-        x = cache_take(c, id);
-        if (!x) {
-                s->execution = cached_execution_ref(loaded);
-                slot_push_front(c, s);
-                s = NULL;
-                if (c->n > c->max) {
-                        evicted = c->tail;
-                        slot_unlink(c, evicted);
-                }
-                x = TAKE_PTR(loaded);
-        }
-        pthread_mutex_unlock(&c->lock);
+int execution_cache_add(ExecutionCache *c, ExecutionInfo *info) {
+        _cleanup_(cached_execution_unrefp) CachedExecution *built = NULL, *kept = NULL;
+        int r;
 
-        free(s);
-        if (evicted)
-                slot_free(evicted);
-        *ret = x;
-        return 0;
+        r = execution_build(info, &built, NULL);
+        if (r < 0)
+                return r;
+        return cache_insert(c, built, &kept);
 }
 
 void execution_cache_drop(ExecutionCache *c, const char *id) {

@@ -33,5 +33,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ExecutionCache *, execution_cache_free);
  * -ENOENT (no such execution, or its data was dropped), -EBADMSG (unreadable graph;
  * *ret_error says why when given). */
 int execution_cache_get(ExecutionCache *c, Db *db, const char *id, CachedExecution **ret, char **ret_error);
+/* Keeps an execution just created, from what its creator has (info taken, also on failure):
+ * the first job of it needs no database read. -EINVAL when its graph is unreadable. */
+int execution_cache_add(ExecutionCache *c, ExecutionInfo *info);
 /* Forgets an execution (it ended); jobs still holding it keep their reference. */
 void execution_cache_drop(ExecutionCache *c, const char *id);

@@ -166,31 +166,38 @@ static int send_block(int fd, const char *data, size_t len) {
         return r < 0 ? r : send_full(fd, data, len);
 }
 
-/* Waits for the answer to start, looking at cancelled and deadline meanwhile. */
-static int wait_answer(int fd, const volatile bool *cancelled, usec_t deadline) {
+/* Waits for the answer to start, looking at the cancel flag and deadline meanwhile, and
+ * saying once when it is slow. */
+static int wait_answer(int fd, const JqWait *wait) {
+        bool slow_told = !wait->slow;
+
         for (;;) {
                 struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                int timeout = POLL_INTERVAL_MSEC, n;
+                int timeout = slow_told ? POLL_INTERVAL_MSEC : JQ_SLOW_MSEC, n;
 
-                if (cancelled && *cancelled)
+                if (wait->cancelled && *wait->cancelled)
                         return -ECANCELED;
-                if (deadline > 0) {
+                if (wait->deadline > 0) {
                         usec_t now = now_monotonic_usec();
 
-                        if (now >= deadline)
+                        if (now >= wait->deadline)
                                 return -ETIME;
-                        timeout = (int) MIN((usec_t) POLL_INTERVAL_MSEC, (deadline - now + 999) / 1000);
+                        timeout = (int) MIN((usec_t) timeout, (wait->deadline - now + 999) / 1000);
                 }
                 n = poll(&pfd, 1, timeout);
                 if (n < 0 && errno != EINTR)
                         return -errno;
                 if (n > 0)
                         return 0;
+                if (n == 0 && !slow_told) {
+                        slow_told = true;
+                        wait->slow(wait->userdata);
+                }
         }
 }
 
 int jq_client_evaluate(const char *program, const char *input, size_t input_len, size_t output_limit,
-                       const volatile bool *cancelled, usec_t deadline, JqStatus *ret_status, char **ret_text) {
+                       const JqWait *wait, JqStatus *ret_status, char **ret_text) {
         JqProcess *p = process_get();
         uint64_t limit = output_limit;
         uint8_t status;
@@ -198,7 +205,7 @@ int jq_client_evaluate(const char *program, const char *input, size_t input_len,
 
         if (!p)
                 return -ENOMEM;
-        if (cancelled && *cancelled)
+        if (wait->cancelled && *wait->cancelled)
                 return -ECANCELED;
         if (p->pid <= 0) {
                 r = process_start(p);
@@ -212,7 +219,7 @@ int jq_client_evaluate(const char *program, const char *input, size_t input_len,
         if (r >= 0)
                 r = send_full(p->fd, &limit, sizeof limit);
         if (r >= 0)
-                r = wait_answer(p->fd, cancelled, deadline);
+                r = wait_answer(p->fd, wait);
         if (r >= 0)
                 r = jq_read_full(p->fd, &status, sizeof status);
         if (r >= 0 && status >= _JQ_STATUS_MAX)

@@ -41,7 +41,11 @@ static int begin_locked(Job *j, ExecutionState *ret) {
                 return r;
         }
         /* A loop's iterations would all be read for every node of one of them. */
-        j->own_mirror = (RunMirror) { .execution_id = j->info.id, .enabled = !j->execution->has_loops };
+        j->own_mirror = (RunMirror) {
+                .execution_id = j->info.id,
+                .execution_running = ret->status == EXECUTION_RUNNING,
+                .enabled = !j->execution->has_loops,
+        };
         j->mirror = &j->own_mirror;
         j->deadline = ret->deadline;
         /* Interrupted: some node waits for an answer, the other branches go on. */

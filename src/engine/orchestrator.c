@@ -180,7 +180,9 @@ bool setting_bool(json_t *v, bool def) {
 int job_load_run(Job *j, int64_t node_run_id) {
         int r;
 
-        r = store_node_run_get(j->db, node_run_id, &j->row);
+        /* Inside a commit (a quick node run inline) the run is usually in the mirror. */
+        r = j->mirror ? run_mirror_get(j->mirror, j->db, node_run_id, &j->row)
+                      : store_node_run_get(j->db, node_run_id, &j->row);
         if (r < 0)
                 return r;
         j->node = json_object_get(j->info.nodes, j->row.node_id);
@@ -314,7 +316,7 @@ static int job_claim(Job *j) {
                 return commit_failure(j, &o) < 0 ? -EIO : 0;
         }
 
-        r = store_node_run_claim(j->db, j->row.id);
+        r = store_node_run_claim(j->db, j->row.id, state.status != EXECUTION_RUNNING);
         if (r == -ESTALE)
                 goto drop;
         if (r < 0)
@@ -351,6 +353,31 @@ static int job_take_unclaimed(Job *j) {
         j->row.attempt++;
         j->claim_at_commit = true;
         return 1;
+}
+
+/* A COMPONENT_PURE run taking a while (node_run_taking_long()): claimed now, in a
+ * transaction of its own on this worker while the component waits. When a cancel or another
+ * worker came first, the run goes on unclaimed and its commit finds that out. */
+static void job_claim_late(NodeRun *run) {
+        Job *j = run->claim_late_data;
+        ExecutionState state;
+        int r;
+
+        r = db_begin(j->db);
+        if (r < 0)
+                return;
+        r = store_execution_lock(j->db, j->info.id, &state);
+        if (r >= 0 && execution_status_is_live(state.status))
+                r = store_node_run_claim(j->db, j->row.id, state.status != EXECUTION_RUNNING);
+        else if (r >= 0)
+                r = -ESTALE;
+        if (r >= 0)
+                r = db_commit(j->db);
+        if (r < 0) {
+                (void) db_rollback(j->db);
+                return;
+        }
+        j->claim_at_commit = false;
 }
 
 /* --- Preparing ------------------------------------------------------------------------------ */
@@ -691,6 +718,10 @@ int job_execute(Job *j, JobResult *res) {
                 .max_depth = j->engine->max_subworkflow_depth,
                 .retryable = true,
         };
+        if (j->claim_at_commit && component && component->kind == COMPONENT_PURE) {
+                run->claim_late = job_claim_late;
+                run->claim_late_data = j;
+        }
         *o = (NodeOutcome) { .retryable = false };
 
         r = job_prepare(j, run, &res->template_error);

@@ -124,14 +124,41 @@ int run_mirror_claim(RunMirror *m, Db *db, int64_t id) {
         NodeRunRow *row;
         int r;
 
-        r = store_node_run_claim(db, id);
-        if (r < 0 || !m->loaded)
+        r = store_node_run_claim(db, id, !m->execution_running);
+        if (r < 0)
+                return r;
+        m->execution_running = true;
+        if (!m->loaded)
                 return r;
         row = find_id(m, id);
         if (!row)
                 return forget(m, 0);
         row->status = NODE_RUN_RUNNING;
         row->attempt++;
+        return 0;
+}
+
+int run_mirror_get(RunMirror *m, Db *db, int64_t id, NodeRunRow *ret) {
+        const NodeRunRow *row = m->loaded ? find_id(m, id) : NULL;
+        NodeRunRow copy;
+
+        if (!row)
+                return store_node_run_get(db, id, ret);
+        copy = (NodeRunRow) {
+                .id = row->id,
+                .execution_id = strdup(row->execution_id),
+                .node_id = strdup(row->node_id),
+                .iteration = strdup(row->iteration),
+                .status = row->status,
+                .attempt = row->attempt,
+                .run_after = row->run_after,
+                .route = row->route ? strdup(row->route) : NULL,
+        };
+        if (!copy.execution_id || !copy.node_id || !copy.iteration || (row->route && !copy.route)) {
+                node_run_row_done(&copy);
+                return -ENOMEM;
+        }
+        *ret = copy;
         return 0;
 }
 

@@ -16,6 +16,7 @@
 
 typedef struct RunMirror {
         const char *execution_id;
+        bool execution_running; /* the execution is running, not pending: claims leave it be */
         bool enabled;           /* reads may come from it (run_mirror_load()) */
         bool loaded;
         NodeRunRow *rows;       /* every run of the execution, with outputs, in creation order */
@@ -31,6 +32,8 @@ int run_mirror_offer(RunMirror *m, Db *db, const char *node_id, const char *iter
                      usec_t run_after, int64_t *ret_id);
 int run_mirror_finish(RunMirror *m, Db *db, int64_t id, const NodeRunResult *result);
 int run_mirror_claim(RunMirror *m, Db *db, int64_t id);
+/* store_node_run_get(), from the mirror when it holds the run (without its output). */
+int run_mirror_get(RunMirror *m, Db *db, int64_t id, NodeRunRow *ret);
 int run_mirror_cancel(RunMirror *m, Db *db);
 
 /* How many loaded runs have status. */

@@ -150,20 +150,23 @@ int store_api_key_delete(Db *db, int64_t user_id, int64_t key_id) {
         return db_result_rows(res) > 0 ? 0 : -ENOENT;
 }
 
-static int replace_session_in_transaction(Db *db, int64_t user_id, char **ret_key) {
-        char idbuf[DB_INT_BUFSZ];
+static int create_session_in_transaction(Db *db, int64_t user_id, char **ret_key) {
+        char idbuf[DB_INT_BUFSZ], keepbuf[DB_INT_BUFSZ];
         int64_t id;
         int r;
 
-        r = db_queryv(db, NULL, "DELETE FROM api_keys WHERE user_id = ? AND name = ?",
-                      db_int(idbuf, user_id), API_KEY_SESSION_NAME);
+        r = api_key_insert(db, user_id, API_KEY_SESSION_NAME, 0, &id, ret_key);
         if (r < 0)
                 return r;
 
-        return api_key_insert(db, user_id, API_KEY_SESSION_NAME, 0, &id, ret_key);
+        return db_queryv(db, NULL,
+                         "DELETE FROM api_keys WHERE user_id = ? AND name = ? AND id NOT IN "
+                         "(SELECT id FROM api_keys WHERE user_id = ? AND name = ? ORDER BY id DESC LIMIT ?)",
+                         db_int(idbuf, user_id), API_KEY_SESSION_NAME, idbuf, API_KEY_SESSION_NAME,
+                         db_int(keepbuf, API_KEY_SESSIONS_KEPT));
 }
 
-int store_api_key_replace_session(Db *db, int64_t user_id, char **ret_key) {
+int store_api_key_create_session(Db *db, int64_t user_id, char **ret_key) {
         _cleanup_free_ char *key = NULL;
         int r;
 
@@ -171,7 +174,7 @@ int store_api_key_replace_session(Db *db, int64_t user_id, char **ret_key) {
         if (r < 0)
                 return r;
 
-        r = replace_session_in_transaction(db, user_id, &key);
+        r = create_session_in_transaction(db, user_id, &key);
         if (r < 0) {
                 (void) db_rollback(db);
                 return r;
@@ -183,6 +186,24 @@ int store_api_key_replace_session(Db *db, int64_t user_id, char **ret_key) {
 
         *ret_key = TAKE_PTR(key);
         return 0;
+}
+
+int store_api_key_log_out(Db *db, int64_t key_id) {
+        _cleanup_(db_result_freep) DbResult *deleted = NULL, *revoked = NULL;
+        char idbuf[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &deleted, "DELETE FROM api_keys WHERE id = ? AND name = ? RETURNING id",
+                      db_int(idbuf, key_id), API_KEY_SESSION_NAME);
+        if (r < 0)
+                return r;
+        if (db_result_rows(deleted) > 0)
+                return 0;
+
+        r = db_queryv(db, &revoked, "UPDATE api_keys SET is_active = FALSE WHERE id = ? RETURNING id", idbuf);
+        if (r < 0)
+                return r;
+        return db_result_rows(revoked) > 0 ? 0 : -ENOENT;
 }
 
 void api_key_owner_done(ApiKeyOwner *o) {

@@ -1,6 +1,6 @@
 /* API keys: only the hash of a key and its first characters are stored; the key itself is
  * returned once, when it is created. Keys are revoked (is_active false), not deleted, so a
- * user's list shows them; only the login key named "session" is replaced outright.
+ * user's list shows them; only the login keys named "session" are deleted outright.
  *
  * The API shape (KeyOut): {id, name, prefix, created_at, last_used_at, expires_at, is_active}. */
 #pragma once
@@ -13,6 +13,7 @@
 
 #define API_KEY_NAME_MAX 100
 #define API_KEY_SESSION_NAME "session"
+#define API_KEY_SESSIONS_KEPT 10
 
 /* Creates a key for user_id, expiring at expires_at (0: never). Returns KeyOut plus "key",
  * the only copy of the key; -ENOENT when the user does not exist. */
@@ -29,9 +30,14 @@ int store_api_key_revoke(Db *db, int64_t user_id, int64_t key_id);
  * made for itself (an agent's platform_api call). -ENOENT when user_id has no such key. */
 int store_api_key_delete(Db *db, int64_t user_id, int64_t key_id);
 
-/* Logging in: deletes the user's "session" keys and creates a new one, in one transaction.
- * *ret_key gets the new key. */
-int store_api_key_replace_session(Db *db, int64_t user_id, char **ret_key);
+/* Logging in: a new key named "session" for each login, so that two browsers do not log
+ * each other out; of the user's session keys the API_KEY_SESSIONS_KEPT newest stay and
+ * older ones are deleted, in one transaction. *ret_key gets the new key. */
+int store_api_key_create_session(Db *db, int64_t user_id, char **ret_key);
+
+/* Logging out with key_id: a session key is deleted, any other key revoked. -ENOENT when
+ * there is no such key. */
+int store_api_key_log_out(Db *db, int64_t key_id);
 
 /* Who a key belongs to. */
 typedef struct ApiKeyOwner {

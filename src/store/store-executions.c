@@ -58,17 +58,23 @@ NodeRunStatus node_run_status_from_string(const char *s) {
         return (NodeRunStatus) table_lookup(node_run_status_table, _NODE_RUN_STATUS_MAX, s);
 }
 
+/* UUID version 7 (RFC 9562): the Unix time in milliseconds, then 74 random bits. Ids that
+ * grow with time go to the end of the executions' primary key index, whose last page the
+ * writers keep in cache, instead of to a random page of it. */
 int execution_id_new(char ret[static EXECUTION_ID_LEN + 1]) {
         static const int dashes[] = { 8, 13, 18, 23 };
+        uint64_t ms = now_realtime_usec() / 1000;
         char hex[33];
         size_t k = 0;
         int r;
 
-        r = random_hex(hex, 32);
+        r = random_hex(hex + 12, 20);
         if (r < 0)
                 return r;
-        /* Version 4 (random), variant 10xx. */
-        hex[12] = '4';
+        for (int i = 11; i >= 0; i--, ms >>= 4)
+                hex[i] = "0123456789abcdef"[ms & 0xf];
+        /* Version 7, variant 10xx. */
+        hex[12] = '7';
         hex[16] = "89ab"[(hex[16] >= 'a' ? hex[16] - 'a' + 10 : hex[16] - '0') & 3];
 
         for (int i = 0, d = 0; i < EXECUTION_ID_LEN; i++) {
@@ -465,7 +471,7 @@ int store_node_runs_count(Db *db, const char *execution_id, NodeRunStatus status
         return 0;
 }
 
-int store_node_run_claim(Db *db, int64_t id) {
+int store_node_run_claim(Db *db, int64_t id, bool start_execution) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         char id_text[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ];
         int r;
@@ -479,6 +485,8 @@ int store_node_run_claim(Db *db, int64_t id) {
                 return r;
         if (db_result_rows(res) == 0)
                 return -ESTALE;
+        if (!start_execution)
+                return 0;
 
         return db_queryv(db, NULL,
                          "UPDATE executions SET status = 'running', started_at = ? "

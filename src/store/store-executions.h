@@ -150,8 +150,9 @@ int store_node_runs_queued(Db *db, int64_t *ret);
 /* How many node runs of the execution have status. */
 int store_node_runs_count(Db *db, const char *execution_id, NodeRunStatus status, int64_t *ret);
 
-/* queued → running, attempt + 1, started_at now. The pending execution becomes running. */
-int store_node_run_claim(Db *db, int64_t id);
+/* queued → running, attempt + 1, started_at now. With start_execution, the execution
+ * becomes running if it is pending (a caller that knows it runs already saves a write). */
+int store_node_run_claim(Db *db, int64_t id, bool start_execution);
 /* Creates the run of node_id in iteration with status (waiting, queued, ruled_out), or
  * moves an existing waiting one to it; run_after (µs, 0 = now) only for queued. *ret_id
  * (may be NULL) gets the row's id. */

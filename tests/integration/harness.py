@@ -576,7 +576,7 @@ class Daemon:
 
 class DaemonTestCase(unittest.TestCase):
         """One daemon per class, with an admin and a long-lived admin API key (so tests that
-        log in as admin, which replaces the 'session' key, do not pull the rug)."""
+        log in as admin, which keeps only the newest 'session' keys, do not pull the rug)."""
 
         daemon_args = ()
         daemon_env = {}

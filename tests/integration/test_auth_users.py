@@ -74,17 +74,37 @@ class LoginTest(DaemonTestCase):
                 r = self.anon().post("/auth/token/", {"password": ADMIN_PASSWORD})
                 self.assertValidation(r, "username")
 
-        def test_login_replaces_the_session_key(self):
+        def test_each_login_has_its_own_key(self):
                 user, _ = self.make_user()
                 first = self.daemon.login(user["username"], "user-password-1")
                 second = self.daemon.login(user["username"], "user-password-1")
                 self.assertNotEqual(first, second)
+                # Two browsers: neither logs the other out.
+                for key in (first, second):
+                        self.assertEqual(self.anon().get("/auth/me/", token=key).status, 200)
+                # Logging out ends only the session that asks.
+                r = self.anon().post("/auth/logout/", {}, token=first)
+                self.assertEqual(r.status, 204, r)
                 self.assertNotAuthenticated(self.anon().get("/auth/me/", token=first))
                 self.assertEqual(self.anon().get("/auth/me/", token=second).status, 200)
-                # Still one key named "session", and other keys are not touched.
-                keys = self.anon().get("/users/me/keys/", token=second).body
-                self.assertEqual(len([k for k in keys if k["name"] == "session" and k["is_active"]]),
-                                 1, keys)
+                self.assertNotAuthenticated(self.anon().post("/auth/logout/", {}, token=first))
+
+        def test_the_newest_ten_sessions_stay(self):
+                user, client = self.make_user()
+                named = client.post("/users/me/keys/", {"name": "ci"}).body["key"]
+                keys = [self.daemon.login(user["username"], "user-password-1") for _ in range(11)]
+                self.assertNotAuthenticated(self.anon().get("/auth/me/", token=keys[0]))
+                for key in keys[1:]:
+                        self.assertEqual(self.anon().get("/auth/me/", token=key).status, 200)
+                listed = self.anon().get("/users/me/keys/", token=keys[-1]).body
+                self.assertEqual(len([k for k in listed if k["name"] == "session"]), 10, listed)
+                # Other keys are no sessions: untouched by logins, revoked (still listed) by a
+                # logout.
+                self.assertEqual(self.anon().get("/auth/me/", token=named).status, 200)
+                self.assertEqual(self.anon().post("/auth/logout/", {}, token=named).status, 204)
+                self.assertNotAuthenticated(self.anon().get("/auth/me/", token=named))
+                listed = self.anon().get("/users/me/keys/", token=keys[-1]).body
+                self.assertEqual([k["is_active"] for k in listed if k["name"] == "ci"], [False])
 
         def test_me_requires_a_key(self):
                 self.assertNotAuthenticated(self.anon().get("/auth/me/"))

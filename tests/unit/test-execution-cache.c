@@ -121,6 +121,66 @@ START_TEST(test_loaded_once_and_shared) {
 }
 END_TEST
 
+/* What its creator adds is there for the first job, without a row behind it. */
+START_TEST(test_added_without_reading) {
+        _cleanup_(execution_cache_freep) ExecutionCache *c = NULL;
+        _cleanup_(cached_execution_unrefp) CachedExecution *x = NULL;
+        _cleanup_(db_closep) Db *db = open_db();
+        _cleanup_json_ json_t *nodes = NULL, *edges = json_array();
+        _cleanup_(topology_freep) Topology *t = NULL;
+        ExecutionInfo info;
+
+        nodes = json_pack("[{s:s, s:s, s:b, s:s, s:n}]", "node_id", "a", "component_type", "code",
+                          "is_entry_point", true, "label", "added", "config");
+        ck_assert_int_eq(topology_build(nodes, edges, NULL, &t, NULL), 0);
+        info = (ExecutionInfo) {
+                .id = strdup("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"),
+                .workflow_id = workflow_id,
+                .workflow_slug = strdup("chain"),
+                .trigger_payload = json_pack("{s:s}", "text", "added"),
+                .topology = topology_to_json(t),
+                .nodes = json_pack("{s:{s:s, s:s}}", "a", "component_type", "code", "label", "added"),
+        };
+        ExecutionInfo broken = {
+                .id = strdup("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c"),
+                .workflow_slug = strdup("chain"),
+                .trigger_payload = json_object(),
+                .topology = json_string("not a graph"),
+                .nodes = json_object(),
+        };
+
+        ck_assert_int_eq(execution_cache_new(4, &c), 0);
+        ck_assert_int_eq(execution_cache_add(c, &info), 0);
+        ck_assert_ptr_null(info.id);    /* taken */
+        ck_assert_int_eq(execution_cache_get(c, db, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", &x, NULL), 0);
+        ck_assert_str_eq(label_of(x), "added");
+        ck_assert(topology_contains(x->topology, "a"));
+
+        /* An unreadable graph is not kept (and not leaked). */
+        ck_assert_int_eq(execution_cache_add(c, &broken), -EINVAL);
+        x = cached_execution_unref(x);
+        ck_assert_int_eq(execution_cache_get(c, db, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", &x, NULL), -ENOENT);
+}
+END_TEST
+
+/* Ids are UUIDs of version 7: they sort by creation time, so the primary key index grows
+ * at its end. */
+START_TEST(test_execution_ids_grow_with_time) {
+        char first[EXECUTION_ID_LEN + 1], second[EXECUTION_ID_LEN + 1];
+
+        ck_assert_int_eq(execution_id_new(first), 0);
+        ck_assert(execution_id_is_valid(first));
+        ck_assert_int_eq(first[14], '7');
+        ck_assert(strchr("89ab", first[19]));
+        usleep(2000);
+        ck_assert_int_eq(execution_id_new(second), 0);
+        ck_assert(execution_id_is_valid(second));
+        ck_assert_int_lt(strcmp(first, second), 0);
+        /* The random part differs too. */
+        ck_assert_str_ne(first + 24, second + 24);
+}
+END_TEST
+
 START_TEST(test_unknown_execution) {
         _cleanup_(execution_cache_freep) ExecutionCache *c = NULL;
         _cleanup_(db_closep) Db *db = open_db();
@@ -216,6 +276,8 @@ static Suite *execution_cache_suite(void) {
         tcase_add_unchecked_fixture(tc, create_database, remove_database);
         tcase_add_test(tc, test_loaded_once_and_shared);
         tcase_add_test(tc, test_unknown_execution);
+        tcase_add_test(tc, test_added_without_reading);
+        tcase_add_test(tc, test_execution_ids_grow_with_time);
         tcase_add_test(tc, test_least_recently_used_goes_first);
         tcase_add_test(tc, test_threads);
         suite_add_tcase(s, tc);

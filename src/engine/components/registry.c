@@ -12,7 +12,7 @@ const Component components[] = {
         { "reply_chat",         component_reply_chat,         COMPONENT_QUICK },
         { "loop",               component_loop,               COMPONENT_QUICK },
         { "wait",               component_wait,               COMPONENT_QUICK },
-        { "transform",          component_transform,          COMPONENT_CLAIMED },
+        { "transform",          component_transform,          COMPONENT_PURE },
         { "http_request",       component_http_request,       COMPONENT_CLAIMED },
         { "code",               component_code,               COMPONENT_CLAIMED },
         { "human_confirmation", component_human_confirmation, COMPONENT_CLAIMED },

@@ -29,6 +29,10 @@ static int transform_fail(NodeRun *run, const char *error_code, const char *mess
         return r;
 }
 
+static void transform_taking_long(void *userdata) {
+        node_run_taking_long(userdata);
+}
+
 int component_transform(NodeRun *run) {
         const char *program = node_run_setting_string(run, "program", ".");
         size_t limit = run->max_output_size > 0 ? run->max_output_size : JQ_OUTPUT_LIMIT_DEFAULT;
@@ -43,7 +47,10 @@ int component_transform(NodeRun *run) {
         input = run->context ? json_dumps(run->context, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
         if (!input)
                 return node_run_fail_oom(run);
-        r = jq_client_evaluate(program, input, strlen(input), limit, run->cancelled, run->deadline, &status, &text);
+        r = jq_client_evaluate(program, input, strlen(input), limit,
+                               &(JqWait) { .cancelled = run->cancelled, .deadline = run->deadline,
+                                           .slow = transform_taking_long, .userdata = run },
+                               &status, &text);
         if (r == -ECANCELED || r == -ETIME)
                 return node_run_fail_stopped(run);
         if (r == -ENOENT)

@@ -11,4 +11,14 @@ export const keys = {
   executionList: (filter: { workflow?: string; status?: string; offset: number; limit: number }) =>
     ["executions", filter] as const,
   execution: (id: string) => ["execution", id] as const,
+  credentials: ["credentials"] as const,
+  credentialList: (offset: number, limit: number) => ["credentials", { offset, limit }] as const,
+  credentialModels: (id: number) => ["credential-models", id] as const,
+  schedules: ["schedules"] as const,
+  scheduleList: (offset: number, limit: number) => ["schedules", { offset, limit }] as const,
+  users: ["users"] as const,
+  userList: (offset: number, limit: number) => ["users", { offset, limit }] as const,
+  profile: ["profile"] as const,
+  apiKeys: (owner: "me" | number) => ["api-keys", owner] as const,
+  myUsage: ["usage", "me"] as const,
 };

@@ -131,6 +131,8 @@ export interface Me {
 export interface TokenAnswer {
   key: string;
   requires_mfa: boolean;
+  /** With requires_mfa: what login-verify takes with the code (valid for 5 minutes). */
+  mfa_token?: string;
 }
 
 export interface NodeType {

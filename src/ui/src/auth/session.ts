@@ -1,7 +1,7 @@
 // The API key of the session. It lives in sessionStorage (a reload keeps it; closing the
 // last tab forgets it), and the tabs of one browser share it over a BroadcastChannel: a
-// new tab asks the open ones for their key instead of logging in again (which would
-// replace the key they hold), a login hands the new key to every tab, a logout ends them all.
+// new tab asks the open ones for their key instead of logging in again (which would make
+// another key), a login hands the new key to every tab, a logout ends them all.
 
 const STORAGE_KEY = "pipelit.key";
 const CHANNEL = "pipelit.session";

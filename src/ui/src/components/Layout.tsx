@@ -3,7 +3,7 @@
 
 import type { ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { useMe } from "../api/auth";
+import { logout as endSession, useMe } from "../api/auth";
 import { setSessionKey } from "../auth/session";
 import { Link, useLocation } from "../router";
 import { useConnectionState } from "../ws/hooks";
@@ -12,6 +12,10 @@ import { ThemeToggle } from "./ThemeToggle";
 const NAV = [
   { to: "/", label: "Workflows", active: (p: string) => p === "/" || p.startsWith("/workflows") },
   { to: "/executions", label: "Executions", active: (p: string) => p.startsWith("/executions") },
+  { to: "/schedules", label: "Schedules", active: (p: string) => p.startsWith("/schedules") },
+  { to: "/credentials", label: "Credentials", active: (p: string) => p.startsWith("/credentials") },
+  { to: "/users", label: "Users", active: (p: string) => p.startsWith("/users"), adminOnly: true },
+  { to: "/settings", label: "Settings", active: (p: string) => p.startsWith("/settings") },
 ];
 
 export function Layout({ children }: { children: ReactNode }) {
@@ -20,6 +24,9 @@ export function Layout({ children }: { children: ReactNode }) {
   const connection = useConnectionState();
   const qc = useQueryClient();
   const logout = () => {
+    // The server forgets this browser's key (sent before it is dropped here); other
+    // browsers stay logged in.
+    endSession().catch(() => undefined);
     setSessionKey(null);
     qc.clear();
   };
@@ -28,7 +35,7 @@ export function Layout({ children }: { children: ReactNode }) {
       <header className="topbar">
         <span className="brand">pipelit</span>
         <nav>
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.adminOnly || me.data?.role === "admin").map((n) => (
             <Link key={n.to} to={n.to} className={n.active(pathname) ? "nav-link active" : "nav-link"}>
               {n.label}
             </Link>
