@@ -1,5 +1,6 @@
-/* The SQLite backend: one connection per Db, used by one thread at a time, in WAL mode so
- * readers on other connections never wait for a writer. */
+/* The SQLite backend: a connection per Db for its reads, used by one thread at a time, in
+ * WAL mode so readers never wait for a writer; write transactions run on one connection
+ * per database file that the process's Db objects share, one after the other. */
 #include <assert.h>
 #include <errno.h>
 #include <libgen.h>
@@ -27,15 +28,36 @@ typedef struct CachedStatement {
         sqlite3_stmt *stmt;
 } CachedStatement;
 
-typedef struct SqliteDb {
+/* A connection and the statements prepared on it. */
+typedef struct SqliteConn {
         sqlite3 *handle;
-        /* The database keeps its text as UTF-8 (SQLite's default, and all the daemon
-         * creates), so stored text can be read as is. */
-        bool utf8;
         CachedStatement cache[STATEMENT_CACHE_SIZE];
         size_t n_cached;
         uint64_t clock;
-        bool holds_writer;      /* this connection's transaction holds writer_lock */
+} SqliteConn;
+
+/* The write connection of one database file. Write transactions take turns on
+ * writer_lock anyway; on a connection of their own, each found its page cache stale after
+ * any other thread's commit and read its pages back from the WAL, and took the WAL's
+ * shared-memory locks anew. On the connection that made the last writes, the pages are
+ * still there. */
+typedef struct SharedWriter SharedWriter;
+struct SharedWriter {
+        char *path;
+        unsigned n_ref;         /* under writers_lock */
+        SqliteConn conn;        /* opened by the first transaction; used under writer_lock */
+        SharedWriter *next;
+};
+
+typedef struct SqliteDb {
+        SqliteConn own;         /* reads outside transactions */
+        SqliteConn *conn;       /* what queries run on: own, or the writer's in a transaction */
+        SharedWriter *writer;   /* NULL for ":memory:", which is a database per connection */
+        char *path;
+        /* The database keeps its text as UTF-8 (SQLite's default, and all the daemon
+         * creates), so stored text can be read as is. */
+        bool utf8;
+        bool holds_writer;      /* this Db's transaction holds writer_lock */
 } SqliteDb;
 
 /* SQLite lets one connection write at a time, and a connection that finds the lock taken
@@ -43,6 +65,9 @@ typedef struct SqliteDb {
  * free. Our own connections queue on this mutex instead, so a write transaction starts
  * the moment the previous one ends; the busy handler stays for other processes. */
 static pthread_mutex_t writer_lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
+
+static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
+static SharedWriter *writers;
 
 static SqliteDb *sqlite_db(Db *db) {
         return db->backend_data;
@@ -74,7 +99,7 @@ static int sqlite_error(Db *db, int rc) {
                 }
         }
 
-        return db_set_error(db, r, "%s", sqlite3_errmsg(sqlite_db(db)->handle));
+        return db_set_error(db, r, "%s", sqlite3_errmsg(sqlite_db(db)->conn->handle));
 }
 
 static uint64_t sql_hash(const char *s) {
@@ -102,7 +127,7 @@ static int statement_prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
         const char *tail = NULL;
         int rc;
 
-        rc = sqlite3_prepare_v3(sqlite_db(db)->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+        rc = sqlite3_prepare_v3(sqlite_db(db)->conn->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
         if (rc != SQLITE_OK)
                 return sqlite_error(db, rc);
         if (!stmt)
@@ -119,7 +144,7 @@ static int statement_prepare(Db *db, const char *sql, sqlite3_stmt **ret) {
 /* Finds the prepared statement for sql, preparing it and evicting the least recently used
  * one when it is new. The statement stays owned by the cache. */
 static int statement_get(Db *db, const char *sql, sqlite3_stmt **ret) {
-        SqliteDb *s = sqlite_db(db);
+        SqliteConn *s = sqlite_db(db)->conn;
         CachedStatement *slot;
         sqlite3_stmt *stmt = NULL;
         uint64_t hash;
@@ -341,7 +366,7 @@ static int sqlite_query(Db *db, DbResult **ret, const char *sql, size_t n_params
 static int sqlite_exec_script(Db *db, const char *sql) {
         int rc;
 
-        rc = sqlite3_exec(sqlite_db(db)->handle, sql, NULL, NULL, NULL);
+        rc = sqlite3_exec(sqlite_db(db)->conn->handle, sql, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_error(db, rc);
         return 0;
@@ -351,20 +376,48 @@ static int sqlite_exec_script(Db *db, const char *sql) {
  * deferred transaction that reads first and writes later fails at once with SQLITE_BUSY
  * when another connection wrote in between, which every caller would have to retry. */
 static void writer_release_when_done(SqliteDb *s) {
-        if (s->holds_writer && sqlite3_get_autocommit(s->handle)) {
+        if (s->holds_writer && sqlite3_get_autocommit(s->conn->handle)) {
                 s->holds_writer = false;
+                s->conn = &s->own;
                 (void) pthread_mutex_unlock(&writer_lock);
         }
+}
+
+static int conn_open(Db *db, const char *path, SqliteConn *c);
+
+/* Called with writer_lock held: moves the Db's queries to the shared write connection,
+ * opening it on first use. */
+static int writer_attach(Db *db) {
+        SqliteDb *s = sqlite_db(db);
+
+        if (!s->writer)
+                return 0;
+        if (!s->writer->conn.handle) {
+                int r = conn_open(db, s->path, &s->writer->conn);
+
+                if (r < 0)
+                        return r;
+        }
+        s->conn = &s->writer->conn;
+        return 0;
 }
 
 static int sqlite_begin(Db *db) {
         SqliteDb *s = sqlite_db(db);
         int r;
 
-        /* EDEADLK: this thread writes on another connection already; that one would wait
-         * for itself, so this one goes to SQLite's busy handler like a foreign process. */
-        if (!s->holds_writer && pthread_mutex_lock(&writer_lock) == 0)
+        /* EDEADLK: this thread writes on another Db already; that transaction would wait
+         * for itself, so this one goes to SQLite's busy handler on the Db's own connection,
+         * like a foreign process. */
+        if (!s->holds_writer && pthread_mutex_lock(&writer_lock) == 0) {
                 s->holds_writer = true;
+                r = writer_attach(db);
+                if (r < 0) {
+                        s->holds_writer = false;
+                        (void) pthread_mutex_unlock(&writer_lock);
+                        return r;
+                }
+        }
         r = sqlite_query(db, NULL, "BEGIN IMMEDIATE", 0, NULL);
         writer_release_when_done(s);
         return r;
@@ -381,7 +434,7 @@ static int sqlite_rollback(Db *db) {
         int r = 0;
 
         /* Some errors (a full disk, say) already rolled the transaction back. */
-        if (!sqlite3_get_autocommit(sqlite_db(db)->handle))
+        if (!sqlite3_get_autocommit(sqlite_db(db)->conn->handle))
                 r = sqlite_query(db, NULL, "ROLLBACK", 0, NULL);
         writer_release_when_done(sqlite_db(db));
         return r;
@@ -405,6 +458,62 @@ static int check_folder(Db *db, const char *path) {
         return 0;
 }
 
+static void conn_close(SqliteConn *c) {
+        for (size_t i = 0; i < c->n_cached; i++) {
+                sqlite3_finalize(c->cache[i].stmt);
+                free(c->cache[i].sql);
+        }
+        sqlite3_close(c->handle);
+        *c = (SqliteConn) {};
+}
+
+/* The shared writer of path, created unless another Db of the process has it. */
+static SharedWriter *writer_ref(const char *path) {
+        SharedWriter *w;
+
+        pthread_mutex_lock(&writers_lock);
+        for (w = writers; w; w = w->next)
+                if (streq(w->path, path))
+                        break;
+        if (!w) {
+                w = calloc(1, sizeof(SharedWriter));
+                if (w && !(w->path = strdup(path))) {
+                        free(w);
+                        w = NULL;
+                }
+                if (w) {
+                        w->next = writers;
+                        writers = w;
+                }
+        }
+        if (w)
+                w->n_ref++;
+        pthread_mutex_unlock(&writers_lock);
+        return w;
+}
+
+/* The last Db of the file closes the write connection: none can be in a transaction. */
+static void writer_unref(SharedWriter *w) {
+        bool last;
+
+        if (!w)
+                return;
+        pthread_mutex_lock(&writers_lock);
+        last = --w->n_ref == 0;
+        if (last)
+                for (SharedWriter **p = &writers; *p; p = &(*p)->next)
+                        if (*p == w) {
+                                *p = w->next;
+                                break;
+                        }
+        pthread_mutex_unlock(&writers_lock);
+        if (!last)
+                return;
+        conn_close(&w->conn);
+        free(w->path);
+        free(w);
+}
+
 static void sqlite_close(Db *db) {
         SqliteDb *s = sqlite_db(db);
 
@@ -412,15 +521,14 @@ static void sqlite_close(Db *db) {
                 return;
 
         if (s->holds_writer) {
-                (void) sqlite3_exec(s->handle, "ROLLBACK", NULL, NULL, NULL);
+                (void) sqlite3_exec(s->conn->handle, "ROLLBACK", NULL, NULL, NULL);
                 s->holds_writer = false;
+                s->conn = &s->own;
                 (void) pthread_mutex_unlock(&writer_lock);
         }
-        for (size_t i = 0; i < s->n_cached; i++) {
-                sqlite3_finalize(s->cache[i].stmt);
-                free(s->cache[i].sql);
-        }
-        sqlite3_close(s->handle);
+        conn_close(&s->own);
+        writer_unref(s->writer);
+        free(s->path);
         free(s);
         db->backend_data = NULL;
 }
@@ -432,7 +540,38 @@ static int encoding_is_utf8(void *userdata, int n_columns, char **values, char *
         return 0;
 }
 
+/* Opens and sets up a connection to path; errors are the Db's. */
+static int conn_open(Db *db, const char *path, SqliteConn *c) {
+        int r, rc;
+
+        /* No mutex: a connection belongs to one thread at a time. */
+        rc = sqlite3_open_v2(path, &c->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                r = db_set_error(db, rc == SQLITE_NOMEM ? -ENOMEM : -EIO, "Cannot open SQLite database '%s': %s",
+                                 path, c->handle ? sqlite3_errmsg(c->handle) : sqlite3_errstr(rc));
+                conn_close(c);
+                return r;
+        }
+
+        sqlite3_extended_result_codes(c->handle, 1);
+        sqlite3_busy_timeout(c->handle, BUSY_TIMEOUT_MSEC);
+
+        rc = sqlite3_exec(c->handle,
+                          "PRAGMA journal_mode=WAL;"
+                          "PRAGMA foreign_keys=ON;"
+                          "PRAGMA synchronous=NORMAL;",
+                          NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                r = db_set_error(db, rc == SQLITE_NOMEM ? -ENOMEM : -EIO, "Cannot set up SQLite database '%s': %s",
+                                 path, sqlite3_errmsg(c->handle));
+                conn_close(c);
+                return r;
+        }
+        return 0;
+}
+
 static int sqlite_open(Db *db, const char *path) {
+        _cleanup_free_ char *real = NULL;
         SqliteDb *s;
         int r, rc;
 
@@ -450,31 +589,30 @@ static int sqlite_open(Db *db, const char *path) {
         if (!s)
                 return db_set_error(db, -ENOMEM, "Out of memory");
         db->backend_data = s;
+        s->conn = &s->own;
 
-        /* No mutex: a connection belongs to one thread at a time. */
-        rc = sqlite3_open_v2(path, &s->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        r = conn_open(db, path, &s->own);
+        if (r < 0) {
+                sqlite_close(db);
+                return r;
+        }
+        rc = sqlite3_exec(s->own.handle, "PRAGMA encoding", encoding_is_utf8, &s->utf8, NULL);
         if (rc != SQLITE_OK) {
-                r = db_set_error(db, rc == SQLITE_NOMEM ? -ENOMEM : -EIO, "Cannot open SQLite database '%s': %s",
-                                 path, s->handle ? sqlite3_errmsg(s->handle) : sqlite3_errstr(rc));
+                r = db_set_error(db, sqlite_error(db, rc), "Cannot set up SQLite database '%s': %s",
+                                 path, sqlite3_errmsg(s->own.handle));
                 sqlite_close(db);
                 return r;
         }
 
-        sqlite3_extended_result_codes(s->handle, 1);
-        sqlite3_busy_timeout(s->handle, BUSY_TIMEOUT_MSEC);
-
-        rc = sqlite3_exec(s->handle,
-                          "PRAGMA journal_mode=WAL;"
-                          "PRAGMA foreign_keys=ON;"
-                          "PRAGMA synchronous=NORMAL;",
-                          NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_exec(s->handle, "PRAGMA encoding", encoding_is_utf8, &s->utf8, NULL);
-        if (rc != SQLITE_OK) {
-                r = db_set_error(db, sqlite_error(db, rc), "Cannot set up SQLite database '%s': %s",
-                                 path, sqlite3_errmsg(s->handle));
-                sqlite_close(db);
-                return r;
+        /* The same file under any name shares one writer. */
+        if (!streq(path, ":memory:")) {
+                real = realpath(path, NULL);
+                s->path = strdup(real ?: path);
+                s->writer = s->path ? writer_ref(s->path) : NULL;
+                if (!s->writer) {
+                        sqlite_close(db);
+                        return db_set_error(db, -ENOMEM, "Out of memory");
+                }
         }
 
         return 0;
