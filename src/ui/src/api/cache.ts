@@ -32,6 +32,8 @@ export function upsertNode(qc: QueryClient, slug: string, node: WorkflowNode) {
   updateDetail(qc, slug, (d) => {
     if (!d) return d;
     const i = d.nodes.findIndex((n) => n.node_id === node.node_id);
+    // Two quick edits: the first one's event may come after the second one's answer.
+    if (i >= 0 && node.updated_at < d.nodes[i].updated_at) return d;
     const nodes = i < 0 ? [...d.nodes, node] : d.nodes.map((n, j) => (j === i ? node : n));
     return { ...d, nodes, node_count: nodes.length };
   });

@@ -33,11 +33,12 @@ export function liveStarted(qc: QueryClient, slug: string, executionId: string) 
   qc.setQueryData<LiveRun>(keys.live(slug), { execution_id: executionId, status: "running", nodes: {} });
 }
 
-/** Applies a node_status event; the canvas follows the newest run. */
+/** Applies a node_status event; the canvas follows the newest run. A tool's calls by an
+ * agent (is_tool_call) show on the tool's node. */
 export function liveNodeStatus(qc: QueryClient, slug: string, executionId: string, data: Record<string, unknown>) {
   const nodeId = typeof data.node_id === "string" ? data.node_id : null;
   const status = data.status as NodeLiveStatus;
-  if (!nodeId || !status || data.is_tool_call) return;
+  if (!nodeId || !status) return;
   qc.setQueryData<LiveRun>(keys.live(slug), (old) => {
     let run = old ?? emptyLiveRun;
     if (run.execution_id !== executionId) {

@@ -135,10 +135,40 @@ export interface TokenAnswer {
   mfa_token?: string;
 }
 
+/** A JSON-schema-like description of a config value (GET /workflows/node-types/). */
+export interface ConfigSchema {
+  type?: "object" | "array" | "string" | "integer" | "number" | "boolean";
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, ConfigSchema>;
+  items?: ConfigSchema;
+  required?: string[];
+}
+
+export interface PortSpec {
+  name: string;
+  data_type: string;
+  description: string;
+  required: boolean;
+}
+
 export interface NodeType {
   component_type: string;
   display_name: string;
   description: string;
   category: string;
   executable: boolean;
+  implemented: boolean;
+  is_tool: boolean;
+  inputs: PortSpec[];
+  outputs: PortSpec[];
+  requires_model: boolean;
+  requires_tools: boolean;
+  requires_memory: boolean;
+  requires_output_parser: boolean;
+  requires_skills: boolean;
+  config_schema: ConfigSchema;
 }

@@ -75,7 +75,10 @@ export function exportWorkflow(slug: string): Promise<unknown> {
 
 export function useRunWorkflow() {
   return useMutation({
-    mutationFn: ({ slug, text }: { slug: string; text?: string }) =>
-      post<{ execution_id: string; status: string }>(`/workflows/${enc(slug)}/execute/`, { text: text ?? "" }),
+    mutationFn: ({ slug, text, triggerNodeId }: { slug: string; text?: string; triggerNodeId?: string }) =>
+      post<{ execution_id: string; status: string }>(`/workflows/${enc(slug)}/execute/`, {
+        text: text ?? "",
+        ...(triggerNodeId ? { trigger_node_id: triggerNodeId } : {}),
+      }),
   });
 }

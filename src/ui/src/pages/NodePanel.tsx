@@ -1,13 +1,28 @@
-// The side panel of the node clicked on the canvas: what it is, how it is set up, and its
-// last output or error.
+// The side panel of the node clicked on the canvas: what it is, its last output or error,
+// how a trigger starts the workflow, and its settings with the variables it may read.
 
 import type { NodeLive } from "../api/live";
-import type { WorkflowNode } from "../api/types";
+import type { NodeType, WorkflowDetail, WorkflowNode } from "../api/types";
 import { formatDuration } from "../components/format";
 import { JsonView } from "../components/JsonView";
 import { StatusBadge } from "../components/StatusBadge";
+import type { WorkflowEditor } from "../edit/useWorkflowEditor";
+import { ConfigForm } from "../panel/ConfigForm";
+import { InsertTargetProvider } from "../panel/insertTarget";
+import { TriggerRun } from "../panel/TriggerRun";
+import { VariablePicker } from "../panel/VariablePicker";
 
-export function NodePanel({ node, live, onClose }: { node: WorkflowNode; live: NodeLive | undefined; onClose: () => void }) {
+interface Props {
+  node: WorkflowNode;
+  live: NodeLive | undefined;
+  workflow: WorkflowDetail;
+  types: Record<string, NodeType> | undefined;
+  edit: WorkflowEditor;
+  onClose: () => void;
+}
+
+export function NodePanel({ node, live, workflow, types, edit, onClose }: Props) {
+  const type = types?.[node.component_type];
   return (
     <aside className="side-panel" aria-label={`Node ${node.node_id}`} data-testid="node-panel">
       <div className="panel-head">
@@ -20,7 +35,9 @@ export function NodePanel({ node, live, onClose }: { node: WorkflowNode; live: N
         <dt>Node</dt>
         <dd className="mono">{node.node_id}</dd>
         <dt>Type</dt>
-        <dd className="mono">{node.component_type}</dd>
+        <dd className="mono" title={type?.description}>
+          {node.component_type}
+        </dd>
         {live && (
           <>
             <dt>Status</dt>
@@ -43,9 +60,11 @@ export function NodePanel({ node, live, onClose }: { node: WorkflowNode; live: N
         </div>
       )}
       {live?.output !== undefined && <JsonView label="Output" value={live.output} />}
-      {node.config.extra_config && Object.keys(node.config.extra_config).length > 0 && (
-        <JsonView label="Settings" value={node.config.extra_config} />
-      )}
+      <TriggerRun slug={workflow.slug} node={node} />
+      <InsertTargetProvider>
+        <ConfigForm key={node.node_id} node={node} type={type} edit={edit} />
+        {type?.category !== "trigger" && <VariablePicker nodeId={node.node_id} workflow={workflow} types={types} />}
+      </InsertTargetProvider>
     </aside>
   );
 }

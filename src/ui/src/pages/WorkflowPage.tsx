@@ -1,5 +1,6 @@
-// One workflow: its canvas with live node statuses, renaming, activating and running it,
-// and the details of the node clicked.
+// One workflow, as an editor: the palette of node types, the canvas with live node
+// statuses, the selected node's panel, the chat with a chat-triggered workflow; renaming,
+// activating and running it.
 
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
@@ -8,9 +9,14 @@ import { keys } from "../api/keys";
 import { emptyLiveRun, fetchLiveRun, type LiveRun } from "../api/live";
 import type { WorkflowDetail } from "../api/types";
 import { useNodeTypes, useRunWorkflow, useUpdateWorkflow, useWorkflow } from "../api/workflows";
+import "../canvas/editor.css";
+import { Palette } from "../canvas/Palette";
 import { WorkflowCanvas } from "../canvas/WorkflowCanvas";
+import { ChatPanel } from "../chat/ChatPanel";
+import { useChat } from "../chat/useChat";
 import { ErrorNote } from "../components/ErrorNote";
 import { StatusBadge } from "../components/StatusBadge";
+import { useWorkflowEditor } from "../edit/useWorkflowEditor";
 import { Link, navigate } from "../router";
 import { useTheme } from "../theme/theme";
 import { useChannel } from "../ws/hooks";
@@ -49,7 +55,10 @@ export function WorkflowPage({ slug }: { slug: string }) {
   const types = useNodeTypes();
   const live = useLiveRun(slug);
   const { theme } = useTheme();
+  const edit = useWorkflowEditor(slug);
+  const chat = useChat(slug);
   const [selected, setSelected] = useState<string | null>(null);
+  const [chatOpen, setChatOpen] = useState(false);
 
   if (deleted)
     return (
@@ -68,25 +77,40 @@ export function WorkflowPage({ slug }: { slug: string }) {
   if (types.isPending) return null;
 
   const node = workflow.data.nodes.find((n) => n.node_id === selected);
+  const hasChat = workflow.data.nodes.some((n) => n.component_type === "trigger_chat");
   return (
     <section className="workflow-page" data-live={subscribed ? "subscribed" : "pending"}>
-      <WorkflowHeader workflow={workflow.data} live={live} />
+      <WorkflowHeader workflow={workflow.data} live={live} chat={hasChat ? { open: chatOpen, toggle: () => setChatOpen((o) => !o) } : null} />
       <div className="canvas-area">
+        {types.data && <Palette types={types.data} />}
         <div className="canvas" data-testid="canvas" data-node-count={workflow.data.nodes.length}>
-          <WorkflowCanvas workflow={workflow.data} types={types.data} live={live} theme={theme} onSelect={setSelected} />
-          {workflow.data.nodes.length === 0 && <p className="canvas-empty muted">No nodes yet.</p>}
+          <WorkflowCanvas workflow={workflow.data} types={types.data} live={live} theme={theme} edit={edit} onSelect={setSelected} />
+          {workflow.data.nodes.length === 0 && <p className="canvas-empty muted">No nodes yet. Drag one here from the list on the left.</p>}
         </div>
-        {node && <NodePanel node={node} live={live.nodes[node.node_id]} onClose={() => setSelected(null)} />}
+        {(node || (hasChat && chatOpen)) && (
+          <div className="side-column">
+            {node && (
+              <NodePanel node={node} live={live.nodes[node.node_id]} workflow={workflow.data} types={types.data} edit={edit}
+                onClose={() => setSelected(null)} />
+            )}
+            {hasChat && chatOpen && <ChatPanel chat={chat} onClose={() => setChatOpen(false)} />}
+          </div>
+        )}
       </div>
     </section>
   );
 }
 
-function WorkflowHeader({ workflow, live }: { workflow: WorkflowDetail; live: LiveRun }) {
+function WorkflowHeader({ workflow, live, chat }: {
+  workflow: WorkflowDetail;
+  live: LiveRun;
+  chat: { open: boolean; toggle: () => void } | null;
+}) {
   const update = useUpdateWorkflow();
   const run = useRunWorkflow();
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(workflow.name);
+  const manual = workflow.nodes.some((n) => n.component_type === "trigger_manual");
 
   const rename = (e: FormEvent) => {
     e.preventDefault();
@@ -124,8 +148,13 @@ function WorkflowHeader({ workflow, live }: { workflow: WorkflowDetail; live: Li
           {live.status && <StatusBadge status={live.status} />}
         </span>
       )}
-      <button type="button" className="primary" disabled={run.isPending || !workflow.is_active}
-        title={workflow.is_active ? "Run from the manual trigger" : "Activate the workflow to run it"}
+      {chat && (
+        <button type="button" aria-pressed={chat.open} onClick={chat.toggle}>
+          Chat
+        </button>
+      )}
+      <button type="button" className="primary" disabled={run.isPending || !workflow.is_active || !manual}
+        title={!workflow.is_active ? "Activate the workflow to run it" : manual ? "Run from the manual trigger" : "Add a manual trigger to run it from here"}
         onClick={() => run.mutate({ slug: workflow.slug })}>
         Run
       </button>
