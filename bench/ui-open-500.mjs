@@ -12,41 +12,11 @@
 import { resolve } from "node:path";
 import { Api, ADMIN, Daemon } from "../tests/ui/lib/daemon.mjs";
 import { launch } from "../tests/ui/lib/browser.mjs";
+import { chainDocument, timeDrawing } from "../tests/ui/lib/large-workflow.mjs";
 
 const build = resolve(process.argv[2] ?? "build");
 const runs = Number(process.env.RUNS ?? 7);
 const count = Number(process.env.NODES ?? 500);
-
-function document(n) {
-  const nodes = [{ node_id: "start", component_type: "trigger_manual", position_x: 1, position_y: 1 }];
-  for (let i = 1; i < n; i++)
-    nodes.push({
-      node_id: `step_${i}`, component_type: "transform", label: `Step ${i}`,
-      position_x: (i % 25) * 260 + 1, position_y: Math.floor(i / 25) * 140 + 1,
-      config: { extra_config: { program: "." } },
-    });
-  const edges = nodes.slice(1).map((node, i) => ({ source_node_id: nodes[i].node_id, target_node_id: node.node_id }));
-  return { format: "pipelit-workflow", version: 1, workflow: { name: `Big ${n}` }, nodes, edges };
-}
-
-// In the page: true once n nodes are on the canvas and visible, and — with edges — their
-// n - 1 edges drawn too (React Flow draws an edge once it measured both ends' handles).
-const drawn = ([n, withEdges]) => {
-  const nodes = document.querySelectorAll(".react-flow__node");
-  if (nodes.length !== n) return false;
-  for (const el of nodes) if (el.style.visibility === "hidden") return false;
-  return !withEdges || document.querySelectorAll(".react-flow__edge path.react-flow__edge-path[d]").length === n - 1;
-};
-
-// Milliseconds from start (a performance.now() of the page) until drawn(n, false), then
-// until drawn(n, true).
-async function timeDrawing(page, start) {
-  await page.waitForFunction(drawn, [count, false], { polling: "raf", timeout: 30000 });
-  const nodes = (await page.evaluate(() => performance.now())) - start;
-  await page.waitForFunction(drawn, [count, true], { polling: "raf", timeout: 30000 });
-  const edges = (await page.evaluate(() => performance.now())) - start;
-  return [nodes, edges];
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -57,7 +27,7 @@ const browser = await launch();
 try {
   const api = new Api(daemon.url);
   await api.login();
-  const { slug } = await api.post("/workflows/import/", document(count));
+  const { slug } = await api.post("/workflows/import/", chainDocument(count));
 
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   const page = await context.newPage();
@@ -76,14 +46,14 @@ try {
     await link.waitFor();
     const started = await page.evaluate(() => performance.now());
     await link.click();
-    inApp.push(await timeDrawing(page, started));
+    inApp.push(await timeDrawing(page, count, started));
 
     // Loading the URL: the page, its script, the API and the canvas, from the navigation's
     // start (performance.now() counts from it), after a blank page so that unloading the
     // last canvas is not counted.
     await page.goto("about:blank");
     await page.goto(`${daemon.url}/workflows/${slug}`, { waitUntil: "commit" });
-    loaded.push(await timeDrawing(page, 0));
+    loaded.push(await timeDrawing(page, count, 0));
   }
   // Panning: drag the canvas across for about a second and time the frames meanwhile.
   const box = await page.locator(".react-flow__pane").boundingBox();
