@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "store/db-internal.h"
+#include "store/sqlite-checkpointer.h"
 
 /* The daemon runs a few dozen distinct statements over and over; preparing each once per
  * connection saves most of the cost of a small query. */
@@ -46,6 +47,7 @@ struct SharedWriter {
         char *path;
         unsigned n_ref;         /* under writers_lock */
         SqliteConn conn;        /* opened by the first transaction; used under writer_lock */
+        Checkpointer *checkpointer;     /* started with conn; NULL: SQLite checkpoints on commit */
         SharedWriter *next;
 };
 
@@ -387,16 +389,36 @@ static int conn_open(Db *db, const char *path, SqliteConn *c);
 
 /* Called with writer_lock held: moves the Db's queries to the shared write connection,
  * opening it on first use. */
+/* Under a steady stream of commits, the checkpointer may never catch up with the end of the
+ * WAL, and SQLite starts the WAL over only once all of it was copied. Past this many frames
+ * the commit finishes the checkpoint itself, as SQLite would have done at 1,000: little is
+ * left to copy by then, and no commit can come in between. */
+#define WAL_FRAMES_CHECKPOINT_HERE 4000
+
+static int writer_wal_hook(void *userdata, sqlite3 *handle, const char *name, int n_frames) {
+        SharedWriter *w = userdata;
+
+        if (n_frames >= WAL_FRAMES_CHECKPOINT_HERE)
+                (void) sqlite3_wal_checkpoint_v2(handle, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        else
+                checkpointer_poke(w->checkpointer, n_frames);
+        return SQLITE_OK;
+}
+
 static int writer_attach(Db *db) {
         SqliteDb *s = sqlite_db(db);
+        SharedWriter *w = s->writer;
 
-        if (!s->writer)
+        if (!w)
                 return 0;
-        if (!s->writer->conn.handle) {
-                int r = conn_open(db, s->path, &s->writer->conn);
+        if (!w->conn.handle) {
+                int r = conn_open(db, s->path, &w->conn);
 
                 if (r < 0)
                         return r;
+                /* Replaces SQLite's checkpoints on commit, unless the thread cannot start. */
+                if (checkpointer_start(s->path, &w->checkpointer) >= 0)
+                        sqlite3_wal_hook(w->conn.handle, writer_wal_hook, w);
         }
         s->conn = &s->writer->conn;
         return 0;
@@ -509,6 +531,7 @@ static void writer_unref(SharedWriter *w) {
         pthread_mutex_unlock(&writers_lock);
         if (!last)
                 return;
+        checkpointer_stop(w->checkpointer);
         conn_close(&w->conn);
         free(w->path);
         free(w);

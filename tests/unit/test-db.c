@@ -218,6 +218,41 @@ START_TEST(test_sqlite_memory_and_relative) {
 }
 END_TEST
 
+static off_t file_size(const char *path) {
+        struct stat st;
+
+        return stat(path, &st) < 0 ? 0 : st.st_size;
+}
+
+/* Commits copy nothing into the database file themselves: a thread does, soon after the WAL
+ * passed 1,000 frames, and the WAL starts over instead of growing with every commit. */
+START_TEST(test_sqlite_checkpoints) {
+        _cleanup_(db_closep) Db *db = open_test_db(BACKEND_SQLITE);
+        char path[sizeof tmpdir + 16], wal[sizeof path + 4], text[3001];
+        const off_t frame = 4096 + 24;
+        off_t db_size = 0;
+
+        snprintf(path, sizeof path, "%s/test.db", tmpdir);
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        memset(text, 'x', sizeof text - 1);
+        text[sizeof text - 1] = 0;
+        ck_assert_int_eq(db_exec_script(db, "CREATE TABLE big (id INTEGER PRIMARY KEY, data TEXT)"), 0);
+
+        /* A row fills most of a page: a commit writes two or three frames. */
+        for (int i = 0; i < 3000; i++) {
+                ck_assert_int_eq(db_begin(db), 0);
+                ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO big (data) VALUES (?)", text), 0);
+                ck_assert_int_eq(db_commit(db), 0);
+        }
+        ck_assert_int_eq(count_rows(db, "big"), 3000);
+        /* Without checkpoints all of it would be in the WAL, and the database file small. */
+        ck_assert_int_lt(file_size(wal), 4200 * frame);
+        for (int i = 0; i < 100 && (db_size = file_size(path)) < 2000 * 4096; i++)
+                usleep(20 * 1000);
+        ck_assert_int_ge(db_size, 2000 * 4096);
+}
+END_TEST
+
 /* --- statements, looped over the backends --------------------------------------------- */
 
 static void create_test_tables(Db *db) {
@@ -743,6 +778,7 @@ static Suite *db_suite(void) {
         tcase_add_test(tc, test_sqlite_memory_and_relative);
         tcase_add_test(tc, test_migration_breaking_foreign_keys);
         tcase_add_test(tc, test_sqlite_concurrent_writers);
+        tcase_add_test(tc, test_sqlite_checkpoints);
         suite_add_tcase(s, tc);
 
         /* _i picks the backend: SQLite always, PostgreSQL when PIPELIT_TEST_PG_URL is set. */
