@@ -41,7 +41,7 @@ touch "$files/flow.json" "$files/other.txt"
         exit 1
 }
 
-expect "status list-workflows show run executions execution cancel resume export import user key schedules pause resume-schedule reload" pipelitctl ""
+expect "status list-workflows show run executions execution cancel resume export import user key schedules pause resume-schedule reload worker" pipelitctl ""
 expect "executions execution export" pipelitctl ex
 expect "list-workflows" pipelitctl --json l
 expect "status" pipelitctl -H admin@example st
@@ -63,6 +63,9 @@ expect "" pipelitctl key create --expires-in-days ""
 expect "" pipelitctl user passwd ""
 expect "" pipelitctl user disable-mfa ""
 expect "" pipelitctl key revoke alice ""
+expect "list start stop" pipelitctl worker ""
+expect "start stop" pipelitctl --json worker st
+expect "" pipelitctl worker list ""
 expect "$files/flow.json" pipelitctl import "$files/f"
 # Arguments past the command's own, and IDs, are not guessed.
 expect "" pipelitctl show slug ""
@@ -73,6 +76,7 @@ expect "" pipelitctl resume-schedule 5f0c8a9e ""
 expect "" pipelitctl show ""
 expect "" pipelitctl --user run w
 expect "" pipelitctl executions --workflow ""
+expect "" pipelitctl worker start ""
 
 echo "test-completion: $((checked - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

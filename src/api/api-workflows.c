@@ -7,6 +7,7 @@
 #include "api/router.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
+#include "daemon/worker-pool.h"
 #include "engine/events.h"
 #include "engine/node-types.h"
 #include "engine/workflow-checks.h"
@@ -98,6 +99,7 @@ static int workflows_post(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_error(resp, 422, "The error handler workflow does not exist.");
         if (r < 0)
                 return r;
+        worker_pool_workflows_changed(req->manager->workers);
         return http_reply_json(resp, 201, workflow);
 }
 
@@ -142,6 +144,7 @@ static int workflows_slug_patch(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_error(resp, 404, "Workflow not found.");
         if (r < 0)
                 return r;
+        worker_pool_workflows_changed(req->manager->workers);
         /* On the channel its subscribers know, also when the slug just changed. */
         events_publish_workflow(http_request_param(req, "slug"), "workflow_updated", NULL, json_incref(workflow));
         return http_reply_json(resp, 200, workflow);
@@ -167,6 +170,7 @@ static int workflows_slug_delete(HttpRequest *req, HttpResponse *resp) {
         if (r < 0)
                 return r;
         workspaces_remove_workflow(id);
+        worker_pool_workflows_changed(req->manager->workers);
         publish_workflow_deleted(http_request_param(req, "slug"));
         return http_reply_no_content(resp);
 }
@@ -187,6 +191,7 @@ static int workflows_batch_delete(HttpRequest *req, HttpResponse *resp) {
                 return r;
         if (deleted > 0) {
                 (void) workspaces_sweep(req->manager->db);
+                worker_pool_workflows_changed(req->manager->workers);
                 /* The ones gone now are the ones deleted (the others were not the caller's). */
                 StoreCaller anyone = { .is_admin = true };
                 json_t *slug;
@@ -359,6 +364,7 @@ static int workflows_import(HttpRequest *req, HttpResponse *resp) {
                 return http_reply_detail(resp, 422, detail);
         if (r < 0)
                 return r;
+        worker_pool_workflows_changed(req->manager->workers);
         return http_reply_json(resp, 201, workflow);
 }
 

@@ -36,6 +36,10 @@ struct Broker {
         sd_event_source *event_source;
         BrokerMessageFunc subscriber;
         void *subscriber_data;
+
+        /* Set once before the workers start (a dedicated worker's pipelitd). */
+        BrokerUpstreamFunc upstream;
+        void *upstream_data;
 };
 
 static bool job_before(const QueuedJob *a, const QueuedJob *b) {
@@ -71,6 +75,17 @@ static void heap_down(Broker *b, size_t i) {
 }
 
 int broker_enqueue(Broker *b, const BrokerJob *job, usec_t run_at) {
+        if (b->upstream)
+                return b->upstream(job, run_at, b->upstream_data);
+        return broker_push(b, job, run_at);
+}
+
+void broker_set_upstream(Broker *b, BrokerUpstreamFunc f, void *userdata) {
+        b->upstream = f;
+        b->upstream_data = userdata;
+}
+
+int broker_push(Broker *b, const BrokerJob *job, usec_t run_at) {
         int r = 0;
 
         pthread_mutex_lock(&b->lock);

@@ -27,6 +27,13 @@ const char *broker_name(const Broker *b);   /* "local" or "redis" */
 
 /* Queue. run_at is CLOCK_REALTIME µs (0 = now); delayed jobs wait in the broker. */
 int broker_enqueue(Broker *b, const BrokerJob *job, usec_t run_at);
+/* A dedicated worker's queue (pipelit-worker): what its engine enqueues goes upstream to
+ * pipelitd, which queues it and hands back, with broker_push(), the jobs this worker runs.
+ * Set before the worker threads start. */
+typedef int (*BrokerUpstreamFunc)(const BrokerJob *job, usec_t run_at, void *userdata);
+void broker_set_upstream(Broker *b, BrokerUpstreamFunc f, void *userdata);
+/* Queues job here, upstream or not. */
+int broker_push(Broker *b, const BrokerJob *job, usec_t run_at);
 /* Blocks a worker thread until a job is due: 0, -ETIMEDOUT after timeout_usec, or
  * -ESHUTDOWN once broker_shutdown() was called. */
 int broker_dequeue(Broker *b, BrokerJob *ret, usec_t timeout_usec);

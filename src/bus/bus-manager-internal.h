@@ -26,3 +26,8 @@ int bus_method_revoke_api_key(sd_bus_message *message, void *userdata, sd_bus_er
 int bus_method_list_schedules(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_pause_schedule(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_resume_schedule(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* Dedicated workers (bus-manager-workers.c); userdata: the Manager. */
+int bus_method_list_workers(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_start_worker(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_stop_worker(sd_bus_message *message, void *userdata, sd_bus_error *error);

@@ -18,6 +18,7 @@
 #include "bus/bus-util.h"
 #include "common/json-util.h"
 #include "daemon/manager.h"
+#include "daemon/worker-pool.h"
 #include "engine/engine.h"
 #include "engine/workflow-import.h"
 #include "store/store-executions.h"
@@ -197,6 +198,7 @@ static int method_import_workflow(sd_bus_message *message, void *userdata, sd_bu
         }
         if (r < 0)
                 return r;
+        worker_pool_workflows_changed(m->workers);
         return sd_bus_reply_method_return(message, "s", json_get_string(workflow, "slug", ""));
 }
 
@@ -376,6 +378,12 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 bus_method_pause_schedule, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ResumeSchedule", SD_BUS_ARGS("s", schedule_id), SD_BUS_NO_RESULT,
                                 bus_method_resume_schedule, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListWorkers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssutb)", workers),
+                                bus_method_list_workers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartWorker", SD_BUS_ARGS("s", slug), SD_BUS_NO_RESULT, bus_method_start_worker,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopWorker", SD_BUS_ARGS("s", slug), SD_BUS_NO_RESULT, bus_method_stop_worker,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Subscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_subscribe,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Unsubscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unsubscribe,

@@ -18,6 +18,7 @@ typedef struct Manager Manager;
 #define BUS_ACTION_MANAGE_SCHEDULES "org.pipelit.Pipelit1.manage-schedules"
 #define BUS_ACTION_RUN "org.pipelit.Pipelit1.run"
 #define BUS_ACTION_RELOAD "org.pipelit.Pipelit1.reload"
+#define BUS_ACTION_MANAGE_WORKERS "org.pipelit.Pipelit1.manage-workers"
 
 /* 1: the sender of message may go on. 0: polkit was asked; the handler returns 1 (handled)
  * and runs again with the answer. Negative errno with error set (AccessDenied,

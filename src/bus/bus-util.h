@@ -21,6 +21,7 @@
 #define BUS_ERROR_USER_EXISTS "org.pipelit.Pipelit1.Error.UserExists"
 #define BUS_ERROR_BAD_CONFIGURATION "org.pipelit.Pipelit1.Error.BadConfiguration"
 #define BUS_ERROR_NO_SUCH_SCHEDULE "org.pipelit.Pipelit1.Error.NoSuchSchedule"
+#define BUS_ERROR_NO_SUCH_WORKER "org.pipelit.Pipelit1.Error.NoSuchWorker"
 
 /* Replies with the compact JSON text of v; takes ownership of v (NULL: -ENOMEM). */
 int bus_reply_json(sd_bus_message *message, json_t *v);

@@ -12,6 +12,7 @@
 #include "common/json-util.h"
 #include "common/log.h"
 #include "daemon/manager.h"
+#include "daemon/worker-pool.h"
 #include "engine/events.h"
 #include "store/store-workflows.h"
 
@@ -197,6 +198,7 @@ static int set_active(sd_bus_message *message, BusObjects *o, bool active, sd_bu
                 return r;
         log_info("Workflow '%s' %s by %s over D-Bus.", slug, active ? "activated" : "deactivated",
                  sd_bus_message_get_sender(message) ?: "?");
+        worker_pool_workflows_changed(o->manager->workers);
         events_publish_workflow(slug, "workflow_updated", NULL, workflow);
         return sd_bus_reply_method_return(message, NULL);
 }

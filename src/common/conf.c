@@ -549,6 +549,20 @@ static int config_set_workers(Config *c, const char *value) {
         return 0;
 }
 
+static int config_set_worker_launcher(Config *c, const char *value) {
+        if (isempty(value) || streq(value, "systemd"))
+                c->worker_launcher = WORKER_LAUNCHER_SYSTEMD;
+        else if (streq(value, "exec"))
+                c->worker_launcher = WORKER_LAUNCHER_EXEC;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int config_set_worker_socket(Config *c, const char *value) {
+        return set_path(&c->worker_socket, value, sizeof(((struct sockaddr_un *) NULL)->sun_path) - 1);
+}
+
 static int config_set_price_table(Config *c, const char *value) {
         return set_path(&c->price_table, value, 0);
 }
@@ -648,6 +662,8 @@ static const ConfigKey config_keys[] = {
         { "Limits",  "MaxSubworkflowDepth", "PIPELIT_MAX_SUBWORKFLOW_DEPTH",  config_set_max_subworkflow_depth },
         { "Engine",  "Workers",             "PIPELIT_WORKERS",                config_set_workers },
         { "Engine",  "PriceTable",          "PIPELIT_PRICE_TABLE",            config_set_price_table },
+        { "Engine",  "WorkerLauncher",      "PIPELIT_WORKER_LAUNCHER",        config_set_worker_launcher },
+        { "Engine",  "WorkerSocket",        "PIPELIT_WORKER_SOCKET",          config_set_worker_socket },
         { "Retention", "KeepSuccessful",    "PIPELIT_RETENTION_KEEP_SUCCESSFUL", config_set_retention_keep_successful },
         { "Retention", "MaxAgeDays",        "PIPELIT_RETENTION_MAX_AGE_DAYS", config_set_retention_max_age_days },
         { "Retention", "MaxCount",          "PIPELIT_RETENTION_MAX_COUNT",    config_set_retention_max_count },
@@ -702,6 +718,7 @@ void config_done(Config *c) {
         c->database = mfree(c->database);
         c->state_directory = mfree(c->state_directory);
         c->price_table = mfree(c->price_table);
+        c->worker_socket = mfree(c->worker_socket);
 }
 
 /* --- files ------------------------------------------------------------------------------- */
@@ -1023,6 +1040,17 @@ int config_finish(Config *c, char **ret_error) {
                 if (asprintf(&c->database, "sqlite://%s%spipelit.db",
                              c->state_directory, root ? "" : "/") < 0) {
                         c->database = NULL;
+                        return -ENOMEM;
+                }
+        }
+
+        /* Dedicated workers reach the daemon here (the state directory is theirs too); a path
+         * too long for a socket is said when the daemon listens. */
+        if (!c->worker_socket) {
+                bool root = streq(c->state_directory, "/");
+
+                if (asprintf(&c->worker_socket, "%s%sworker.sock", c->state_directory, root ? "" : "/") < 0) {
+                        c->worker_socket = NULL;
                         return -ENOMEM;
                 }
         }

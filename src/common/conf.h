@@ -15,6 +15,12 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/pipelit/pipelitd.conf"
 
+/* How pipelitd starts a workflow's dedicated worker (settings.worker). */
+typedef enum WorkerLauncher {
+        WORKER_LAUNCHER_SYSTEMD,    /* pipelit-worker@<slug>.service, through systemd's D-Bus API */
+        WORKER_LAUNCHER_EXEC,       /* pipelit-worker as a child process (no limits applied) */
+} WorkerLauncher;
+
 typedef struct Config {
         /* [Server] */
         char **listen;              /* Listen=ADDR:PORT, repeatable; an empty value resets */
@@ -36,6 +42,9 @@ typedef struct Config {
         unsigned workers;           /* Workers=4: threads running nodes (0 = no engine) */
         char *price_table;          /* PriceTable= the price table (prices.json); empty: the
                                      * operator's /etc/pipelit/prices.json, else the package's */
+        WorkerLauncher worker_launcher; /* WorkerLauncher=systemd|exec: how dedicated workers start */
+        char *worker_socket;        /* WorkerSocket= where they connect; default
+                                     * <StateDirectory>/worker.sock */
         /* [Retention] defaults for workflows whose settings say nothing */
         bool retention_keep_successful; /* KeepSuccessful=all|none: data of completed runs */
         int64_t retention_max_age_days; /* MaxAgeDays= (0: keep runs of any age) */

@@ -12,6 +12,8 @@
 /* Set on the I/O thread (at start, on Reload), read by every thread: atomic. */
 static int max_level = LOG_INFO;
 static bool use_journal = false;
+/* The program's name in the journal and on stderr: set once at start. */
+static const char *identifier = "pipelitd";
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg",   [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
@@ -33,6 +35,10 @@ static bool stderr_is_journal(void) {
 
 void log_open(void) {
         use_journal = stderr_is_journal();
+}
+
+void log_set_identifier(const char *name) {
+        identifier = name;
 }
 
 void log_set_max_level(int level) {
@@ -66,7 +72,7 @@ static void log_to_journal(int level, int error, const char *file, int line, con
                            const char *const *extra, const char *message) {
         struct iovec iov[16];
         size_t n = 0;
-        char prio[32], code_file[256], code_line[32], code_func[128], errno_field[32];
+        char prio[32], code_file[256], code_line[32], code_func[128], errno_field[32], ident[64];
         _cleanup_free_ char *msg = NULL;
 
         if (asprintf(&msg, "MESSAGE=%s", message) < 0)
@@ -80,7 +86,8 @@ static void log_to_journal(int level, int error, const char *file, int line, con
         iov[n++] = (struct iovec) { code_file, strlen(code_file) };
         iov[n++] = (struct iovec) { code_line, strlen(code_line) };
         iov[n++] = (struct iovec) { code_func, strlen(code_func) };
-        iov[n++] = (struct iovec) { (char *) "SYSLOG_IDENTIFIER=pipelitd", strlen("SYSLOG_IDENTIFIER=pipelitd") };
+        snprintf(ident, sizeof ident, "SYSLOG_IDENTIFIER=%s", identifier);
+        iov[n++] = (struct iovec) { ident, strlen(ident) };
         if (error != 0) {
                 snprintf(errno_field, sizeof errno_field, "ERRNO=%i", abs(error));
                 iov[n++] = (struct iovec) { errno_field, strlen(errno_field) };
@@ -94,7 +101,7 @@ static void log_to_journal(int level, int error, const char *file, int line, con
 
 static void log_to_stderr(int level, const char *const *extra, const char *message) {
         flockfile(stderr);
-        fprintf(stderr, "pipelitd[%s]: %s", level_names[level & 7], message);
+        fprintf(stderr, "%s[%s]: %s", identifier, level_names[level & 7], message);
         for (size_t i = 0; extra && extra[i]; i++)
                 if (strncmp(extra[i], "PIPELIT_", 8) == 0)
                         fprintf(stderr, " %s", extra[i]);

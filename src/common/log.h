@@ -8,6 +8,8 @@
 #include "common/macro.h"
 
 void log_open(void);
+/* The program's name (SYSLOG_IDENTIFIER=, the stderr prefix): "pipelitd" unless set at start. */
+void log_set_identifier(const char *name);
 void log_set_max_level(int level);
 int log_get_max_level(void);
 

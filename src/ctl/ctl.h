@@ -66,3 +66,11 @@ int ctl_reload(sd_bus *bus, const CtlOptions *o);
 /* schedules, pause ID and resume-schedule ID (ctl-schedules.c). */
 int ctl_schedules(sd_bus *bus, const CtlOptions *o);
 int ctl_schedule_pause(sd_bus *bus, const char *id, bool pausing);
+
+/* A polkit agent (pkttyagent) on the terminal until ctl_agent_close(), so that polkit can
+ * ask for a password there (ctl-agent.c). Does nothing without pkttyagent. */
+void ctl_agent_open(void);
+void ctl_agent_close(void);
+
+/* worker list|start SLUG|stop SLUG (ctl-worker.c). */
+int ctl_worker(sd_bus *bus, char **args, int n_args, const CtlOptions *o);

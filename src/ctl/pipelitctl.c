@@ -45,6 +45,11 @@ static void help(void) {
                  "  schedules                   List the schedules\n"
                  "  pause ID                    Pause a schedule: it stops firing\n"
                  "  resume-schedule ID          Resume a paused schedule\n"
+                 "  worker list                 List the workflows' dedicated workers\n"
+                 "  worker start SLUG           Start a workflow's worker (it runs the workflow's\n"
+                 "                              nodes until stopped)\n"
+                 "  worker stop SLUG            Stop a workflow's worker (pipelitd runs its nodes\n"
+                 "                              until the next worker start)\n"
                  "  reload                      Read the configuration file again\n\n"
                  "Options:\n"
                  "  -h --help                   Show this help\n"
@@ -52,6 +57,7 @@ static void help(void) {
                  "     --json                   Print what the daemon answered as JSON\n"
                  "  -H --host=[USER@]HOST       Talk to the daemon on a remote host over SSH\n"
                  "     --user                   Talk to a daemon on the user's session bus\n"
+                 "     --no-ask-password        Do not ask for a password when polkit wants one\n"
                  "     --payload=JSON           run: the trigger's payload (a JSON object)\n"
                  "     --text=TEXT              run: the trigger's text\n"
                  "  -f --follow                 run: print the nodes' statuses as they change,\n"
@@ -68,6 +74,8 @@ static void help(void) {
                  "     run failed or was cancelled\n"
                  "  2  invalid command line\n"
                  "  3  the bus or the daemon cannot be reached\n\n"
+                 "On a terminal, polkit may ask for an administrator's password for privileged\n"
+                 "commands (through pkttyagent, unless a desktop agent asks).\n"
                  "Colour is used only when standard output is a terminal and NO_COLOR is unset.\n"));
 }
 
@@ -339,8 +347,21 @@ static const Verb verbs[] = {
         { "status", 0, 0 }, { "list-workflows", 0, 0 }, { "show", 1, 1 }, { "run", 1, 1 }, { "executions", 0, 0 },
         { "execution", 1, 1 }, { "cancel", 1, 1 }, { "resume", 2, 2 }, { "export", 1, 1 }, { "import", 1, 1 },
         { "user", 1, 2 }, { "key", 2, 3 }, { "schedules", 0, 0 }, { "pause", 1, 1 }, { "resume-schedule", 1, 1 },
-        { "reload", 0, 0 },
+        { "reload", 0, 0 }, { "worker", 1, 2 },
 };
+
+/* Whether the command calls a method that polkit decides on (docs/dbus.md). */
+static bool verb_is_privileged(const char *verb, char **args, int n_args) {
+        static const char *const privileged[] = { "run", "cancel", "resume", "import", "user", "key", "pause",
+                                                  "resume-schedule", "reload" };
+
+        if (streq(verb, "worker"))
+                return n_args > 0 && !streq(args[0], "list");
+        for (size_t i = 0; i < ELEMENTSOF(privileged); i++)
+                if (streq(verb, privileged[i]))
+                        return true;
+        return false;
+}
 
 static int dispatch(sd_bus *bus, const char *verb, char **args, int n_args, const CtlOptions *o) {
         _cleanup_json_ json_t *doc = NULL;
@@ -374,6 +395,8 @@ static int dispatch(sd_bus *bus, const char *verb, char **args, int n_args, cons
                 return ctl_schedule_pause(bus, args[0], streq(verb, "pause"));
         if (streq(verb, "reload"))
                 return ctl_reload(bus, o);
+        if (streq(verb, "worker"))
+                return ctl_worker(bus, args, n_args, o);
         /* export */
         r = ctl_call_json(bus, "ExportWorkflow", &doc, 1, args[0]);
         if (r == CTL_EXIT_SUCCESS)
@@ -393,6 +416,7 @@ int main(int argc, char *argv[]) {
                 ARG_LIMIT,
                 ARG_ROLE,
                 ARG_EXPIRES_IN_DAYS,
+                ARG_NO_ASK_PASSWORD,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -408,12 +432,13 @@ int main(int argc, char *argv[]) {
                 { "limit", required_argument, NULL, ARG_LIMIT },
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "expires-in-days", required_argument, NULL, ARG_EXPIRES_IN_DAYS },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 {}
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         CtlOptions o = {};
         const char *host = NULL, *verb;
-        bool user = false;
+        bool user = false, ask_password = true;
         const Verb *v = NULL;
         int c, r;
 
@@ -436,6 +461,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_USER:
                         user = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        ask_password = false;
                         break;
                 case ARG_PAYLOAD:
                         o.payload = optarg;
@@ -499,8 +527,14 @@ int main(int argc, char *argv[]) {
         r = connect_bus(host, user, &bus);
         if (r != CTL_EXIT_SUCCESS)
                 return r;
-        /* polkit may ask who is at the terminal for a password (through their agent). */
-        if (isatty(STDIN_FILENO))
+        /* polkit may ask who is at the terminal for a password: through their desktop's
+         * agent, else one on this terminal (not for a daemon elsewhere, nor for reads). */
+        if (ask_password && isatty(STDIN_FILENO)) {
                 (void) sd_bus_set_allow_interactive_authorization(bus, true);
-        return dispatch(bus, verb, argv + optind, argc - optind, &o);
+                if (!host && !user && verb_is_privileged(verb, argv + optind, argc - optind))
+                        ctl_agent_open();
+        }
+        r = dispatch(bus, verb, argv + optind, argc - optind, &o);
+        ctl_agent_close();
+        return r;
 }

@@ -50,6 +50,9 @@ static const Setting settings[] = {
         FIELD("Limits.MaxSubworkflowDepth", max_subworkflow_depth, SETTING_SCALAR, false),
         FIELD("Engine.Workers", workers, SETTING_SCALAR, false),
         FIELD("Engine.PriceTable", price_table, SETTING_STRING, false),
+        /* Read at each start of a dedicated worker. */
+        FIELD("Engine.WorkerLauncher", worker_launcher, SETTING_SCALAR, true),
+        FIELD("Engine.WorkerSocket", worker_socket, SETTING_STRING, false),
         FIELD("Retention.KeepSuccessful", retention_keep_successful, SETTING_SCALAR, false),
         FIELD("Retention.MaxAgeDays", retention_max_age_days, SETTING_SCALAR, false),
         FIELD("Retention.MaxCount", retention_max_count, SETTING_SCALAR, false),

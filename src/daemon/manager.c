@@ -16,6 +16,7 @@
 #include "common/vault.h"
 #include "common/work-pool.h"
 #include "daemon/manager.h"
+#include "daemon/worker-pool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/platform-link.h"
@@ -53,6 +54,10 @@ Manager *manager_free(Manager *m) {
         /* The hub goes with the server; the broker may outlive both. */
         if (m->broker)
                 broker_set_subscriber(m->broker, NULL, NULL);
+        /* Before the bus, which its calls to systemd use; not under a worker thread that may
+         * still route a job (the engine did not stop): then after the engine. */
+        if (!m->engine || !engine_busy(m->engine))
+                m->workers = worker_pool_free(m->workers);
         bus_stop(m);
         server_free(m->server);
         /* After the server: the requests its checks were for are gone, so they just end. */
@@ -60,6 +65,7 @@ Manager *manager_free(Manager *m) {
         /* A worker still inside a node keeps the engine, and so the broker and the vault, alive. */
         engine_stop(m->engine, ENGINE_STOP_USEC);
         if (!m->engine || !engine_busy(m->engine)) {
+                m->workers = worker_pool_free(m->workers);
                 m->engine = engine_free(m->engine);
                 events_set_broker(NULL);
                 broker_free(m->broker);
@@ -283,6 +289,10 @@ static int manager_start_engine(Manager *m) {
         r = engine_new(m, m->broker, &m->engine);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the execution engine: %m");
+        /* Before the start: the runs it resumes already go to their workflows' workers. */
+        r = worker_pool_new(m, &m->workers);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the dedicated workers: %m");
         return engine_start(m->engine, m->db);
 }
 

@@ -18,6 +18,7 @@ typedef struct Engine Engine;
 typedef struct Server Server;
 typedef struct Vault Vault;
 typedef struct WorkPool WorkPool;
+typedef struct WorkerPool WorkerPool;
 
 /* Reads the configuration as the start did (file, drop-ins, environment, command line) into
  * c, which config_init() prepared; on failure sets *ret_error. userdata: what main gave. */
@@ -30,6 +31,7 @@ typedef struct Manager {
         Server *server;
         Broker *broker;
         Engine *engine;
+        WorkerPool *workers;    /* dedicated workers of workflows (worker-pool.h) */
         Vault *vault;           /* the secret key: read-only once loaded, any thread may use it */
         WorkPool *work_pool;    /* blocking calls of request handlers (credential checks) */
         sd_bus *bus;            /* the system bus (src/bus/), NULL when off or unreachable */

@@ -77,6 +77,10 @@ struct Engine {
         sd_event_source *prune_timer;
         int64_t prune_cursor;   /* the last workflow id looked at in this pass */
 
+        /* Dedicated workers: pipelitd's routing, a worker process's cancels (engine-handover.c). */
+        EngineHooks hooks;
+        json_t *worker_label;           /* metadata.worker of the logs written here, or NULL */
+
         pthread_mutex_t lock;
         pthread_cond_t exited;          /* a worker thread ended */
         Worker *workers;
@@ -94,6 +98,10 @@ int engine_worker_reconnect(Worker *w);
 
 /* Enqueues node runs the database has just committed as queued. */
 void engine_enqueue(Engine *e, const char *execution_id, const int64_t *ids, size_t n, usec_t run_at);
+
+/* A due job that a dedicated worker should run instead (engine-handover.c): true when it
+ * went there. */
+bool engine_hand_over(Worker *w, const BrokerJob *job);
 
 /* Worker bookkeeping for cancellation. */
 void engine_worker_begin(Worker *w, const char *execution_id);

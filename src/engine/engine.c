@@ -147,6 +147,7 @@ Engine *engine_free(Engine *e) {
         llm_client_free(e->llm);
         price_table_free(e->prices);
         platform_link_free(e->platform);
+        json_decref(e->worker_label);
         /* After the client: its last callbacks may still wake them. */
         suspensions_free(e);
         retention_stop(e);
@@ -224,6 +225,9 @@ static void *worker_main(void *userdata) {
                 if (r < 0)
                         continue;
 
+                /* A dedicated worker's workflow: its process runs the job. */
+                if (job.node_run_id != 0 && worker_connect(w) >= 0 && engine_hand_over(w, &job))
+                        continue;
                 if (worker_connect(w) < 0 ||
                     (job.node_run_id == 0 ? engine_run_pending_start(w, job.execution_id)
                                           : orchestrator_run_job(w, &job)) == -EAGAIN) {
@@ -261,20 +265,8 @@ static int engine_recover(Engine *e, Db *db) {
         return 0;
 }
 
-int engine_start(Engine *e, Db *db) {
+int engine_start_workers(Engine *e) {
         int r;
-
-        r = engine_recover(e, db);
-        if (r >= 0)
-                r = engine_recover_children(e, db);
-        if (r < 0)
-                return log_error_errno(r, "Cannot recover unfinished executions: %s", db_last_error(db));
-        r = retention_start(e, db);
-        if (r < 0)
-                return log_error_errno(r, "Cannot arm the pruning of old executions: %m");
-        r = workspaces_sweep(db);
-        if (r < 0)
-                log_warning_errno(r, "Cannot remove the workspaces of deleted workflows: %m");
 
         r = llm_client_start(e->llm);
         if (r < 0)
@@ -293,6 +285,27 @@ int engine_start(Engine *e, Db *db) {
         }
         if (e->n_workers == 0)
                 log_warning("Workers=0: executions are accepted but no node runs.");
+        return 0;
+}
+
+int engine_start(Engine *e, Db *db) {
+        int r;
+
+        r = engine_recover(e, db);
+        if (r >= 0)
+                r = engine_recover_children(e, db);
+        if (r < 0)
+                return log_error_errno(r, "Cannot recover unfinished executions: %s", db_last_error(db));
+        r = retention_start(e, db);
+        if (r < 0)
+                return log_error_errno(r, "Cannot arm the pruning of old executions: %m");
+        r = workspaces_sweep(db);
+        if (r < 0)
+                log_warning_errno(r, "Cannot remove the workspaces of deleted workflows: %m");
+
+        r = engine_start_workers(e);
+        if (r < 0)
+                return r;
 
         r = scheduler_start(e->scheduler, db);
         if (r < 0)
@@ -466,6 +479,18 @@ int engine_execute(Engine *e, Db *db, const EngineRequest *req, char ret_id[stat
         return engine_execute_from(e, db, req, NULL, ret_id, ret_error);
 }
 
+void engine_interrupt(Engine *e, const char *execution_id) {
+        /* Running nodes see it through NodeRun.cancelled; their commit finds the execution over. */
+        pthread_mutex_lock(&e->lock);
+        for (unsigned i = 0; i < e->n_workers; i++)
+                if (streq(e->workers[i].execution_id, execution_id))
+                        e->workers[i].cancelled = true;
+        pthread_mutex_unlock(&e->lock);
+
+        /* Runs waiting on the network stop waiting; their resume finds the execution over. */
+        suspensions_cancel(e, execution_id);
+}
+
 int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workflow_slug) {
         ExecutionState state;
         int r;
@@ -488,15 +513,10 @@ int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workf
                 return r;
         }
 
-        /* Running nodes see it through NodeRun.cancelled; their commit finds the execution over. */
-        pthread_mutex_lock(&e->lock);
-        for (unsigned i = 0; i < e->n_workers; i++)
-                if (streq(e->workers[i].execution_id, execution_id))
-                        e->workers[i].cancelled = true;
-        pthread_mutex_unlock(&e->lock);
-
-        /* Runs waiting on the network stop waiting; their resume finds the execution over. */
-        suspensions_cancel(e, execution_id);
+        engine_interrupt(e, execution_id);
+        /* Its nodes running in a dedicated worker stop too. */
+        if (e->hooks.cancelled)
+                e->hooks.cancelled(e->hooks.userdata, execution_id);
         events_publish_workflow(workflow_slug, "execution_cancelled", execution_id,
                                 json_pack("{s:s}", "execution_id", execution_id));
         engine_execution_ended(e, db, execution_id, EXECUTION_CANCELLED);

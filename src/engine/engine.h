@@ -85,3 +85,36 @@ int engine_resume(Engine *e, Db *db, const char *execution_id, const char *workf
 /* Schedules were created, changed or deleted (the API, the bus): the scheduler looks again
  * at what is due (engine/scheduler.h). On the I/O thread; e may be NULL. */
 void engine_schedules_changed(Engine *e);
+
+/* --- Dedicated workers (engine-handover.c; src/daemon/worker-pool.c, src/worker/) ---------- */
+
+struct BrokerJob;
+
+/* How pipelitd hands the node runs of some workflows to dedicated worker processes, and how
+ * a worker process tells pipelitd of its cancels. */
+typedef struct EngineHooks {
+        /* Whether any job may go to a dedicated worker now (cheap, on any thread). */
+        bool (*routing)(void *userdata);
+        /* A due job of workflow_id, on a worker thread: true when it went to the workflow's
+         * dedicated worker (or waits for it), false when this process runs it. */
+        bool (*route_job)(void *userdata, int64_t workflow_id, const struct BrokerJob *job);
+        /* execution_id was cancelled here: its nodes running in other processes stop too. */
+        void (*cancelled)(void *userdata, const char *execution_id);
+        void *userdata;
+} EngineHooks;
+
+/* Before engine_start(). */
+void engine_set_hooks(Engine *e, const EngineHooks *hooks);
+/* A dedicated worker's start (pipelit-worker): the LLM client and the worker threads only; no
+ * recovery, pruning or schedules, which pipelitd does. */
+int engine_start_workers(Engine *e);
+/* The nodes of execution_id running or waiting in this process are told to stop (it was
+ * cancelled in another process). */
+void engine_interrupt(Engine *e, const char *execution_id);
+/* A dedicated worker went away holding node runs of execution_id: they go back to this
+ * process's queue, those cut off mid-way as after a crash. db: the I/O thread's. Returns how
+ * many, or negative errno. */
+int engine_take_back(Engine *e, Db *db, const char *execution_id);
+/* What metadata.worker of the execution logs written here says (a dedicated worker's
+ * {"workflow", "pid", "unit"?}); takes the reference. NULL in pipelitd. */
+void engine_set_worker_label(Engine *e, json_t *label);

@@ -14,13 +14,29 @@
 
 /* Set at start and cleared at the end, while no worker runs; read by every publisher. */
 static Broker *events_broker;
-/* WebSocket subscriptions open in this process. With none, a node's events would cost the
- * engine more than running a quick node does, for nobody. (A broker reaching other
- * processes will have to count theirs too.) */
+/* WebSocket subscriptions open in this process (in a dedicated worker: pipelitd's, which it
+ * is told). With none, a node's events would cost the engine more than running a quick node
+ * does, for nobody. */
 static long events_listeners;
 
+/* Told of every change (pipelitd passes the count on to its dedicated workers). */
+static EventsListenersFunc listeners_hook;
+static void *listeners_hook_data;
+
 void events_listeners_changed(int delta) {
-        __atomic_add_fetch(&events_listeners, delta, __ATOMIC_RELAXED);
+        long n = __atomic_add_fetch(&events_listeners, delta, __ATOMIC_RELAXED);
+
+        if (listeners_hook)
+                listeners_hook(n, listeners_hook_data);
+}
+
+long events_listeners_count(void) {
+        return __atomic_load_n(&events_listeners, __ATOMIC_RELAXED);
+}
+
+void events_set_listeners_hook(EventsListenersFunc f, void *userdata) {
+        listeners_hook = f;
+        listeners_hook_data = userdata;
 }
 
 bool events_wanted(const char *type) {

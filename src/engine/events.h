@@ -18,6 +18,10 @@ void events_set_broker(Broker *broker);
 
 /* WebSocket subscriptions come and go (ws-hub.c): delta +1 or -1. */
 void events_listeners_changed(int delta);
+long events_listeners_count(void);
+/* Called with the new count after each change, on the changing thread (NULL: none). */
+typedef void (*EventsListenersFunc)(long count, void *userdata);
+void events_set_listeners_hook(EventsListenersFunc f, void *userdata);
 /* Whether an event of type would reach anyone: with no subscription open, only the ends of
  * executions (execution_*), which sync webhooks wait for. Callers skip building the rest;
  * publishing skips them anyway. */

@@ -93,8 +93,9 @@ static json_t *log_input(json_t *input) {
 static int log_run(Job *j, const char *status, const NodeOutcome *o, json_t *output) {
         _cleanup_json_ json_t *input = log_input(o->input), *metadata = NULL;
 
-        metadata = json_pack("{s:I, s:s?, s:s?}", "attempt", (json_int_t) j->row.attempt,
-                             "route", o->route, "iteration", isempty(j->row.iteration) ? NULL : j->row.iteration);
+        metadata = json_pack("{s:I, s:s?, s:s?, s:O?}", "attempt", (json_int_t) j->row.attempt,
+                             "route", o->route, "iteration", isempty(j->row.iteration) ? NULL : j->row.iteration,
+                             "worker", j->engine->worker_label);
         if (!metadata || (o->input && !input))
                 return -ENOMEM;
 

@@ -129,6 +129,16 @@ NodeRunWaker *suspension_take(Engine *e, int64_t node_run_id, bool *ret_waiting)
         return found;
 }
 
+bool suspension_listed(Engine *e, int64_t node_run_id) {
+        bool found = false;
+
+        pthread_mutex_lock(&e->lock);
+        for (NodeRunWaker *w = e->suspended; w && !found; w = w->next)
+                found = w->node_run_id == node_run_id;
+        pthread_mutex_unlock(&e->lock);
+        return found;
+}
+
 void suspension_unpark(NodeRunWaker *w, JobResult *res, bool *ret_cancelled) {
         *res = w->result;
         *ret_cancelled = w->cancelled;

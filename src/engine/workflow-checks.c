@@ -9,6 +9,7 @@
 #include "common/json-util.h"
 #include "engine/budget-limits.h"
 #include "engine/workflow-checks.h"
+#include "worker/worker-settings.h"
 
 #define DESCRIPTION_MAX 65536
 #define TAGS_MAX 100
@@ -169,22 +170,25 @@ static void check_retention_limit(json_t *retention, const char *key, int64_t ma
 }
 
 /* settings: {retention: {keep_successful: "all"|"none", max_age_days, max_count}, budget:
- * {tokens_per_day, …} (budget-limits.h)}. Unknown keys are refused so that a typo does not
+ * {tokens_per_day, …} (budget-limits.h), worker: {dedicated, …} (worker/worker-settings.h)}. Unknown keys are refused so that a typo does not
  * silently keep everything. */
 static void check_settings(json_t *body, json_t *errors) {
         json_t *settings = json_object_get(body, "settings"), *retention, *v;
-        _cleanup_json_ json_t *budget_loc = NULL;
+        _cleanup_json_ json_t *budget_loc = NULL, *worker_loc = NULL;
         const char *key, *keep;
 
         if (!json_is_object(settings))
                 return;
         json_object_foreach(settings, key, v)
-                if (!streq(key, "retention") && !streq(key, "budget"))
+                if (!streq(key, "retention") && !streq(key, "budget") && !streq(key, "worker"))
                         settings_error(errors, key, NULL, "extra_forbidden", "Unknown setting (known: retention, "
-                                       "budget)");
+                                       "budget, worker)");
         budget_loc = json_pack("[s, s, s]", "body", "settings", "budget");
         if (budget_loc)
                 budget_check_json(json_object_get(settings, "budget"), budget_loc, errors);
+        worker_loc = json_pack("[s, s, s]", "body", "settings", "worker");
+        if (worker_loc)
+                worker_settings_check_json(json_object_get(settings, "worker"), worker_loc, errors);
 
         retention = json_object_get(settings, "retention");
         if (!retention || json_is_null(retention))

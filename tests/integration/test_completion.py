@@ -63,8 +63,11 @@ class CompletionTest(DaemonTestCase):
                 self.assertEqual(self.complete("run", forecast[:-1]), [forecast])
                 self.assertTrue(slugs <= set(self.complete("--json", "executions", "--workflow", "")))
                 self.assertTrue(slugs <= set(self.complete("executions", "--workflow", "=", "")))
+                for sub in ("start", "stop"):
+                        self.assertTrue(slugs <= set(self.complete("worker", sub, "")), sub)
                 # Only the command's own argument is a slug.
                 self.assertEqual(self.complete("show", forecast, ""), [])
+                self.assertEqual(self.complete("worker", "list", ""), [])
 
         def test_the_bus_of_the_command_line(self):
                 slug = self.make_workflow(name="Bus choice")["slug"]

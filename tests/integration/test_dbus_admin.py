@@ -482,6 +482,24 @@ class PolkitTest(BusCase):
                 self.assertEqual(asked[2][3], "0")
                 self.assert_healthy()
 
+        def test_terminal_lets_polkit_ask_unless_told_not_to(self):
+                # pipelitctl with a terminal lets polkit ask for a password (and runs pkttyagent
+                # for it, when installed); --no-ask-password does not.
+                before = len(self.questions())
+                master, slave = os.openpty()
+                try:
+                        for args in (("reload",), ("--no-ask-password", "reload")):
+                                p = subprocess.run(as_user([PIPELITCTL] + list(args), NOBODY), stdin=slave,
+                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                                                   env=dict(os.environ, **self.bus.env()))
+                                self.assertEqual(p.returncode, 1, p.stderr)
+                finally:
+                        os.close(master)
+                        os.close(slave)
+                asked = self.questions()[before:]
+                self.assertEqual([(q[0], q[3]) for q in asked], [(ACTION + "reload", "1"), (ACTION + "reload", "0")])
+                self.assert_healthy()
+
         def test_run_and_import_ask_polkit_too(self):
                 error, text = self.call_error("Run", "ss", "no-such-flow", "", uid=NOBODY)
                 self.assertEqual(error, "org.freedesktop.DBus.Error.AccessDenied")

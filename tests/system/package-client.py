@@ -4,6 +4,8 @@
 
   package-client.py get PATH              prints the status, then the body
   package-client.py login USERNAME        (password on stdin) prints the status, then the body
+  package-client.py api METHOD PATH KEY   (JSON body on stdin, may be empty) with API key KEY;
+                                          prints the status, then the body
   package-client.py load STOPFILE         GET /health in a loop until STOPFILE exists (at most
                                           two minutes); prints {"ok", "failed", "errors"}"""
 
@@ -16,9 +18,11 @@ import time
 PORT = 8080
 
 
-def request(method, path, body=None):
+def request(method, path, body=None, key=None):
         c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         headers = {"Connection": "close"}
+        if key:
+                headers["Authorization"] = "Bearer " + key
         if body is not None:
                 headers["Content-Type"] = "application/json"
         try:
@@ -57,6 +61,10 @@ def main():
                 password = sys.stdin.readline().rstrip("\n")
                 status, body = request("POST", "/api/v1/auth/token/",
                                        {"username": sys.argv[2], "password": password})
+        elif command == "api":
+                text = sys.stdin.read()
+                status, body = request(sys.argv[2], sys.argv[3], json.loads(text) if text.strip() else None,
+                                       sys.argv[4])
         elif command == "load":
                 load(sys.argv[2])
                 return

@@ -5,10 +5,12 @@ file system of test-sandbox-systemd.py, same cache), installs the package there 
 checks that installing creates the user, enables the sockets and starts nothing; that the
 first request through the socket starts pipelitd; that pipelitctl over the system bus
 creates an admin, imports a workflow and follows its run; that a failed execution's lines
-are found by journalctl PIPELIT_EXECUTION=; that an unprivileged user can read but gets
+are found by journalctl PIPELIT_EXECUTION=; that a workflow set to a dedicated worker runs
+in pipelit-worker@SLUG.service, started by pipelitd with the workflow's limits (systemctl
+show) and stopped when the workflow no longer asks for it; that an unprivileged user can read but gets
 AccessDenied on privileged methods; that "systemctl restart" under a stream of requests
 loses none; that the daemon exits when idle and comes back on the next request; that
-"systemctl stop" is clean; how systemd-analyze security rates the service; that an
+"systemctl stop" is clean; how systemd-analyze security rates the service and the worker unit; that an
 upgrade restarts a running daemon while the socket keeps listening; and that removing the
 package stops everything.
 
@@ -46,12 +48,14 @@ PASSWORD = "admin-password-1"
 UNITS = ("pipelitd.socket", "pipelitd.service", "pipelit-code.socket")
 # What the package must install besides the programs.
 INSTALLED = ["/usr/sbin/pipelitd", "/usr/bin/pipelitctl", "/usr/libexec/pipelit/pipelit-jq",
-             "/usr/libexec/pipelit/pipelit-code-runner", "/etc/pipelit/pipelitd.conf",
+             "/usr/libexec/pipelit/pipelit-code-runner", "/usr/libexec/pipelit/pipelit-worker",
+             "/etc/pipelit/pipelitd.conf",
              "/usr/lib/sysusers.d/pipelit.conf",
              "/usr/share/dbus-1/system.d/org.pipelit.Pipelit1.conf",
              "/usr/share/dbus-1/system-services/org.pipelit.Pipelit1.service",
              "/usr/share/dbus-1/interfaces/org.pipelit.Pipelit1.xml",
              "/usr/share/polkit-1/actions/org.pipelit.Pipelit1.policy",
+             "/usr/share/polkit-1/rules.d/org.pipelit.Pipelit1.rules",
              "/usr/lib/systemd/catalog/pipelit.catalog",
              "/usr/share/man/man8/pipelitd.8.gz", "/usr/share/man/man1/pipelitctl.1.gz",
              "/usr/share/man/man5/pipelitd.conf.5.gz",
@@ -327,6 +331,56 @@ class PackageTest(unittest.TestCase):
                 # -x explains it from the package's catalog.
                 self.assertIn("Defined-By: pipelit", self.journal("-x", f"PIPELIT_EXECUTION={execution}"))
 
+        def test_04a_dedicated_worker_runs_in_its_unit_with_its_limits(self):
+                r = self.ctl("import", f"{SHARED}/shout.json")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                slug = r.stdout.strip()
+                unit = f"pipelit-worker@{slug}.service"
+                status, body = self.client("login", "admin", input=PASSWORD + "\n")
+                self.assertEqual(status, 200, body)
+                key = json.loads(body)["key"]
+                worker = {"dedicated": True, "memory_max": "256M", "cpu_quota": "50%", "tasks_max": 64}
+                status, body = self.client("api", "PATCH", f"/api/v1/workflows/{slug}/", key,
+                                           input=json.dumps({"settings": {"worker": worker}}))
+                self.assertEqual(status, 200, body)
+
+                # pipelitd (user pipelit) starts the unit through systemd's D-Bus API, with
+                # the workflow's limits, and the run happens there.
+                r = self.ctl("run", slug, "--text", "worker", "--follow")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr + self.journal("-u", unit, "-u", "pipelitd"))
+                self.assertIn('"WORKER"', r.stdout)
+                execution = re.search(r"Execution ([0-9a-f-]{36}) ", r.stderr).group(1)
+                self.assertEqual(self.state(unit), "active")
+                shown = self.show(unit, "MemoryMax", "CPUQuotaPerSecUSec", "TasksMax", "Slice", "User", "MainPID")
+                log(f"systemctl show {unit}: {shown}")
+                self.assertEqual((shown["MemoryMax"], shown["CPUQuotaPerSecUSec"], shown["TasksMax"]),
+                                 (str(256 << 20), "500ms", "64"))
+                self.assertEqual((shown["Slice"], shown["User"]), ("pipelit.slice", "pipelit"))
+                deadline = time.monotonic() + 10
+                while True:
+                        entries = [json.loads(line) for line in
+                                   self.journal("-o", "json", f"_SYSTEMD_UNIT={unit}",
+                                                f"PIPELIT_EXECUTION={execution}").splitlines()]
+                        if entries or time.monotonic() > deadline:
+                                break
+                        time.sleep(0.2)
+                self.assertTrue(entries, f"no line of {unit} for execution {execution}")
+                self.assertIn(f"Running execution {execution}", entries[0]["MESSAGE"])
+                self.assertEqual(entries[0]["_PID"], shown["MainPID"])
+
+                r = self.ctl("--json", "worker", "list")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                listed = {w["slug"]: w for w in json.loads(r.stdout)["workers"]}
+                self.assertEqual((listed[slug]["unit"], listed[slug]["state"], listed[slug]["pid"]),
+                                 (unit, "running", int(shown["MainPID"])))
+
+                # No longer dedicated: pipelitd stops the unit.
+                status, body = self.client("api", "PATCH", f"/api/v1/workflows/{slug}/", key,
+                                           input=json.dumps({"settings": {"worker": None}}))
+                self.assertEqual(status, 200, body)
+                self.wait_for(unit, "inactive")
+                self.assertEqual(self.show(unit, "Result")["Result"], "success")
+
         def test_05_unprivileged_users_read_but_get_access_denied(self):
                 r = self.ctl("status", user="nobody")
                 self.assertEqual(r.returncode, 0, r.stderr)
@@ -401,11 +455,12 @@ class PackageTest(unittest.TestCase):
                 self.assertEqual(status, 200, body)
 
         def test_09_security_exposure(self):
-                r = self.run_in("systemd-analyze", "security", "--no-pager", "pipelitd.service")
-                exposure = float(re.search(r"Overall exposure level for pipelitd\.service: ([0-9.]+)",
-                                           r.stdout).group(1))
-                log(f"systemd-analyze security pipelitd.service: {exposure}")
-                self.assertLessEqual(exposure, MAX_EXPOSURE, r.stdout)
+                for unit in ("pipelitd.service", "pipelit-worker@example.service"):
+                        r = self.run_in("systemd-analyze", "security", "--no-pager", unit)
+                        exposure = float(re.search(r"Overall exposure level for %s: ([0-9.]+)" % re.escape(unit),
+                                                   r.stdout).group(1))
+                        log(f"systemd-analyze security {unit}: {exposure}")
+                        self.assertLessEqual(exposure, MAX_EXPOSURE, r.stdout)
 
         def test_10_upgrade_restarts_a_running_daemon_and_keeps_the_socket(self):
                 listening_since = self.show("pipelitd.socket", "ActiveEnterTimestampMonotonic")
