@@ -348,21 +348,25 @@ static int run_statement(Db *db, sqlite3_stmt *stmt, DbResult **ret, size_t n_pa
         return 0;
 }
 
-static int sqlite_query(Db *db, DbResult **ret, const char *sql, size_t n_params, const char *const *params) {
-        sqlite3_stmt *stmt;
-        int r;
-
-        r = statement_get(db, sql, &stmt);
-        if (r < 0)
-                return r;
-
-        r = run_statement(db, stmt, ret, n_params, params);
+static int run_prepared(Db *db, sqlite3_stmt *stmt, DbResult **ret, size_t n_params, const char *const *params) {
+        int r = run_statement(db, stmt, ret, n_params, params);
 
         /* Ends the read snapshot and drops the pointers to params; the error text was
          * taken above, before the reset. */
         sqlite3_reset(stmt);
         sqlite3_clear_bindings(stmt);
         return r;
+}
+
+/* Runs sql on the connection the Db uses now. */
+static int query_here(Db *db, DbResult **ret, const char *sql, size_t n_params, const char *const *params) {
+        sqlite3_stmt *stmt;
+        int r;
+
+        r = statement_get(db, sql, &stmt);
+        if (r < 0)
+                return r;
+        return run_prepared(db, stmt, ret, n_params, params);
 }
 
 static int sqlite_exec_script(Db *db, const char *sql) {
@@ -440,13 +444,40 @@ static int sqlite_begin(Db *db) {
                         return r;
                 }
         }
-        r = sqlite_query(db, NULL, "BEGIN IMMEDIATE", 0, NULL);
+        r = query_here(db, NULL, "BEGIN IMMEDIATE", 0, NULL);
         writer_release_when_done(s);
         return r;
 }
 
+/* A write outside a transaction is a transaction of its own: it queues for the write
+ * connection like the others, where it used to wait in SQLite's busy handler (which sleeps
+ * 1, 2, 5, 10… ms between looks) for the lock that connection holds. */
+static int sqlite_query(Db *db, DbResult **ret, const char *sql, size_t n_params, const char *const *params) {
+        SqliteDb *s = sqlite_db(db);
+        sqlite3_stmt *stmt;
+        int r;
+
+        if (s->holds_writer || !s->writer)
+                return query_here(db, ret, sql, n_params, params);
+        r = statement_get(db, sql, &stmt);
+        if (r < 0)
+                return r;
+        /* EDEADLK: this thread writes on another Db already; as in sqlite_begin(). */
+        if (sqlite3_stmt_readonly(stmt) || pthread_mutex_lock(&writer_lock) != 0)
+                return run_prepared(db, stmt, ret, n_params, params);
+
+        s->holds_writer = true;
+        r = writer_attach(db);
+        if (r >= 0)
+                r = query_here(db, ret, sql, n_params, params);
+        s->holds_writer = false;
+        s->conn = &s->own;
+        (void) pthread_mutex_unlock(&writer_lock);
+        return r;
+}
+
 static int sqlite_commit(Db *db) {
-        int r = sqlite_query(db, NULL, "COMMIT", 0, NULL);
+        int r = query_here(db, NULL, "COMMIT", 0, NULL);
 
         writer_release_when_done(sqlite_db(db));
         return r;
@@ -457,7 +488,7 @@ static int sqlite_rollback(Db *db) {
 
         /* Some errors (a full disk, say) already rolled the transaction back. */
         if (!sqlite3_get_autocommit(sqlite_db(db)->conn->handle))
-                r = sqlite_query(db, NULL, "ROLLBACK", 0, NULL);
+                r = query_here(db, NULL, "ROLLBACK", 0, NULL);
         writer_release_when_done(sqlite_db(db));
         return r;
 }

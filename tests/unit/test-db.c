@@ -687,6 +687,7 @@ typedef struct Worker {
         int backend;
         int result;
         char *error;
+        bool started;
 } Worker;
 
 static void *migrate_thread(void *userdata) {
@@ -766,6 +767,41 @@ START_TEST(test_sqlite_concurrent_writers) {
 }
 END_TEST
 
+/* Holds a write transaction for longer than SQLite's busy handler waits (5 s). */
+static void *long_writer_thread(void *userdata) {
+        Worker *w = userdata;
+        Db *db = open_test_db(BACKEND_SQLITE);
+
+        w->result = db_begin(db);
+        if (w->result >= 0)
+                w->result = db_queryv(db, NULL, "INSERT INTO counter (n) VALUES (?)", "1");
+        __atomic_store_n(&w->started, true, __ATOMIC_RELEASE);
+        usleep(5500 * 1000);
+        if (w->result >= 0)
+                w->result = db_commit(db);
+        db_close(db);
+        return NULL;
+}
+
+/* A write outside a transaction waits its turn behind another thread's transaction, however
+ * long that runs, where SQLite's busy handler gave up after 5 s: "database is locked". */
+START_TEST(test_sqlite_autocommit_write_waits_its_turn) {
+        _cleanup_(db_closep) Db *db = open_test_db(BACKEND_SQLITE);
+        Worker w = {};
+        pthread_t t;
+
+        ck_assert_int_eq(db_exec_script(db, "CREATE TABLE counter (n INTEGER PRIMARY KEY)"), 0);
+        ck_assert_int_eq(pthread_create(&t, NULL, long_writer_thread, &w), 0);
+        while (!__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
+                usleep(1000);
+
+        ck_assert_msg(db_queryv(db, NULL, "INSERT INTO counter (n) VALUES (?)", "2") >= 0, "%s", db_last_error(db));
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+        ck_assert_int_ge(w.result, 0);
+        ck_assert_int_eq(count_rows(db, "counter"), 2);
+}
+END_TEST
+
 static Suite *db_suite(void) {
         int n_backends = pg_url ? 2 : 1;
         Suite *s = suite_create("db");
@@ -773,12 +809,14 @@ static Suite *db_suite(void) {
 
         tc = tcase_create("sqlite");
         tcase_add_checked_fixture(tc, setup, NULL);
+        tcase_set_timeout(tc, 30);
         tcase_add_test(tc, test_open_errors);
         tcase_add_test(tc, test_sqlite_setup);
         tcase_add_test(tc, test_sqlite_memory_and_relative);
         tcase_add_test(tc, test_migration_breaking_foreign_keys);
         tcase_add_test(tc, test_sqlite_concurrent_writers);
         tcase_add_test(tc, test_sqlite_checkpoints);
+        tcase_add_test(tc, test_sqlite_autocommit_write_waits_its_turn);
         suite_add_tcase(s, tc);
 
         /* _i picks the backend: SQLite always, PostgreSQL when PIPELIT_TEST_PG_URL is set. */
