@@ -71,12 +71,13 @@ struct LlmCall {
 
 struct LlmClient {
         LlmClientOptions opts;
-        CURLM *multi;
+        CURLM *multi;                   /* set under lock by the first request, then kept */
         pthread_t thread;
-        bool running;                   /* owner's view: the thread exists */
+        bool running;                   /* owner's view: started and not stopped */
 
         pthread_mutex_t lock;
         /* under lock: */
+        bool thread_running;
         LlmCall *queue_head, *queue_tail;
         LlmHandle *cancels;
         size_t n_cancels, cancels_allocated;
@@ -557,10 +558,6 @@ static void *client_thread(void *userdata) {
 int llm_client_new(const LlmClientOptions *opts, LlmClient **ret) {
         LlmClient *c;
 
-        pthread_once(&curl_once, curl_init_once);
-        if (curl_init_result != CURLE_OK)
-                return -EIO;
-
         c = calloc(1, sizeof(LlmClient));
         if (!c)
                 return -ENOMEM;
@@ -578,49 +575,65 @@ int llm_client_new(const LlmClientOptions *opts, LlmClient **ret) {
         pthread_mutex_init(&c->lock, NULL);
         c->next_check = USEC_INFINITY;
         c->random_state = now_realtime_usec() ^ ((uint64_t) (uintptr_t) c << 16) ^ UINT64_C(0x9e3779b97f4a7c15);
-
-        c->multi = curl_multi_init();
-        if (!c->multi) {
-                llm_client_free(c);
-                return -ENOMEM;
-        }
-        if (c->opts.max_connections > 0)
-                curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) c->opts.max_connections);
         *ret = c;
         return 0;
 }
 
-int llm_client_start(LlmClient *c) {
+/* With c->lock held: the first request sets up libcurl, the multi handle and the thread. A
+ * daemon that never calls a model never initialises libcurl and its TLS library, which
+ * would take about 1.7 MiB of memory at start. */
+static int thread_start_locked(LlmClient *c) {
         int r;
 
+        if (c->thread_running)
+                return 0;
+        pthread_once(&curl_once, curl_init_once);
+        if (curl_init_result != CURLE_OK)
+                return -EIO;
+        if (!c->multi) {
+                c->multi = curl_multi_init();
+                if (!c->multi)
+                        return -ENOMEM;
+                if (c->opts.max_connections > 0)
+                        curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) c->opts.max_connections);
+        }
+        r = -pthread_create(&c->thread, NULL, client_thread, c);
+        if (r < 0)
+                return r;
+        c->thread_running = true;
+        return 0;
+}
+
+int llm_client_start(LlmClient *c) {
         if (c->running)
                 return -EALREADY;
         pthread_mutex_lock(&c->lock);
         c->stopping = false;
         c->accepting = true;
         pthread_mutex_unlock(&c->lock);
-        r = pthread_create(&c->thread, NULL, client_thread, c);
-        if (r != 0) {
-                pthread_mutex_lock(&c->lock);
-                c->accepting = false;
-                pthread_mutex_unlock(&c->lock);
-                return -r;
-        }
         c->running = true;
         return 0;
 }
 
 int llm_client_stop(LlmClient *c) {
+        bool thread;
+
         if (!c || !c->running)
                 return 0;
-        if (pthread_equal(pthread_self(), c->thread))
-                return -EDEADLK;
         pthread_mutex_lock(&c->lock);
+        thread = c->thread_running;
+        if (thread && pthread_equal(pthread_self(), c->thread)) {
+                pthread_mutex_unlock(&c->lock);
+                return -EDEADLK;
+        }
         c->stopping = true;
         c->accepting = false;
+        c->thread_running = false;
         pthread_mutex_unlock(&c->lock);
-        curl_multi_wakeup(c->multi);
-        pthread_join(c->thread, NULL);
+        if (thread) {
+                curl_multi_wakeup(c->multi);
+                pthread_join(c->thread, NULL);
+        }
         c->running = false;
         return 0;
 }
@@ -699,10 +712,11 @@ int llm_client_submit(LlmClient *c, const LlmRequest *req, LlmDoneFunc done, Llm
         call->userdata = userdata;
 
         pthread_mutex_lock(&c->lock);
-        if (!c->accepting) {
+        r = c->accepting ? thread_start_locked(c) : -ESHUTDOWN;
+        if (r < 0) {
                 pthread_mutex_unlock(&c->lock);
                 call_free(call);
-                return -ESHUTDOWN;
+                return r;
         }
         id = call->id = ++c->last_id;
         if (c->queue_tail)
@@ -720,6 +734,8 @@ int llm_client_submit(LlmClient *c, const LlmRequest *req, LlmDoneFunc done, Llm
 }
 
 int llm_client_cancel(LlmClient *c, LlmHandle handle) {
+        bool thread;
+
         if (!c || handle == 0)
                 return -EINVAL;
         pthread_mutex_lock(&c->lock);
@@ -739,8 +755,10 @@ int llm_client_cancel(LlmClient *c, LlmHandle handle) {
                 c->cancels_allocated = allocated;
         }
         c->cancels[c->n_cancels++] = handle;
+        thread = c->thread_running;
         pthread_mutex_unlock(&c->lock);
-        curl_multi_wakeup(c->multi);
+        if (thread)
+                curl_multi_wakeup(c->multi);
         return 0;
 }
 
