@@ -14,6 +14,7 @@ import http.client
 import itertools
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -46,7 +47,27 @@ def unique(prefix="x"):
         return "%s%d%d" % (prefix, os.getpid() % 10000, next(_counter))
 
 
+def _ephemeral_low():
+        try:
+                with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+                        return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+                return 32768
+
+
 def free_port():
+        """A free port below the kernel's ephemeral range: a daemon restarted on its port must
+        find it free, and any outgoing connection (of this suite or of the other backend's,
+        running side by side) may get a port of that range as its own end."""
+        low = _ephemeral_low()
+        for _ in range(200):
+                port = random.randrange(max(1024, low - 12000), low)
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                        try:
+                                s.bind(("127.0.0.1", port))
+                        except OSError:
+                                continue
+                        return port
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                 s.bind(("127.0.0.1", 0))
                 return s.getsockname()[1]
