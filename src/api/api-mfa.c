@@ -157,7 +157,34 @@ static int check_own_code(HttpRequest *req, HttpResponse *resp, const char *code
         return r < 0 ? r : 0;
 }
 
-static int mfa_verify(HttpRequest *req, HttpResponse *resp) {
+/* Turning MFA on (verify) or off (disable): both take a code of the user's authenticator. */
+typedef struct MfaSwitch {
+        bool enable;
+        int (*store)(Db *db, int64_t user_id);
+        int wrong_state_status;         /* MFA is on already / not on */
+        const char *wrong_state, *not_found;
+        int not_found_status;
+} MfaSwitch;
+
+static const MfaSwitch turn_on = {
+        .enable = true,
+        .store = store_mfa_enable,
+        .wrong_state_status = 409,
+        .wrong_state = "MFA is enabled already.",
+        .not_found_status = 400,
+        .not_found = "MFA is not set up: POST /api/v1/auth/mfa/setup/ first.",
+};
+
+static const MfaSwitch turn_off = {
+        .enable = false,
+        .store = store_mfa_disable,
+        .wrong_state_status = 400,
+        .wrong_state = "MFA is not enabled.",
+        .not_found_status = 404,
+        .not_found = "User not found.",
+};
+
+static int mfa_switch(HttpRequest *req, HttpResponse *resp, const MfaSwitch *to) {
         _cleanup_json_ json_t *body = NULL;
         _cleanup_(user_mfa_done) UserMfa mfa = {};
         int r;
@@ -168,45 +195,27 @@ static int mfa_verify(HttpRequest *req, HttpResponse *resp) {
         r = mfa_get_own(req, resp, &mfa);
         if (r <= 0)
                 return r;
-        if (mfa.enabled)
-                return http_reply_error(resp, 409, "MFA is enabled already.");
+        if (mfa.enabled == to->enable)
+                return http_reply_error(resp, to->wrong_state_status, "%s", to->wrong_state);
 
         r = check_own_code(req, resp, json_get_string(body, "code", ""));
         if (r <= 0)
                 return r;
-        r = store_mfa_enable(req->manager->db, req->user.id);
+        r = to->store(req->manager->db, req->user.id);
         if (r == -ENOENT)
-                return http_reply_error(resp, 400, "MFA is not set up: POST /api/v1/auth/mfa/setup/ first.");
+                return http_reply_error(resp, to->not_found_status, "%s", to->not_found);
         if (r < 0)
                 return r;
-        log_info("User '%s' turned MFA on.", req->user.username);
-        return http_reply_json(resp, 200, json_pack("{s:b}", "mfa_enabled", true));
+        log_info("User '%s' turned MFA %s.", req->user.username, to->enable ? "on" : "off");
+        return http_reply_json(resp, 200, json_pack("{s:b}", "mfa_enabled", to->enable));
+}
+
+static int mfa_verify(HttpRequest *req, HttpResponse *resp) {
+        return mfa_switch(req, resp, &turn_on);
 }
 
 static int mfa_disable(HttpRequest *req, HttpResponse *resp) {
-        _cleanup_json_ json_t *body = NULL;
-        _cleanup_(user_mfa_done) UserMfa mfa = {};
-        int r;
-
-        body = read_code_body(req, resp, code_fields, ELEMENTSOF(code_fields));
-        if (!body)
-                return resp->status ? 0 : -ENOMEM;
-        r = mfa_get_own(req, resp, &mfa);
-        if (r <= 0)
-                return r;
-        if (!mfa.enabled)
-                return http_reply_error(resp, 400, "MFA is not enabled.");
-
-        r = check_own_code(req, resp, json_get_string(body, "code", ""));
-        if (r <= 0)
-                return r;
-        r = store_mfa_disable(req->manager->db, req->user.id);
-        if (r == -ENOENT)
-                return http_reply_error(resp, 404, "User not found.");
-        if (r < 0)
-                return r;
-        log_info("User '%s' turned MFA off.", req->user.username);
-        return http_reply_json(resp, 200, json_pack("{s:b}", "mfa_enabled", false));
+        return mfa_switch(req, resp, &turn_off);
 }
 
 static int mfa_status(HttpRequest *req, HttpResponse *resp) {
