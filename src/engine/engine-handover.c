@@ -39,16 +39,9 @@ int engine_take_back(Engine *e, Db *db, const char *execution_id) {
         size_t n;
         int r;
 
-        r = store_node_runs_recover_execution(db, execution_id, &runs, &n);
+        r = store_node_runs_recover(db, execution_id, &runs, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                usec_t run_at = runs[i].run_after;
-
-                /* Due after the deadline: taken at the deadline, which times it out. */
-                if (runs[i].deadline > 0 && run_at > runs[i].deadline)
-                        run_at = runs[i].deadline;
-                engine_enqueue(e, runs[i].execution_id, &runs[i].node_run_id, 1, run_at);
-        }
+        engine_enqueue_recovered(e, runs, n);
         return (int) MIN(n, (size_t) INT32_MAX);
 }

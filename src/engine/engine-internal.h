@@ -98,6 +98,9 @@ int engine_worker_reconnect(Worker *w);
 
 /* Enqueues node runs the database has just committed as queued. */
 void engine_enqueue(Engine *e, const char *execution_id, const int64_t *ids, size_t n, usec_t run_at);
+/* Enqueues what store_node_runs_recover() answered; a run due after its execution's deadline
+ * is taken at the deadline, which times it out. */
+void engine_enqueue_recovered(Engine *e, const RecoveredRun *runs, size_t n);
 
 /* A due job that a dedicated worker should run instead (engine-handover.c): true when it
  * went there. */

@@ -244,14 +244,7 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
-static int engine_recover(Engine *e, Db *db) {
-        _cleanup_free_ RecoveredRun *runs = NULL;
-        size_t n;
-        int r;
-
-        r = store_node_runs_recover(db, &runs, &n);
-        if (r < 0)
-                return r;
+void engine_enqueue_recovered(Engine *e, const RecoveredRun *runs, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 usec_t run_at = runs[i].run_after;
 
@@ -260,6 +253,17 @@ static int engine_recover(Engine *e, Db *db) {
                         run_at = runs[i].deadline;
                 engine_enqueue(e, runs[i].execution_id, &runs[i].node_run_id, 1, run_at);
         }
+}
+
+static int engine_recover(Engine *e, Db *db) {
+        _cleanup_free_ RecoveredRun *runs = NULL;
+        size_t n;
+        int r;
+
+        r = store_node_runs_recover(db, NULL, &runs, &n);
+        if (r < 0)
+                return r;
+        engine_enqueue_recovered(e, runs, n);
         if (n > 0)
                 log_info("Resuming %zu queued node run(s) of unfinished executions.", n);
         return 0;

@@ -626,7 +626,7 @@ int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_
 
 /* --- Recovery ---------------------------------------------------------------------------- */
 
-int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n) {
+int store_node_runs_recover(Db *db, const char *execution_id, RecoveredRun **ret, size_t *ret_n) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         _cleanup_free_ RecoveredRun *runs = NULL;
         char now[TIMESTAMP_BUFSZ];
@@ -637,18 +637,33 @@ int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n) {
         if (r < 0)
                 return r;
         /* A run cut off mid-way runs again; the attempt it used stays counted. */
-        r = db_queryv(db, NULL,
-                      "UPDATE execution_nodes SET status = 'queued', updated_at = ? WHERE status = 'running' "
-                      "AND execution_id IN (SELECT execution_id FROM executions "
-                      "WHERE status IN ('pending', 'running', 'interrupted'))",
-                      timestamp_now(now));
-        if (r >= 0)
-                r = db_query(db, &res,
-                             "SELECT n.id, n.execution_id, n.run_after, e.deadline_at FROM execution_nodes n "
-                             "JOIN executions e ON e.execution_id = n.execution_id "
-                             "WHERE e.status IN ('pending', 'running', 'interrupted') "
-                             "AND n.status IN ('queued', 'paused', 'awaiting') ORDER BY n.id",
-                             0, NULL);
+        if (execution_id) {
+                r = db_queryv(db, NULL,
+                              "UPDATE execution_nodes SET status = 'queued', updated_at = ? WHERE status = 'running' "
+                              "AND execution_id IN (SELECT execution_id FROM executions WHERE execution_id = ? "
+                              "AND status IN ('pending', 'running', 'interrupted'))",
+                              timestamp_now(now), execution_id);
+                if (r >= 0)
+                        r = db_queryv(db, &res,
+                                      "SELECT n.id, n.execution_id, n.run_after, e.deadline_at FROM execution_nodes n "
+                                      "JOIN executions e ON e.execution_id = n.execution_id "
+                                      "WHERE e.execution_id = ? AND e.status IN ('pending', 'running', 'interrupted') "
+                                      "AND n.status IN ('queued', 'paused', 'awaiting') ORDER BY n.id",
+                                      execution_id);
+        } else {
+                r = db_queryv(db, NULL,
+                              "UPDATE execution_nodes SET status = 'queued', updated_at = ? WHERE status = 'running' "
+                              "AND execution_id IN (SELECT execution_id FROM executions "
+                              "WHERE status IN ('pending', 'running', 'interrupted'))",
+                              timestamp_now(now));
+                if (r >= 0)
+                        r = db_query(db, &res,
+                                     "SELECT n.id, n.execution_id, n.run_after, e.deadline_at FROM execution_nodes n "
+                                     "JOIN executions e ON e.execution_id = n.execution_id "
+                                     "WHERE e.status IN ('pending', 'running', 'interrupted') "
+                                     "AND n.status IN ('queued', 'paused', 'awaiting') ORDER BY n.id",
+                                     0, NULL);
+        }
         if (r >= 0)
                 r = db_commit(db);
         if (r < 0) {

@@ -213,11 +213,12 @@ typedef struct RecoveredRun {
         usec_t deadline;        /* the execution's; 0: none */
 } RecoveredRun;
 
-/* For a start after a crash: the running node runs of live executions go back to queued
- * (their attempt stays counted), then every queued run of a live execution is answered,
- * and every paused or awaiting one (due at its run_after: a confirmation's expiry, the
- * execution's deadline). */
-int store_node_runs_recover(Db *db, RecoveredRun **ret, size_t *ret_n);
+/* For a start after a crash (execution_id NULL), or for one execution whose dedicated worker
+ * went away: the running node runs of live executions go back to queued (their attempt
+ * stays counted), then every queued run of a live execution is answered, and every paused
+ * or awaiting one (due at its run_after: a confirmation's expiry, the execution's
+ * deadline). *ret_n is 0 for an execution that ended. */
+int store_node_runs_recover(Db *db, const char *execution_id, RecoveredRun **ret, size_t *ret_n);
 
 /* --- The API ------------------------------------------------------------------------------- */
 
