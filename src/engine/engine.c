@@ -437,7 +437,7 @@ static void execution_start_cache(Engine *e, const EngineRequest *req, const Exe
                 execution_info_done(&info);
                 return;
         }
-        (void) execution_cache_add(e->executions, &info);
+        (void) execution_cache_add(e->executions, &info, s->graph, s->topology);
 }
 
 void execution_start_announce(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id) {

@@ -27,7 +27,8 @@ CachedExecution *cached_execution_unref(CachedExecution *x) {
         if (__atomic_sub_fetch(&x->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
                 return NULL;
         execution_info_done(&x->info);
-        topology_free(x->topology);
+        topology_free(x->own_topology);
+        cached_graph_unref(x->graph);
         free(x);
         return NULL;
 }
@@ -123,8 +124,10 @@ static bool graph_has_loops(const Topology *t) {
         return false;
 }
 
-/* A cached execution of info (taken, also on failure) and the topology parsed from it. */
-static int execution_build(ExecutionInfo *info, CachedExecution **ret, char **ret_error) {
+/* A cached execution of info (taken, also on failure) and its topology: graph's when given,
+ * else parsed from info. */
+static int execution_build(ExecutionInfo *info, CachedGraph *graph, const Topology *topology, CachedExecution **ret,
+                           char **ret_error) {
         _cleanup_(cached_execution_unrefp) CachedExecution *x = NULL;
         int r;
 
@@ -136,9 +139,15 @@ static int execution_build(ExecutionInfo *info, CachedExecution **ret, char **re
         x->n_ref = 1;
         x->info = *info;
         *info = (ExecutionInfo) {};
-        r = topology_from_json(x->info.topology, &x->topology, ret_error);
-        if (r < 0)
-                return r;
+        if (topology) {
+                x->graph = cached_graph_ref(graph);
+                x->topology = topology;
+        } else {
+                r = topology_from_json(x->info.topology, &x->own_topology, ret_error);
+                if (r < 0)
+                        return r;
+                x->topology = x->own_topology;
+        }
         x->has_loops = graph_has_loops(x->topology);
         *ret = TAKE_PTR(x);
         return 0;
@@ -192,17 +201,17 @@ int execution_cache_get(ExecutionCache *c, Db *db, const char *id, CachedExecuti
         r = store_execution_info(db, id, &info);
         if (r < 0)
                 return r;
-        r = execution_build(&info, &loaded, ret_error);
+        r = execution_build(&info, NULL, NULL, &loaded, ret_error);
         if (r < 0)
                 return r;
         return cache_insert(c, loaded, ret);
 }
 
-int execution_cache_add(ExecutionCache *c, ExecutionInfo *info) {
+int execution_cache_add(ExecutionCache *c, ExecutionInfo *info, CachedGraph *graph, const Topology *topology) {
         _cleanup_(cached_execution_unrefp) CachedExecution *built = NULL, *kept = NULL;
         int r;
 
-        r = execution_build(info, &built, NULL);
+        r = execution_build(info, graph, topology, &built, NULL);
         if (r < 0)
                 return r;
         return cache_insert(c, built, &kept);

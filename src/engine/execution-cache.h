@@ -6,6 +6,7 @@
  * database at every claim (store_execution_lock()), as before. */
 #pragma once
 
+#include "engine/graph-cache.h"
 #include "engine/topology.h"
 #include "store/store-executions.h"
 
@@ -16,7 +17,9 @@ typedef struct ExecutionCache ExecutionCache;
 typedef struct CachedExecution {
         unsigned n_ref;
         ExecutionInfo info;
-        Topology *topology;
+        const Topology *topology;       /* own_topology, or graph's */
+        Topology *own_topology;         /* parsed from info.topology */
+        CachedGraph *graph;             /* referenced while its topology is borrowed */
         bool has_loops;         /* some node of the graph is a loop */
 } CachedExecution;
 
@@ -34,7 +37,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ExecutionCache *, execution_cache_free);
  * *ret_error says why when given). */
 int execution_cache_get(ExecutionCache *c, Db *db, const char *id, CachedExecution **ret, char **ret_error);
 /* Keeps an execution just created, from what its creator has (info taken, also on failure):
- * the first job of it needs no database read. -EINVAL when its graph is unreadable. */
-int execution_cache_add(ExecutionCache *c, ExecutionInfo *info);
+ * the first job of it needs no database read. topology (of graph, which is referenced) is
+ * the parsed info.topology, borrowed; NULL: it is parsed. -EINVAL when it is unreadable. */
+int execution_cache_add(ExecutionCache *c, ExecutionInfo *info, CachedGraph *graph, const Topology *topology);
 /* Forgets an execution (it ended); jobs still holding it keep their reference. */
 void execution_cache_drop(ExecutionCache *c, const char *id);

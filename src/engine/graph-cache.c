@@ -64,7 +64,7 @@ CachedGraph *cached_graph_unref(CachedGraph *g) {
         return NULL;
 }
 
-static CachedGraph *cached_graph_ref(CachedGraph *g) {
+CachedGraph *cached_graph_ref(CachedGraph *g) {
         __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
         return g;
 }

@@ -48,6 +48,7 @@ typedef struct CachedGraph {
         GraphStartSlot *starts;
 } CachedGraph;
 
+CachedGraph *cached_graph_ref(CachedGraph *g);
 CachedGraph *cached_graph_unref(CachedGraph *g);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CachedGraph *, cached_graph_unref);
 

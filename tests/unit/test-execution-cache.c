@@ -150,14 +150,14 @@ START_TEST(test_added_without_reading) {
         };
 
         ck_assert_int_eq(execution_cache_new(4, &c), 0);
-        ck_assert_int_eq(execution_cache_add(c, &info), 0);
+        ck_assert_int_eq(execution_cache_add(c, &info, NULL, NULL), 0);
         ck_assert_ptr_null(info.id);    /* taken */
         ck_assert_int_eq(execution_cache_get(c, db, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", &x, NULL), 0);
         ck_assert_str_eq(label_of(x), "added");
         ck_assert(topology_contains(x->topology, "a"));
 
         /* An unreadable graph is not kept (and not leaked). */
-        ck_assert_int_eq(execution_cache_add(c, &broken), -EINVAL);
+        ck_assert_int_eq(execution_cache_add(c, &broken, NULL, NULL), -EINVAL);
         x = cached_execution_unref(x);
         ck_assert_int_eq(execution_cache_get(c, db, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", &x, NULL), -ENOENT);
 }
