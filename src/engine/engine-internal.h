@@ -130,7 +130,7 @@ typedef struct ExecutionStart {
         json_t *workflow, *topology_json, *nodes;
         PlanStep step;
         int64_t *run_ids;       /* after execution_start_insert(); owned */
-        usec_t deadline;        /* after execution_start_insert(): as stored */
+        usec_t deadline;        /* CLOCK_REALTIME µs, from the request; 0: none */
         bool top_level;         /* after execution_start_insert(): no origin */
 } ExecutionStart;
 
@@ -141,6 +141,11 @@ int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, Executi
 /* In a transaction: creates the execution id (origin may be NULL). */
 int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
                            const char *id);
+/* A top-level execution's immutable part, put in the execution cache from what the start
+ * has in memory (its first node then does not read back and parse the graph). */
+int execution_start_cache(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id);
+/* Publishes execution_started. */
+void execution_start_publish(const EngineRequest *req, const ExecutionStart *s, const char *id);
 /* After the commit: publishes execution_started and enqueues the entry nodes; a top-level
  * execution goes into the execution cache from what the start has in memory, so its first
  * node does not read back and parse the graph just written. */
@@ -154,6 +159,13 @@ int engine_execute_from(Engine *e, Db *db, const EngineRequest *req, const Execu
 /* The job of node run 0 of execution id: creates the execution engine_execute_later()
  * prepared. -EAGAIN when the database is busy or the connection broke: the job comes back. */
 int engine_run_pending_start(Worker *w, const char *id);
+/* Starts an execution that engine_execute_later() prepared by running its entry node before
+ * the execution exists, when that node is pure or quick (component.h), and creating the
+ * execution in the transaction that records the node: then a run of quick nodes, a sync
+ * webhook's usually, is one transaction. 0 when the start cannot go this way (nothing was
+ * done), 1 when the execution was created, negative when it could not be (nothing was
+ * created). */
+int orchestrator_run_first(Worker *w, const EngineRequest *req, ExecutionStart *s, const char *id);
 /* Forgets the starts no worker took (the daemon exits). */
 void engine_pending_starts_free(Engine *e);
 

@@ -365,6 +365,7 @@ void execution_start_done(ExecutionStart *s) {
 /* The graph the execution runs and what starts it, as the workflow's cached graph has them. */
 int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, ExecutionStart *s, char **ret_error) {
         const GraphStart *start;
+        int64_t max_seconds;
         int r;
 
         r = graph_cache_get(e->graphs, db, req->workflow_id, &s->graph);
@@ -379,13 +380,19 @@ int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, Executi
         s->topology_json = start->topology_json;
         s->nodes = start->nodes;
         s->step = start->step;
+
+        /* From the request on: a start that waits for a worker, or a transaction tried
+         * again, does not move it. */
+        max_seconds = json_get_integer(s->workflow, "max_execution_seconds", 0);
+        if (req->max_seconds > 0 && (max_seconds <= 0 || req->max_seconds < max_seconds))
+                max_seconds = req->max_seconds;
+        s->deadline = max_seconds > 0 ? now_realtime_usec() + (usec_t) max_seconds * 1000000 : 0;
         return 0;
 }
 
 int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
                            const char *id) {
         _cleanup_json_ json_t *payload = NULL;
-        int64_t max_seconds;
 
         payload = req->trigger_payload ? json_incref(req->trigger_payload) : json_object();
         if (!payload)
@@ -394,10 +401,6 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
         free(s->run_ids);
         s->run_ids = NULL;
 
-        max_seconds = json_get_integer(s->workflow, "max_execution_seconds", 0);
-        if (req->max_seconds > 0 && (max_seconds <= 0 || req->max_seconds < max_seconds))
-                max_seconds = req->max_seconds;
-        s->deadline = max_seconds > 0 ? now_realtime_usec() + (usec_t) max_seconds * 1000000 : 0;
         s->top_level = !origin;
         return store_execution_insert(db, id, &(ExecutionNew) {
                 .workflow_id = req->workflow_id,
@@ -418,7 +421,7 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
 }
 
 /* The ExecutionInfo store_execution_info() would read back for a top-level execution. */
-static void execution_start_cache(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id) {
+int execution_start_cache(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id) {
         ExecutionInfo info = {
                 .id = strdup(id),
                 .workflow_id = req->workflow_id,
@@ -435,17 +438,21 @@ static void execution_start_cache(Engine *e, const EngineRequest *req, const Exe
         if (!info.id || !info.workflow_slug || (req->trigger_node_id && !info.trigger_node_id) ||
             !info.trigger_payload) {
                 execution_info_done(&info);
-                return;
+                return -ENOMEM;
         }
-        (void) execution_cache_add(e->executions, &info, s->graph, s->topology);
+        return execution_cache_add(e->executions, &info, s->graph, s->topology);
+}
+
+void execution_start_publish(const EngineRequest *req, const ExecutionStart *s, const char *id) {
+        events_publish_workflow(json_get_string(s->workflow, "slug", ""), "execution_started", id,
+                                json_pack("{s:I, s:s?}", "workflow_id", (json_int_t) req->workflow_id,
+                                          "trigger_node_id", req->trigger_node_id));
 }
 
 void execution_start_announce(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id) {
         if (s->top_level)
-                execution_start_cache(e, req, s, id);
-        events_publish_workflow(json_get_string(s->workflow, "slug", ""), "execution_started", id,
-                                json_pack("{s:I, s:s?}", "workflow_id", (json_int_t) req->workflow_id,
-                                          "trigger_node_id", req->trigger_node_id));
+                (void) execution_start_cache(e, req, s, id);
+        execution_start_publish(req, s, id);
         engine_enqueue(e, id, s->run_ids, s->step.n_run, 0);
 }
 

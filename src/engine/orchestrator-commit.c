@@ -26,16 +26,30 @@ static void mirror_drop(Job *j) {
         j->mirror = NULL;
 }
 
+int job_create_execution(Job *j) {
+        int r;
+
+        assert(j->start && j->start->step.n_run == 1);
+        r = execution_start_insert(j->db, j->start_request, NULL, j->start, j->info.id);
+        if (r < 0)
+                return r;
+        j->row.id = j->broker_job.node_run_id = j->start->run_ids[0];
+        return 0;
+}
+
 /* Begins and locks the execution: 1 when it is live (pending or running), 0 when not (the
  * transaction stays open), negative on error (rolled back). A run that started unclaimed
- * is claimed here: -ESTALE when another worker or a cancel came first. */
+ * is claimed here: -ESTALE when another worker or a cancel came first. An execution not
+ * created yet is created first. */
 static int begin_locked(Job *j, ExecutionState *ret) {
         int r;
 
         r = db_begin(j->db);
         if (r < 0)
                 return r;
-        r = store_execution_lock(j->db, j->info.id, ret);
+        r = j->start ? job_create_execution(j) : 0;
+        if (r >= 0)
+                r = store_execution_lock(j->db, j->info.id, ret);
         if (r < 0) {
                 (void) db_rollback(j->db);
                 return r;
@@ -72,6 +86,7 @@ static int end_transaction(Job *j, int r) {
                 job_reset_pending(j);
                 return r;
         }
+        j->start = NULL;
         job_after_commit(j);
         return 0;
 }

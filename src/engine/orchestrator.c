@@ -366,7 +366,10 @@ static void job_claim_late(NodeRun *run) {
         r = db_begin(j->db);
         if (r < 0)
                 return;
-        r = store_execution_lock(j->db, j->info.id, &state);
+        /* Not created yet: now it is, so the API shows the run. */
+        r = j->start ? job_create_execution(j) : 0;
+        if (r >= 0)
+                r = store_execution_lock(j->db, j->info.id, &state);
         if (r >= 0 && execution_status_is_live(state.status))
                 r = store_node_run_claim(j->db, j->row.id, state.status != EXECUTION_RUNNING);
         else if (r >= 0)
@@ -378,6 +381,7 @@ static void job_claim_late(NodeRun *run) {
                 return;
         }
         j->claim_at_commit = false;
+        j->start = NULL;
 }
 
 /* --- Preparing ------------------------------------------------------------------------------ */
@@ -866,6 +870,76 @@ static int job_resume(Job *j, NodeRunWaker *waker) {
         if (j->deadline == 0)
                 j->deadline = j->info.deadline;
         return job_commit(j, &res.outcome);
+}
+
+/* Points a job of an execution not created yet at its entry node: 0 when it can run before
+ * the execution exists, -EOPNOTSUPP when not. */
+static int job_load_first(Job *j, const char *id) {
+        _cleanup_free_ char *error = NULL;
+        const char *node_id = j->start->step.run[0];
+        int r;
+
+        /* A dedicated worker's workflow runs there. */
+        if (j->start->step.n_run != 1 || (j->engine->hooks.routing && j->engine->hooks.routing(j->engine->hooks.userdata)))
+                return -EOPNOTSUPP;
+        r = execution_start_cache(j->engine, j->start_request, j->start, id);
+        if (r >= 0)
+                r = execution_cache_get(j->engine->executions, j->db, id, &j->execution, &error);
+        if (r < 0)
+                return r;
+        j->info = j->execution->info;
+        j->topology = j->execution->topology;
+        j->node = json_object_get(j->info.nodes, node_id);
+        j->component_type = json_get_string(j->node, "component_type", NULL);
+        j->row = (NodeRunRow) {
+                .execution_id = strdup(id),
+                .node_id = strdup(node_id),
+                .iteration = strdup(""),
+                .status = NODE_RUN_QUEUED,
+        };
+        if (!j->row.execution_id || !j->row.node_id || !j->row.iteration)
+                return -ENOMEM;
+        if (!j->component_type || job_kind(j) == COMPONENT_CLAIMED)
+                return -EOPNOTSUPP;
+
+        memcpy(j->broker_job.execution_id, id, EXECUTION_ID_LEN + 1);
+        j->deadline = j->info.deadline;
+        /* Its template context: the trigger, and no node run yet. */
+        j->own_mirror = (RunMirror) { .execution_id = j->info.id, .enabled = true, .loaded = true };
+        j->mirror = &j->own_mirror;
+        j->row.attempt = 1;
+        j->claim_at_commit = true;
+        return 0;
+}
+
+int orchestrator_run_first(Worker *w, const EngineRequest *req, ExecutionStart *s, const char *id) {
+        Job j = {
+                .engine = w->engine,
+                .worker = w,
+                .db = w->db,
+                .start_request = req,
+                .start = s,
+        };
+        int r;
+
+        r = job_load_first(&j, id);
+        if (r < 0) {
+                execution_cache_drop(w->engine->executions, id);
+                job_done(&j);
+                return 0;
+        }
+
+        execution_start_publish(req, s, id);
+        r = job_run(&j);
+        if (r >= 0 && j.start)
+                r = -EIO;       /* interrupted by engine_stop(): nothing was created */
+        if (r < 0) {
+                log_execution_errno(LOG_ERR, r, j.info.workflow_slug, id, j.row.node_id, NULL,
+                                    "Cannot create execution %s: %m (%s)", id, db_last_error(j.db));
+                execution_cache_drop(w->engine->executions, id);
+        }
+        job_done(&j);
+        return r < 0 ? r : 1;
 }
 
 int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {

@@ -66,6 +66,11 @@ typedef struct Job {
         usec_t deadline;        /* CLOCK_REALTIME µs; 0: none */
         /* A quick node run started unclaimed: its commit claims it (begin_locked()). */
         bool claim_at_commit;
+        /* The entry node of an execution not created yet (orchestrator_run_first()): the
+         * job's first transaction creates it (job_create_execution()). NULL once it is in the
+         * database. */
+        const EngineRequest *start_request;
+        ExecutionStart *start;
         /* In a commit's transaction: the execution's node runs as it sees them. Every write
          * of node runs in the transaction goes through it. */
         RunMirror *mirror;
@@ -150,6 +155,10 @@ int spawn_prepare(Job *j, const NodeRun *run, ChildBatch **ret);
 int error_handler_insert(Job *j, const char *error, const char *error_code, ChildStart **ret);
 
 /* --- Commits (orchestrator-commit.c); each opens and commits its own transaction --------- */
+
+/* In a transaction, for a job whose execution is not created yet (j->start): creates it and
+ * points the job at its entry node's run, which is queued. */
+int job_create_execution(Job *j);
 
 typedef struct NodeOutcome {
         json_t *input;          /* for the log; may be NULL */

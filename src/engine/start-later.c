@@ -6,7 +6,10 @@
  * has nothing to acknowledge before the commit, so the commit can happen elsewhere: the
  * graph is checked and the id chosen on the caller's thread, the rest waits in a list for
  * a worker, which the queue wakes with a job for node run 0 of that id. A crash before the
- * commit loses a request nobody was answered for. */
+ * commit loses a request nobody was answered for.
+ *
+ * When the entry node is pure or quick, the worker runs it first and creates the execution
+ * in the transaction that records it (orchestrator_run_first()). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -116,6 +119,12 @@ int engine_run_pending_start(Worker *w, const char *id) {
 
         if (!p)
                 return 0;
+        r = orchestrator_run_first(w, &p->request, &p->start, p->id);
+        if (r < 0)
+                start_failed(id, "The execution could not be created");
+        if (r != 0)
+                return 0;
+
         r = db_begin(w->db);
         if (r >= 0)
                 r = execution_start_insert(w->db, &p->request, NULL, &p->start, p->id);

@@ -15,6 +15,7 @@ import unittest
 import harness
 from harness import unique
 from test_executions import EngineTestCase, jq
+from wsclient import WebSocket
 
 SECRET = "hook-secret-1"
 
@@ -431,6 +432,112 @@ class WebhookTest(WebhookTestCase):
                         self.assertIsNotNone(r)
                         self.assertEqual(r.status, 200, r)
                         self.assertEqual(r.body["output"], {"output": "hi %d" % i})
+
+
+class SyncFirstNodeTest(WebhookTestCase):
+        """A sync webhook whose first node is pure or quick runs that node before its
+        execution exists and creates the execution in the transaction that records it. What
+        a user sees must not change: the events in order, the execution in the API while a
+        slow first node runs, a failure of that node recorded, the deadline kept."""
+
+        def subscribe(self, slug):
+                w = WebSocket("127.0.0.1", self.daemon.port, "/ws/?token=" + self.admin_key, timeout=10)
+                self.addCleanup(w.shutdown)
+                w.send_json({"type": "subscribe", "channel": "workflow:" + slug})
+                self.assertEqual(w.recv_json(10), {"type": "subscribed", "channel": "workflow:" + slug})
+                return w
+
+        def events_until_end(self, w, execution_id):
+                seen = []
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                        e = w.recv_json(max(0.05, deadline - time.monotonic()))
+                        if e.get("execution_id") != execution_id:
+                                continue
+                        seen.append((e["type"], e["data"].get("node_id"), e["data"].get("status")))
+                        if e["type"] in ("execution_completed", "execution_failed"):
+                                break
+                return seen
+
+        def in_background(self, call):
+                result = {}
+                t = threading.Thread(target=lambda: result.setdefault("r", call()))
+                t.start()
+                self.addCleanup(t.join, 30)
+                return t, result
+
+        def test_events_and_records_of_a_sync_run(self):
+                slug = self.hook_flow([("count", "transform", jq("{n: (.trigger.body.items | length)}")),
+                                       ("say", "reply_chat", {"message": "{{ count.output.n }} items"})],
+                                      [("hook", "count"), ("count", "say")], response_mode="sync")
+                w = self.subscribe(slug)
+
+                r = self.hook(slug, body={"items": [1, 2]})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["output"], {"output": "2 items"})
+                execution_id = r.body["execution_id"]
+                self.assertEqual(self.events_until_end(w, execution_id), [
+                        ("execution_started", None, None),
+                        ("node_status", "count", "running"), ("node_status", "count", "success"),
+                        ("node_status", "say", "running"), ("node_status", "say", "success"),
+                        ("execution_completed", None, None)])
+                detail = self.detail(execution_id)
+                self.assertEqual(detail["status"], "completed")
+                self.assertEqual(detail["trigger_payload"]["body"], {"items": [1, 2]})
+                self.assertEqual({n["node_id"]: n["status"] for n in detail["node_runs"]},
+                                 {"count": "done", "say": "done"})
+                count = self.logs_of(detail, "count")
+                self.assertEqual([(l["status"], l["metadata"]["attempt"]) for l in count], [("completed", 1)])
+                self.assertEqual(count[0]["output"], {"output": {"n": 2}})
+
+        def test_a_slow_first_node_shows_in_the_api_while_it_runs(self):
+                slug = self.hook_flow([("slow", "transform",
+                                        jq("{sum: (reduce range(0; 3000000) as $i (0; . + $i))}"))],
+                                      [("hook", "slow")], response_mode="sync", sync_timeout_seconds=60)
+                t, result = self.in_background(lambda: self.hook(slug, body={}, client=self.anon()))
+
+                deadline = time.monotonic() + 10
+                items = []
+                while not items and time.monotonic() < deadline:
+                        items = self.admin.get("/executions/?workflow_slug=%s" % slug).body["items"]
+                        time.sleep(0.02)
+                self.assertEqual(len(items), 1, "the execution never showed while its first node ran")
+                running = self.detail(items[0]["execution_id"])
+                self.assertEqual(running["status"], "running", running)
+                self.assertEqual(self.run_status(running, "slow"), "running", running)
+
+                t.join(30)
+                r = result["r"]
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["execution_id"], items[0]["execution_id"])
+                self.assertEqual(r.body["output"], {"node_outputs": {"slow": {"output": {"sum": 4499998500000}}}})
+                detail = self.detail(r.body["execution_id"])
+                self.assertEqual([l["metadata"]["attempt"] for l in self.logs_of(detail, "slow")], [1])
+
+        def test_a_failing_first_node_is_recorded(self):
+                slug = self.hook_flow([("bad", "transform", dict(jq('error("no items")'), retries=0))],
+                                      [("hook", "bad")], response_mode="sync")
+                r = self.hook(slug, body={})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["status"], "failed")
+                self.assertIn("no items", r.body["error"])
+                detail = self.detail(r.body["execution_id"])
+                self.assertEqual(detail["status"], "failed")
+                self.assertEqual(self.run_status(detail, "bad"), "failed")
+                self.assertEqual([l["status"] for l in self.logs_of(detail, "bad")], ["failed"])
+
+        def test_the_deadline_stops_a_slow_first_node(self):
+                slug = self.hook_flow([("slow", "transform",
+                                        jq("{sum: (reduce range(0; 100000000) as $i (0; . + $i))}"))],
+                                      [("hook", "slow")], response_mode="sync", sync_timeout_seconds=30,
+                                      workflow_fields={"max_execution_seconds": 1})
+                started = time.monotonic()
+                r = self.hook(slug, body={})
+                self.assertLess(time.monotonic() - started, 10)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body["status"], "failed")
+                self.assertEqual(r.body["error_code"], "timeout")
+                self.assertHealthy()
 
 
 class WebhookStopTest(WebhookTestCase):
