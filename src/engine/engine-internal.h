@@ -173,8 +173,10 @@ void engine_pending_starts_free(Engine *e);
 
 /* After an execution ended (committed): its live children are cancelled unless it
  * completed, and the subworkflow node waiting for it resumes (subworkflow.c). Errors are
- * logged here. */
-void engine_execution_ended(Engine *e, Db *db, const char *execution_id, ExecutionStatus status);
+ * logged here. info, when the caller has it, spares the reads that find out whether it was
+ * a child or a schedule's run. */
+void engine_execution_ended(Engine *e, Db *db, const char *execution_id, const ExecutionInfo *info,
+                            ExecutionStatus status);
 /* Resumes the node run that waits for an ended child, once none of its children is live. */
 int engine_resume_parent(Engine *e, Db *db, const char *parent_execution_id, int64_t node_run_id);
 /* At start: children whose parent ended are cancelled, parents whose child ended resume. */

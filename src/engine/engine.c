@@ -530,6 +530,6 @@ int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workf
                 e->hooks.cancelled(e->hooks.userdata, execution_id);
         events_publish_workflow(workflow_slug, "execution_cancelled", execution_id,
                                 json_pack("{s:s}", "execution_id", execution_id));
-        engine_execution_ended(e, db, execution_id, EXECUTION_CANCELLED);
+        engine_execution_ended(e, db, execution_id, NULL, EXECUTION_CANCELLED);
         return 1;
 }

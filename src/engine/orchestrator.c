@@ -121,7 +121,7 @@ void job_after_commit(Job *j) {
 
         job_reset_pending(j);
         if (ended != EXECUTION_PENDING)
-                engine_execution_ended(j->engine, j->db, j->info.id, ended);
+                engine_execution_ended(j->engine, j->db, j->info.id, &j->info, ended);
 }
 
 json_t *job_node_status(const Job *j, const char *node_id, const char *iteration, const char *status) {

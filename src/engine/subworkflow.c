@@ -336,7 +336,8 @@ static void cancel_children(Engine *e, Db *db, const char *execution_id) {
         }
 }
 
-void engine_execution_ended(Engine *e, Db *db, const char *execution_id, ExecutionStatus status) {
+void engine_execution_ended(Engine *e, Db *db, const char *execution_id, const ExecutionInfo *info,
+                            ExecutionStatus status) {
         _cleanup_free_ char *parent = NULL;
         int64_t node_run_id;
         int r;
@@ -346,9 +347,13 @@ void engine_execution_ended(Engine *e, Db *db, const char *execution_id, Executi
         if (status != EXECUTION_COMPLETED)
                 cancel_children(e, db, execution_id);
 
-        /* A schedule's run: counted, and the schedule due again. */
-        scheduler_run_ended(e->scheduler, db, execution_id, status);
+        /* A schedule's run (its trigger payload says which schedule): counted, and the
+         * schedule due again. */
+        if (!info || json_object_get(info->trigger_payload, "scheduled_job_id"))
+                scheduler_run_ended(e->scheduler, db, execution_id, status);
 
+        if (info && !info->parent_execution_id)
+                return;
         r = store_execution_parent(db, execution_id, &parent, &node_run_id);
         if (r >= 0)
                 r = engine_resume_parent(e, db, parent, node_run_id);
