@@ -417,6 +417,7 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
                 .parent_node_run_id = origin ? origin->parent_node_run_id : 0,
                 .depth = origin ? origin->depth : 0,
                 .error_of_execution_id = origin ? origin->error_of_execution_id : NULL,
+                .claim_entry = s->claim_entry,
         }, &s->run_ids);
 }
 

@@ -30,6 +30,9 @@ int job_create_execution(Job *j) {
         int r;
 
         assert(j->start && j->start->step.n_run == 1);
+        /* Created with its entry run claimed: whichever transaction creates it claims it. */
+        j->start->claim_entry = true;
+        j->claim_at_commit = false;
         r = execution_start_insert(j->db, j->start_request, NULL, j->start, j->info.id);
         if (r < 0)
                 return r;

@@ -366,11 +366,11 @@ static void job_claim_late(NodeRun *run) {
         r = db_begin(j->db);
         if (r < 0)
                 return;
-        /* Not created yet: now it is, so the API shows the run. */
-        r = j->start ? job_create_execution(j) : 0;
-        if (r >= 0)
-                r = store_execution_lock(j->db, j->info.id, &state);
-        if (r >= 0 && execution_status_is_live(state.status))
+        /* Not created yet: now it is, claimed, so the API shows the run. */
+        if (j->start)
+                r = job_create_execution(j);
+        else if ((r = store_execution_lock(j->db, j->info.id, &state)) >= 0 &&
+                 execution_status_is_live(state.status))
                 r = store_node_run_claim(j->db, j->row.id, state.status != EXECUTION_RUNNING);
         else if (r >= 0)
                 r = -ESTALE;

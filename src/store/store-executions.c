@@ -134,6 +134,25 @@ static int offer_all(Db *db, const char *id, const char *const *nodes, NodeRunSt
         return 0;
 }
 
+/* The one entry node run, running its first attempt. */
+static int entry_claimed(Db *db, const char *id, const char *node_id, int64_t *ret_id) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char now[TIMESTAMP_BUFSZ];
+        int r;
+
+        timestamp_now(now);
+        r = db_queryv(db, &res,
+                      "INSERT INTO execution_nodes (execution_id, node_id, iteration, status, attempt, started_at, "
+                      "created_at, updated_at) VALUES (?, ?, '', 'running', 1, ?, ?, ?) RETURNING id",
+                      id, node_id, now, now, now);
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) != 1)
+                return -EIO;
+        *ret_id = db_result_get_int64(res, 0, 0);
+        return 0;
+}
+
 static int execution_insert(Db *db, const char *id, const ExecutionNew *e) {
         _cleanup_free_ char *payload = NULL, *topology = NULL, *nodes = NULL;
         char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], deadline[TIMESTAMP_BUFSZ],
@@ -144,14 +163,15 @@ static int execution_insert(Db *db, const char *id, const ExecutionNew *e) {
             json_text(e->nodes, &nodes) < 0)
                 return -ENOMEM;
 
+        timestamp_now(now);
         r = db_queryv(db, NULL,
                       "INSERT INTO executions (execution_id, workflow_id, trigger_node_id, user_id, status, "
-                      "trigger_payload, deadline_at, created_at, topology, nodes, parent_execution_id, "
+                      "trigger_payload, deadline_at, created_at, started_at, topology, nodes, parent_execution_id, "
                       "parent_node_id, parent_node_run_id, depth, error_of_execution_id) "
-                      "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       id, db_int(workflow, e->workflow_id), e->trigger_node_id,
-                      e->user_id > 0 ? db_int(user, e->user_id) : NULL, payload,
-                      usec_text(deadline, e->deadline), timestamp_now(now), topology, nodes,
+                      e->user_id > 0 ? db_int(user, e->user_id) : NULL, e->claim_entry ? "running" : "pending",
+                      payload, usec_text(deadline, e->deadline), now, e->claim_entry ? now : NULL, topology, nodes,
                       e->parent_execution_id, e->parent_node_id,
                       e->parent_node_run_id > 0 ? db_int(parent_run, e->parent_node_run_id) : NULL,
                       db_int(depth, e->depth), e->error_of_execution_id);
@@ -169,8 +189,12 @@ int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_
         if (!ids)
                 return -ENOMEM;
 
+        if (e->claim_entry && n_run != 1)
+                return -EINVAL;
         r = execution_insert(db, id, e);
-        if (r >= 0)
+        if (r >= 0 && e->claim_entry)
+                r = entry_claimed(db, id, e->run[0], ids);
+        else if (r >= 0)
                 r = offer_all(db, id, e->run, NODE_RUN_QUEUED, ids);
         if (r >= 0)
                 r = offer_all(db, id, e->wait, NODE_RUN_WAITING, NULL);

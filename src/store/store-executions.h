@@ -74,6 +74,9 @@ typedef struct ExecutionNew {
         unsigned depth;                 /* 0 for a top-level execution */
         /* An error handler's run: the execution whose failure it handles. */
         const char *error_of_execution_id;
+        /* The execution starts running, and its one entry node run with it (attempt 1): the
+         * creator runs that node itself. */
+        bool claim_entry;
 } ExecutionNew;
 
 /* Creates a pending execution and its entry node runs in one transaction. id is from

@@ -483,6 +483,7 @@ class SyncFirstNodeTest(WebhookTestCase):
                         ("execution_completed", None, None)])
                 detail = self.detail(execution_id)
                 self.assertEqual(detail["status"], "completed")
+                self.assertLessEqual(detail["started_at"], detail["completed_at"])
                 self.assertEqual(detail["trigger_payload"]["body"], {"items": [1, 2]})
                 self.assertEqual({n["node_id"]: n["status"] for n in detail["node_runs"]},
                                  {"count": "done", "say": "done"})
@@ -504,6 +505,7 @@ class SyncFirstNodeTest(WebhookTestCase):
                 self.assertEqual(len(items), 1, "the execution never showed while its first node ran")
                 running = self.detail(items[0]["execution_id"])
                 self.assertEqual(running["status"], "running", running)
+                self.assertIsNotNone(running["started_at"], running)
                 self.assertEqual(self.run_status(running, "slow"), "running", running)
 
                 t.join(30)
