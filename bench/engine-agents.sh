@@ -4,19 +4,22 @@
 #     the wall time until all completed (target: 1,000 within 3 s) and the daemon's VmHWM;
 #  2. engine overhead per agent step: RUNS executions one after the other with the fake
 #     answering at once; each run's time (completed_at - started_at) less the fake's own
-#     answer time measured alone (target: 200 µs or less).
+#     answer time measured alone (target: 200 µs or less);
+#  3. the same for an agent that loops: each run makes STEPS model calls, all but the last
+#     asking for the calculator tool, and the overhead is given per step.
 #
 # Usage: bench/engine-agents.sh [PIPELITD] — default build/pipelitd; needs python3, curl.
-# Env: AGENTS (default 1000), DELAY (1.0), RUNS (100).
+# Env: AGENTS (default 1000), DELAY (1.0), RUNS (100), STEPS (10).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 pipelitd=${1:-$top/build/pipelitd}
 
-exec python3 - "$top" "$pipelitd" "${AGENTS:-1000}" "${DELAY:-1.0}" "${RUNS:-100}" <<'PY'
+exec python3 - "$top" "$pipelitd" "${AGENTS:-1000}" "${DELAY:-1.0}" "${RUNS:-100}" "${STEPS:-10}" <<'PY'
 import calendar, concurrent.futures, json, os, resource, shutil, socket, subprocess, sys, tempfile, time
 import http.client, urllib.parse, urllib.request
 
-top, pipelitd, agents, delay, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+top, pipelitd, agents, delay, runs, steps = (sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
+                                              int(sys.argv[5]), int(sys.argv[6]))
 sys.path.insert(0, os.path.join(top, "tests", "fake-llm"))
 from fake_llm import FakeLLM, DEFAULT_OPENAI_KEY  # noqa: E402
 
@@ -66,17 +69,40 @@ try:
                 "provider_type": "openai_compatible", "api_key": DEFAULT_OPENAI_KEY,
                 "base_url": fake.openai_base_url}}, key)["id"]
 
-        def agent_workflow(name, model):
+        def agent_workflow(name, model, tools=()):
                 slug = call("POST", "/workflows/", {"name": name}, key)["slug"]
                 for node in ({"node_id": "trig", "component_type": "trigger_manual"},
                              {"node_id": "model", "component_type": "ai_model",
                               "config": {"llm_credential_id": credential, "model_name": model}},
-                             {"node_id": "agent", "component_type": "agent"}):
+                             {"node_id": "agent", "component_type": "agent",
+                              "config": {"extra_config": {"max_iterations": steps + 1}}}):
                         call("POST", "/workflows/%s/nodes/" % slug, node, key)
                 call("POST", "/workflows/%s/edges/" % slug, {"source_node_id": "trig", "target_node_id": "agent"}, key)
                 call("POST", "/workflows/%s/edges/" % slug,
                      {"source_node_id": "model", "target_node_id": "agent", "edge_label": "llm"}, key)
+                for tool in tools:
+                        call("POST", "/workflows/%s/nodes/" % slug, {"node_id": tool, "component_type": tool}, key)
+                        call("POST", "/workflows/%s/edges/" % slug,
+                             {"source_node_id": tool, "target_node_id": "agent", "edge_label": "tool"}, key)
                 return slug
+
+        def run_spans(slug, n, before_each=None):
+                """Runs slug n + 1 times, one after the other; the spans of all but the first."""
+                spans = []
+                for i in range(n + 1):
+                        if before_each:
+                                before_each()
+                        eid = call("POST", "/workflows/%s/execute/" % slug, {"text": "q"}, key)["execution_id"]
+                        while True:
+                                s = call("GET", "/executions/%s/status/" % eid, key=key)
+                                if s["status"] in ("completed", "failed", "cancelled"):
+                                        break
+                                time.sleep(0.002)
+                        if s["status"] != "completed":
+                                sys.exit("run %s ended %s" % (eid, s["status"]))
+                        if i > 0:
+                                spans.append(stamp(s["completed_at"]) - stamp(s["started_at"]))
+                return sorted(spans)
 
         def completed(slug):
                 return call("GET", "/executions/?workflow_slug=%s&status=completed&limit=1" % slug, key=key)["total"]
@@ -117,17 +143,7 @@ try:
                 alone.append(time.monotonic() - t)
         conn.close()
         alone = alone[1:]
-        spans = []
-        for i in range(runs + 1):
-                eid = call("POST", "/workflows/%s/execute/" % fast, {"text": "q"}, key)["execution_id"]
-                while True:
-                        s = call("GET", "/executions/%s/status/" % eid, key=key)
-                        if s["status"] in ("completed", "failed", "cancelled"):
-                                break
-                        time.sleep(0.002)
-                if i > 0 and s["status"] == "completed":
-                        spans.append(stamp(s["completed_at"]) - stamp(s["started_at"]))
-        spans.sort()
+        spans = run_spans(fast, runs)
         alone.sort()
         run_us = sum(spans) / len(spans) * 1e6
         fake_us = sum(alone) / len(alone) * 1e6
@@ -135,6 +151,17 @@ try:
               "%.0f µs per answer (median %.0f); difference %.0f µs (median %.0f)" % (
                       len(spans), run_us, spans[len(spans) // 2] * 1e6, fake_us, alone[len(alone) // 2] * 1e6,
                       run_us - fake_us, (spans[len(spans) // 2] - alone[len(alone) // 2]) * 1e6))
+
+        # 3. Overhead per step of an agent that loops through a tool.
+        looping = agent_workflow("Bench agent loop", "loop", tools=("calculator",))
+        tool_call = {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]}
+        spans = run_spans(looping, max(runs // 10, 5),
+                          lambda: fake.script("loop", *([tool_call] * (steps - 1) + [{"text": "42"}])))
+        median = spans[len(spans) // 2]
+        print("agent loop (%d model calls, %d calculator calls), %d runs: %.0f µs per run (median); less %d "
+              "answers of the fake alone: %.0f µs per step" % (
+                      steps, steps - 1, len(spans), median * 1e6, steps,
+                      (median - steps * alone[len(alone) // 2]) / steps * 1e6))
 finally:
         fake.stop()
         daemon.terminate()

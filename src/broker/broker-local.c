@@ -102,8 +102,9 @@ int broker_push(Broker *b, const BrokerJob *job, usec_t run_at) {
         }
         b->heap[b->n_jobs] = (QueuedJob) { .job = *job, .run_at = run_at, .seq = b->seq++ };
         heap_up(b, b->n_jobs++);
-        /* A new earliest job may shorten a sleeping worker's wait. */
-        pthread_cond_broadcast(&b->wakeup);
+        /* One sleeping worker takes it, or (a new earliest job later on) waits for it
+         * instead. Waking them all for one job had each of them fight over the lock. */
+        pthread_cond_signal(&b->wakeup);
 out:
         pthread_mutex_unlock(&b->lock);
         return r;
