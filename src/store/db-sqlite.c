@@ -1,6 +1,7 @@
 /* The SQLite backend: a connection per Db for its reads, used by one thread at a time, in
  * WAL mode so readers never wait for a writer; write transactions run on one connection
- * per database file that the process's Db objects share, one after the other. */
+ * per database file that the process's Db objects share, one after the other, and commit
+ * in groups (sqlite-group-commit.h). */
 #include <assert.h>
 #include <errno.h>
 #include <libgen.h>
@@ -13,6 +14,7 @@
 
 #include "store/db-internal.h"
 #include "store/sqlite-checkpointer.h"
+#include "store/sqlite-group-commit.h"
 
 /* The daemon runs a few dozen distinct statements over and over; preparing each once per
  * connection saves most of the cost of a small query. */
@@ -37,19 +39,29 @@ typedef struct SqliteConn {
         uint64_t clock;
 } SqliteConn;
 
-/* The write connection of one database file. Write transactions take turns on
- * writer_lock anyway; on a connection of their own, each found its page cache stale after
- * any other thread's commit and read its pages back from the WAL, and took the WAL's
+/* The write connection of one database file. Write transactions take turns on it anyway
+ * (sqlite-group-commit.h); on a connection of their own, each found its page cache stale
+ * after any other thread's commit and read its pages back from the WAL, and took the WAL's
  * shared-memory locks anew. On the connection that made the last writes, the pages are
  * still there. */
 typedef struct SharedWriter SharedWriter;
 struct SharedWriter {
         char *path;
         unsigned n_ref;         /* under writers_lock */
-        SqliteConn conn;        /* opened by the first transaction; used under writer_lock */
+        SqliteConn conn;        /* opened by the first transaction; used with the turn */
+        WriteGroup *group;      /* created with conn */
         Checkpointer *checkpointer;     /* started with conn; NULL: SQLite checkpoints on commit */
         SharedWriter *next;
 };
+
+typedef enum Transaction {
+        TRANSACTION_NONE,
+        /* On the Db's own connection: ":memory:", or the thread writes on another Db
+         * already and has the turn (see sqlite_begin()). */
+        TRANSACTION_OWN,
+        /* A member of a group on the shared writer's connection, with the turn. */
+        TRANSACTION_GROUP,
+} Transaction;
 
 typedef struct SqliteDb {
         SqliteConn own;         /* reads outside transactions */
@@ -59,14 +71,10 @@ typedef struct SqliteDb {
         /* The database keeps its text as UTF-8 (SQLite's default, and all the daemon
          * creates), so stored text can be read as is. */
         bool utf8;
-        bool holds_writer;      /* this Db's transaction holds writer_lock */
+        /* Kept here: on the shared connection, SQLite's autocommit flag tells whether the
+         * group is open, not whether this Db is in it. */
+        Transaction transaction;
 } SqliteDb;
-
-/* SQLite lets one connection write at a time, and a connection that finds the lock taken
- * sleeps in its busy handler (1, 2, 5, 10… ms) instead of being woken when the lock is
- * free. Our own connections queue on this mutex instead, so a write transaction starts
- * the moment the previous one ends; the busy handler stays for other processes. */
-static pthread_mutex_t writer_lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 
 static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
 static SharedWriter *writers;
@@ -75,8 +83,7 @@ static SqliteDb *sqlite_db(Db *db) {
         return db->backend_data;
 }
 
-/* Turns a failed SQLite call into negative errno and remembers SQLite's message. */
-static int sqlite_error(Db *db, int rc) {
+static int sqlite_errno(int rc) {
         int r;
 
         switch (rc) {
@@ -100,8 +107,12 @@ static int sqlite_error(Db *db, int rc) {
                         r = -EIO;
                 }
         }
+        return r;
+}
 
-        return db_set_error(db, r, "%s", sqlite3_errmsg(sqlite_db(db)->conn->handle));
+/* Turns a failed SQLite call into negative errno and remembers SQLite's message. */
+static int sqlite_error(Db *db, int rc) {
+        return db_set_error(db, sqlite_errno(rc), "%s", sqlite3_errmsg(sqlite_db(db)->conn->handle));
 }
 
 static uint64_t sql_hash(const char *s) {
@@ -369,30 +380,28 @@ static int query_here(Db *db, DbResult **ret, const char *sql, size_t n_params, 
         return run_prepared(db, stmt, ret, n_params, params);
 }
 
-static int sqlite_exec_script(Db *db, const char *sql) {
-        int rc;
+/* After SQLite rolled a group back (a full disk, say), a member's statements would run
+ * outside any transaction, each committed at once. */
+static int check_group_alive(Db *db) {
+        SqliteDb *s = sqlite_db(db);
 
+        if (s->transaction == TRANSACTION_GROUP && sqlite3_get_autocommit(s->conn->handle))
+                return db_set_error(db, -EIO, "The transaction was rolled back after an error; it can only end now");
+        return 0;
+}
+
+static int sqlite_exec_script(Db *db, const char *sql) {
+        int rc, r;
+
+        r = check_group_alive(db);
+        if (r < 0)
+                return r;
         rc = sqlite3_exec(sqlite_db(db)->conn->handle, sql, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_error(db, rc);
         return 0;
 }
 
-/* IMMEDIATE takes the write lock up front, waiting for it under the busy timeout. A
- * deferred transaction that reads first and writes later fails at once with SQLITE_BUSY
- * when another connection wrote in between, which every caller would have to retry. */
-static void writer_release_when_done(SqliteDb *s) {
-        if (s->holds_writer && sqlite3_get_autocommit(s->conn->handle)) {
-                s->holds_writer = false;
-                s->conn = &s->own;
-                (void) pthread_mutex_unlock(&writer_lock);
-        }
-}
-
-static int conn_open(Db *db, const char *path, SqliteConn *c);
-
-/* Called with writer_lock held: moves the Db's queries to the shared write connection,
- * opening it on first use. */
 /* Under a steady stream of commits, the checkpointer may never catch up with the end of the
  * WAL, and SQLite starts the WAL over only once all of it was copied. Past this many frames
  * the commit finishes the checkpoint itself, as SQLite would have done at 1,000: little is
@@ -409,22 +418,66 @@ static int writer_wal_hook(void *userdata, sqlite3 *handle, const char *name, in
         return SQLITE_OK;
 }
 
-static int writer_attach(Db *db) {
+static int conn_open(Db *db, const char *path, SqliteConn *c);
+static void conn_close(SqliteConn *c);
+
+/* With the turn: opens the shared write connection on first use. */
+static int writer_open(Db *db) {
         SqliteDb *s = sqlite_db(db);
         SharedWriter *w = s->writer;
+        int r, rc;
 
-        if (!w)
+        if (w->conn.handle)
                 return 0;
-        if (!w->conn.handle) {
-                int r = conn_open(db, s->path, &w->conn);
-
-                if (r < 0)
-                        return r;
-                /* Replaces SQLite's checkpoints on commit, unless the thread cannot start. */
-                if (checkpointer_start(s->path, &w->checkpointer) >= 0)
-                        sqlite3_wal_hook(w->conn.handle, writer_wal_hook, w);
+        r = conn_open(db, s->path, &w->conn);
+        if (r < 0)
+                return r;
+        rc = write_group_new(w->conn.handle, &w->group);
+        if (rc != SQLITE_OK) {
+                r = db_set_error(db, sqlite_errno(rc), "Cannot set up SQLite database '%s': %s",
+                                 s->path, sqlite3_errmsg(w->conn.handle));
+                conn_close(&w->conn);
+                return r;
         }
+        /* Replaces SQLite's checkpoints on commit, unless the thread cannot start. */
+        if (checkpointer_start(s->path, &w->checkpointer) >= 0)
+                sqlite3_wal_hook(w->conn.handle, writer_wal_hook, w);
+        return 0;
+}
+
+/* With the turn (write_turn_take()): makes the Db a member of the group on the shared
+ * connection, where its queries run from now on. Gives the turn up on failure. */
+static int group_join(Db *db) {
+        SqliteDb *s = sqlite_db(db);
+        char error[256];
+        int r, rc;
+
+        r = writer_open(db);
+        if (r >= 0) {
+                rc = write_group_join(s->writer->group, error, sizeof error);
+                if (rc != SQLITE_OK)
+                        r = db_set_error(db, sqlite_errno(rc), "%s", error);
+        }
+        if (r < 0) {
+                write_turn_give();
+                return r;
+        }
+        s->transaction = TRANSACTION_GROUP;
         s->conn = &s->writer->conn;
+        return 0;
+}
+
+/* Ends the membership and gives the turn up (write_group_leave()). */
+static int group_leave(Db *db, bool commit, bool may_hand_over) {
+        SqliteDb *s = sqlite_db(db);
+        char error[256];
+        int rc;
+
+        s->transaction = TRANSACTION_NONE;
+        s->conn = &s->own;
+        rc = write_group_leave(s->writer->group, commit, may_hand_over, error, sizeof error);
+        if (rc != SQLITE_OK)
+                return db_set_error(db, sqlite_errno(rc), "%s", error);
         return 0;
 }
 
@@ -432,20 +485,18 @@ static int sqlite_begin(Db *db) {
         SqliteDb *s = sqlite_db(db);
         int r;
 
+        if (s->transaction != TRANSACTION_NONE)
+                return db_set_error(db, -EIO, "cannot start a transaction within a transaction");
+
         /* EDEADLK: this thread writes on another Db already; that transaction would wait
          * for itself, so this one goes to SQLite's busy handler on the Db's own connection,
          * like a foreign process. */
-        if (!s->holds_writer && pthread_mutex_lock(&writer_lock) == 0) {
-                s->holds_writer = true;
-                r = writer_attach(db);
-                if (r < 0) {
-                        s->holds_writer = false;
-                        (void) pthread_mutex_unlock(&writer_lock);
-                        return r;
-                }
-        }
+        if (s->writer && write_turn_take() == 0)
+                return group_join(db);
+
         r = query_here(db, NULL, "BEGIN IMMEDIATE", 0, NULL);
-        writer_release_when_done(s);
+        if (r >= 0)
+                s->transaction = TRANSACTION_OWN;
         return r;
 }
 
@@ -453,44 +504,78 @@ static int sqlite_begin(Db *db) {
  * connection like the others, where it used to wait in SQLite's busy handler (which sleeps
  * 1, 2, 5, 10… ms between looks) for the lock that connection holds. */
 static int sqlite_query(Db *db, DbResult **ret, const char *sql, size_t n_params, const char *const *params) {
+        _cleanup_(db_result_freep) DbResult *result = NULL;
         SqliteDb *s = sqlite_db(db);
         sqlite3_stmt *stmt;
         int r;
 
-        if (s->holds_writer || !s->writer)
+        if (s->transaction != TRANSACTION_NONE || !s->writer) {
+                r = check_group_alive(db);
+                if (r < 0)
+                        return r;
                 return query_here(db, ret, sql, n_params, params);
+        }
         r = statement_get(db, sql, &stmt);
         if (r < 0)
                 return r;
         /* EDEADLK: this thread writes on another Db already; as in sqlite_begin(). */
-        if (sqlite3_stmt_readonly(stmt) || pthread_mutex_lock(&writer_lock) != 0)
+        if (sqlite3_stmt_readonly(stmt) || write_turn_take() != 0)
                 return run_prepared(db, stmt, ret, n_params, params);
 
-        s->holds_writer = true;
-        r = writer_attach(db);
-        if (r >= 0)
-                r = query_here(db, ret, sql, n_params, params);
-        s->holds_writer = false;
-        s->conn = &s->own;
-        (void) pthread_mutex_unlock(&writer_lock);
-        return r;
+        r = group_join(db);
+        if (r < 0)
+                return r;
+        r = query_here(db, ret ? &result : NULL, sql, n_params, params);
+        if (r < 0) {
+                /* The statement's error is the one to tell. */
+                _cleanup_free_ char *error = strdup(db_last_error(db));
+
+                (void) group_leave(db, false, true);
+                return error ? db_set_error(db, r, "%s", error) : r;
+        }
+        /* What it returned (RETURNING) is only true once committed. */
+        r = group_leave(db, true, true);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = TAKE_PTR(result);
+        return 0;
 }
 
 static int sqlite_commit(Db *db) {
-        int r = query_here(db, NULL, "COMMIT", 0, NULL);
+        SqliteDb *s = sqlite_db(db);
+        int r;
 
-        writer_release_when_done(sqlite_db(db));
-        return r;
+        switch (s->transaction) {
+        case TRANSACTION_GROUP:
+                return group_leave(db, true, true);
+        case TRANSACTION_OWN:
+                r = query_here(db, NULL, "COMMIT", 0, NULL);
+                /* One that failed may still be open, for db_rollback(). */
+                if (sqlite3_get_autocommit(s->own.handle))
+                        s->transaction = TRANSACTION_NONE;
+                return r;
+        default:
+                return db_set_error(db, -EIO, "cannot commit - no transaction is active");
+        }
 }
 
 static int sqlite_rollback(Db *db) {
+        SqliteDb *s = sqlite_db(db);
         int r = 0;
 
-        /* Some errors (a full disk, say) already rolled the transaction back. */
-        if (!sqlite3_get_autocommit(sqlite_db(db)->conn->handle))
-                r = query_here(db, NULL, "ROLLBACK", 0, NULL);
-        writer_release_when_done(sqlite_db(db));
-        return r;
+        switch (s->transaction) {
+        case TRANSACTION_GROUP:
+                return group_leave(db, false, true);
+        case TRANSACTION_OWN:
+                /* Some errors (a full disk, say) already rolled the transaction back. */
+                if (!sqlite3_get_autocommit(s->own.handle))
+                        r = query_here(db, NULL, "ROLLBACK", 0, NULL);
+                s->transaction = TRANSACTION_NONE;
+                return r;
+        default:
+                return 0;
+        }
 }
 
 static int check_folder(Db *db, const char *path) {
@@ -563,6 +648,7 @@ static void writer_unref(SharedWriter *w) {
         if (!last)
                 return;
         checkpointer_stop(w->checkpointer);
+        write_group_free(w->group);
         conn_close(&w->conn);
         free(w->path);
         free(w);
@@ -574,12 +660,10 @@ static void sqlite_close(Db *db) {
         if (!s)
                 return;
 
-        if (s->holds_writer) {
-                (void) sqlite3_exec(s->conn->handle, "ROLLBACK", NULL, NULL, NULL);
-                s->holds_writer = false;
-                s->conn = &s->own;
-                (void) pthread_mutex_unlock(&writer_lock);
-        }
+        /* Its writes go; the group's other members commit now, not after the writer
+         * may be gone with this Db. */
+        if (s->transaction == TRANSACTION_GROUP)
+                (void) group_leave(db, false, false);
         conn_close(&s->own);
         writer_unref(s->writer);
         free(s->path);

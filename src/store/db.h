@@ -42,6 +42,10 @@ int db_query(Db *db, DbResult **ret, const char *sql, size_t n_params, const cha
 int db_exec_script(Db *db, const char *sql);
 
 int db_begin(Db *db);
+/* Returns once the writes are committed, for every connection to read. On SQLite that may
+ * mean waiting for other threads' transactions committed along with this one
+ * (store/sqlite-group-commit.h): never hold a lock across it that code inside a
+ * transaction takes. */
 int db_commit(Db *db);
 int db_rollback(Db *db);
 

@@ -13,6 +13,7 @@
 
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/sqlite-group-commit.h"
 
 enum {
         BACKEND_SQLITE,
@@ -203,6 +204,14 @@ START_TEST(test_sqlite_memory_and_relative) {
         ck_assert_int_eq(db_exec_script(db, "CREATE TABLE t (x INTEGER)"), 0);
         ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO t VALUES (?)", "1"), 0);
         ck_assert_int_eq(count_rows(db, "t"), 1);
+        /* No shared writer for a database of one connection: transactions stay on it. */
+        ck_assert_int_eq(db_begin(db), 0);
+        ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO t VALUES (?)", "2"), 0);
+        ck_assert_int_eq(db_rollback(db), 0);
+        ck_assert_int_eq(db_begin(db), 0);
+        ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO t VALUES (?)", "3"), 0);
+        ck_assert_int_eq(db_commit(db), 0);
+        ck_assert_int_eq(count_rows(db, "t"), 2);
         db = db_close(db);
 
         ck_assert_int_eq(chdir(tmpdir), 0);
@@ -802,6 +811,291 @@ START_TEST(test_sqlite_autocommit_write_waits_its_turn) {
 }
 END_TEST
 
+/* --- group commit ------------------------------------------------------------------------ */
+
+#define GROUP_THREADS 8
+#define GROUP_ROUNDS 150
+
+typedef struct Counter {
+        int id;
+        int result;
+        char *error;
+        int n_transactions;     /* committed transactions: each added one to the counter */
+        int n_autocommits;      /* committed single inserts */
+        int n_unseen;           /* committed rows another connection did not find right after */
+} Counter;
+
+static bool row_seen(Db *reader, const char *thread, const char *round) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+
+        return db_queryv(reader, &res, "SELECT 1 FROM log WHERE thread = ? AND round = ?", thread, round) >= 0 &&
+               db_result_rows(res) == 1;
+}
+
+/* One round: a transaction that reads and then raises the shared counter, one that does the
+ * same and rolls back, or a single insert outside a transaction. */
+static int counter_round(Db *db, const char *thread, const char *round, int kind) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char n[DB_INT_BUFSZ];
+        int r;
+
+        if (kind == 0)
+                return db_queryv(db, NULL, "INSERT INTO log (thread, round) VALUES (?, ?)", thread, round);
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        r = db_query(db, &res, "SELECT n FROM counter WHERE id = 1", 0, NULL);
+        if (r >= 0)
+                r = db_queryv(db, NULL, "UPDATE counter SET n = ? WHERE id = 1",
+                              db_int(n, db_result_get_int64(res, 0, 0) + 1));
+        if (r >= 0)
+                r = db_queryv(db, NULL, "INSERT INTO log (thread, round) VALUES (?, ?)", thread, round);
+        if (r < 0 || kind == 1) {
+                int k = db_rollback(db);
+
+                return r < 0 ? r : k;
+        }
+        return db_commit(db);
+}
+
+static void *counter_group_thread(void *userdata) {
+        Counter *c = userdata;
+        Db *db = open_test_db(BACKEND_SQLITE), *reader = open_test_db(BACKEND_SQLITE);
+        char thread[DB_INT_BUFSZ], round[DB_INT_BUFSZ];
+
+        db_int(thread, c->id);
+        for (int i = 0; i < GROUP_ROUNDS && c->result >= 0; i++) {
+                int kind = (i + c->id) % 5;
+
+                db_int(round, i);
+                c->result = counter_round(db, thread, round, kind < 2 ? kind : 2);
+                if (c->result < 0) {
+                        c->error = strdup(db_last_error(db));
+                        break;
+                }
+                if (kind == 0)
+                        c->n_autocommits++;
+                else if (kind >= 2)
+                        c->n_transactions++;
+                /* Committed means readable by everyone, now. */
+                if (kind != 1 && !row_seen(reader, thread, round))
+                        c->n_unseen++;
+        }
+        db_close(reader);
+        db_close(db);
+        return NULL;
+}
+
+/* Threads raising one counter in transactions that read it first, rolling some back, and
+ * writing outside transactions: every committed change is there, and visible to another
+ * connection the moment db_commit() returned; none of the rolled-back ones is. Transactions
+ * are committed in groups, or the test would not tell anything about them. */
+START_TEST(test_sqlite_group_commit_many_writers) {
+        _cleanup_(db_closep) Db *db = open_test_db(BACKEND_SQLITE);
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        Counter c[GROUP_THREADS] = {};
+        pthread_t t[GROUP_THREADS];
+        WriteGroupStats before, after;
+        int n_transactions = 0, n_rows = 0;
+
+        ck_assert_int_eq(db_exec_script(db,
+                                        "CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+                                        "INSERT INTO counter VALUES (1, 0);"
+                                        "CREATE TABLE log (thread INTEGER, round INTEGER, PRIMARY KEY (thread, round))"),
+                         0);
+        write_group_stats(&before);
+
+        for (int i = 0; i < GROUP_THREADS; i++) {
+                c[i].id = i;
+                ck_assert_int_eq(pthread_create(t + i, NULL, counter_group_thread, c + i), 0);
+        }
+        for (int i = 0; i < GROUP_THREADS; i++) {
+                ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+                ck_assert_msg(c[i].result >= 0, "writer %i failed: %s", i, c[i].error);
+                ck_assert_int_eq(c[i].n_unseen, 0);
+                n_transactions += c[i].n_transactions;
+                n_rows += c[i].n_transactions + c[i].n_autocommits;
+                free(c[i].error);
+        }
+        write_group_stats(&after);
+
+        ck_assert_int_eq(db_query(db, &res, "SELECT n FROM counter WHERE id = 1", 0, NULL), 0);
+        ck_assert_int_eq(db_result_get_int64(res, 0, 0), n_transactions);
+        ck_assert_int_eq(count_rows(db, "log"), n_rows);
+        res = db_result_free(res);
+        ck_assert_int_eq(db_query(db, &res, "SELECT COUNT(*) FROM log WHERE (round + thread) % 5 = 1", 0, NULL), 0);
+        ck_assert_int_eq(db_result_get_int64(res, 0, 0), 0);
+
+        /* Every committed transaction and insert was released into a group; fewer COMMITs
+         * ran. */
+        ck_assert_int_eq(after.members - before.members, (uint64_t) n_rows);
+        ck_assert_uint_lt(after.commits - before.commits, after.members - before.members);
+}
+END_TEST
+
+/* A transaction run on a thread of its own once the test's transaction holds the turn. */
+typedef struct Member {
+        const char *writes[2];  /* the statements it runs, NULL for none */
+        /* MEMBER_WRITES_ALONE runs its statements outside a transaction. */
+        enum { MEMBER_COMMITS, MEMBER_ROLLS_BACK, MEMBER_CLOSES, MEMBER_WRITES_ALONE } end;
+        int begin_result, write_results[2], end_result;
+} Member;
+
+static void *member_thread(void *userdata) {
+        Member *m = userdata;
+        Db *db = open_test_db(BACKEND_SQLITE);
+
+        if (m->end != MEMBER_WRITES_ALONE)
+                m->begin_result = db_begin(db);
+        for (size_t i = 0; i < ELEMENTSOF(m->writes) && m->writes[i]; i++)
+                m->write_results[i] = db_query(db, NULL, m->writes[i], 0, NULL);
+        if (m->end == MEMBER_COMMITS)
+                m->end_result = db_commit(db);
+        else if (m->end == MEMBER_ROLLS_BACK)
+                m->end_result = db_rollback(db);
+        db_close(db);
+        return NULL;
+}
+
+/* Begins in db and inserts k, starts the member's thread and waits until it queues for the
+ * turn, then commits: the transaction is handed over to the member rather than committed,
+ * and db_commit() returns once the member ended the group. Returns db_commit()'s result. */
+static int commit_with_member(Db *db, const char *k, Member *m, WriteGroupStats *ret_delta) {
+        WriteGroupStats before, now;
+        pthread_t t;
+        int r;
+
+        ck_assert_int_eq(db_begin(db), 0);
+        ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO t (k) VALUES (?)", k), 0);
+        write_group_stats(&before);
+        ck_assert_int_eq(pthread_create(&t, NULL, member_thread, m), 0);
+        for (int i = 0; i < 5000; i++) {
+                write_group_stats(&now);
+                if (now.waiting > 0)
+                        break;
+                usleep(1000);
+        }
+        ck_assert_uint_gt(now.waiting, 0);
+
+        r = db_commit(db);
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+        write_group_stats(&now);
+        *ret_delta = (WriteGroupStats) {
+                .commits = now.commits - before.commits,
+                .members = now.members - before.members,
+        };
+        return r;
+}
+
+static bool key_exists(Db *db, const char *k) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+
+        ck_assert_int_eq(db_queryv(db, &res, "SELECT 1 FROM t WHERE k = ?", k), 0);
+        return db_result_rows(res) > 0;
+}
+
+/* Two transactions, one COMMIT; one of them rolling back or going away with its Db takes
+ * only its own writes along. */
+START_TEST(test_sqlite_group_commit_members) {
+        _cleanup_(db_closep) Db *db = open_test_db(BACKEND_SQLITE), *other = open_test_db(BACKEND_SQLITE);
+        WriteGroupStats delta;
+        Member commits = {
+                .writes = { "INSERT INTO t (k) VALUES (2)" },
+                .end = MEMBER_COMMITS,
+        }, rolls_back = {
+                .writes = { "INSERT INTO t (k) VALUES (4)" },
+                .end = MEMBER_ROLLS_BACK,
+        }, closes = {
+                .writes = { "INSERT INTO t (k) VALUES (6)" },
+                .end = MEMBER_CLOSES,
+        }, writes_alone = {
+                .writes = { "INSERT INTO t (k) VALUES (9)" },
+                .end = MEMBER_WRITES_ALONE,
+        };
+
+        ck_assert_int_eq(db_exec_script(db, "CREATE TABLE t (k INTEGER PRIMARY KEY)"), 0);
+
+        ck_assert_int_eq(commit_with_member(db, "1", &commits, &delta), 0);
+        ck_assert_int_eq(commits.write_results[0], 0);
+        ck_assert_int_eq(commits.end_result, 0);
+        ck_assert_uint_eq(delta.members, 2);
+        ck_assert_uint_eq(delta.commits, 1);
+        ck_assert(key_exists(other, "1") && key_exists(other, "2"));
+
+        ck_assert_int_eq(commit_with_member(db, "3", &rolls_back, &delta), 0);
+        ck_assert_int_eq(rolls_back.end_result, 0);
+        ck_assert_uint_eq(delta.commits, 1);
+        ck_assert(key_exists(other, "3") && !key_exists(other, "4"));
+
+        ck_assert_int_eq(commit_with_member(db, "5", &closes, &delta), 0);
+        ck_assert_uint_eq(delta.commits, 1);
+        ck_assert(key_exists(other, "5") && !key_exists(other, "6"));
+
+        ck_assert_int_eq(commit_with_member(db, "8", &writes_alone, &delta), 0);
+        ck_assert_int_eq(writes_alone.write_results[0], 0);
+        ck_assert_uint_eq(delta.members, 2);
+        ck_assert_uint_eq(delta.commits, 1);
+        ck_assert(key_exists(other, "8") && key_exists(other, "9"));
+
+        /* A transaction in a transaction is refused; the outer one goes on. */
+        ck_assert_int_eq(db_begin(db), 0);
+        ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO t (k) VALUES (?)", "7"), 0);
+        ck_assert_int_eq(db_begin(db), -EIO);
+        ck_assert_int_eq(db_commit(db), 0);
+        ck_assert(key_exists(other, "7"));
+        ck_assert_int_eq(db_commit(db), -EIO);
+}
+END_TEST
+
+/* When SQLite rolls the whole transaction back on a member's error, the members waiting for
+ * the group's COMMIT get an error, not success; the connection goes on working. */
+START_TEST(test_sqlite_group_commit_failure) {
+        _cleanup_(db_closep) Db *db = open_test_db(BACKEND_SQLITE), *other = open_test_db(BACKEND_SQLITE);
+        WriteGroupStats delta;
+        Member fails = {
+                /* ON CONFLICT ROLLBACK ends the transaction, like a full disk does. */
+                .writes = { "INSERT OR ROLLBACK INTO t (k) VALUES (0)", "INSERT INTO t (k) VALUES (2)" },
+                .end = MEMBER_ROLLS_BACK,
+        }, commits_anyway = {
+                .writes = { "INSERT OR ROLLBACK INTO t (k) VALUES (0)" },
+                .end = MEMBER_COMMITS,
+        }, fills_the_disk = {
+                /* The file may not grow (the limit is the write connection's). */
+                .writes = { "PRAGMA max_page_count = 1", "INSERT INTO t (k, pad) VALUES (6, randomblob(100000))" },
+                .end = MEMBER_ROLLS_BACK,
+        };
+
+        ck_assert_int_eq(db_exec_script(db, "CREATE TABLE t (k INTEGER PRIMARY KEY, pad BLOB); INSERT INTO t (k) VALUES (0)"),
+                         0);
+
+        ck_assert_int_eq(commit_with_member(db, "1", &fails, &delta), -EIO);
+        ck_assert_int_eq(fails.write_results[0], -EEXIST);
+        /* Nothing runs outside the transaction that was. */
+        ck_assert_int_eq(fails.write_results[1], -EIO);
+        ck_assert_int_eq(fails.end_result, 0);
+        ck_assert_uint_eq(delta.commits, 0);
+        ck_assert(!key_exists(other, "1") && !key_exists(other, "2"));
+
+        ck_assert_int_eq(commit_with_member(db, "3", &commits_anyway, &delta), -EIO);
+        ck_assert_int_eq(commits_anyway.end_result, -EIO);
+        ck_assert(!key_exists(other, "3"));
+
+        ck_assert_int_eq(commit_with_member(db, "5", &fills_the_disk, &delta), -EIO);
+        ck_assert_int_eq(fills_the_disk.write_results[1], -EIO);
+        ck_assert_ptr_nonnull(strstr(db_last_error(db), "full"));
+        ck_assert(!key_exists(other, "5") && !key_exists(other, "6"));
+        ck_assert_int_eq(db_begin(db), 0);
+        ck_assert_int_eq(db_exec_script(db, "PRAGMA max_page_count = 1073741823"), 0);
+        ck_assert_int_eq(db_commit(db), 0);
+
+        ck_assert_int_eq(db_begin(db), 0);
+        ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO t (k) VALUES (?)", "4"), 0);
+        ck_assert_int_eq(db_commit(db), 0);
+        ck_assert(key_exists(other, "4"));
+}
+END_TEST
+
 static Suite *db_suite(void) {
         int n_backends = pg_url ? 2 : 1;
         Suite *s = suite_create("db");
@@ -817,6 +1111,9 @@ static Suite *db_suite(void) {
         tcase_add_test(tc, test_sqlite_concurrent_writers);
         tcase_add_test(tc, test_sqlite_checkpoints);
         tcase_add_test(tc, test_sqlite_autocommit_write_waits_its_turn);
+        tcase_add_test(tc, test_sqlite_group_commit_many_writers);
+        tcase_add_test(tc, test_sqlite_group_commit_members);
+        tcase_add_test(tc, test_sqlite_group_commit_failure);
         suite_add_tcase(s, tc);
 
         /* _i picks the backend: SQLite always, PostgreSQL when PIPELIT_TEST_PG_URL is set. */
