@@ -879,8 +879,10 @@ static int job_load_first(Job *j, const char *id) {
         const char *node_id = j->start->step.run[0];
         int r;
 
+        if (j->start->step.n_run != 1)
+                return -EOPNOTSUPP;
         /* A dedicated worker's workflow runs there. */
-        if (j->start->step.n_run != 1 || (j->engine->hooks.routing && j->engine->hooks.routing(j->engine->hooks.userdata)))
+        if (j->engine->hooks.routing && j->engine->hooks.routing(j->engine->hooks.userdata))
                 return -EOPNOTSUPP;
         r = execution_start_cache(j->engine, j->start_request, j->start, id);
         if (r >= 0)

@@ -156,8 +156,8 @@ int error_handler_insert(Job *j, const char *error, const char *error_code, Chil
 
 /* --- Commits (orchestrator-commit.c); each opens and commits its own transaction --------- */
 
-/* In a transaction, for a job whose execution is not created yet (j->start): creates it and
- * points the job at its entry node's run, which is queued. */
+/* In a transaction, for a job whose execution is not created yet (j->start): creates it,
+ * running, with the job's run (its entry node's) claimed, and points the job at that run. */
 int job_create_execution(Job *j);
 
 typedef struct NodeOutcome {
