@@ -390,13 +390,39 @@ static int check_group_alive(Db *db) {
         return 0;
 }
 
+static int writer_open(Db *db);
+
+/* Outside a transaction, a script is a connection's setting (PRAGMA foreign_keys, which
+ * SQLite ignores inside a transaction) or writes of its own: either way it belongs on the
+ * shared write connection, where transactions run, outside the group. */
+static int exec_script_on_writer(Db *db, const char *sql) {
+        SqliteDb *s = sqlite_db(db);
+        int r, rc;
+
+        r = writer_open(db);
+        if (r < 0) {
+                write_turn_give();
+                return r;
+        }
+        write_turn_close_group();
+        rc = sqlite3_exec(s->writer->conn.handle, sql, NULL, NULL, NULL);
+        r = rc == SQLITE_OK ? 0 : db_set_error(db, sqlite_errno(rc), "%s", sqlite3_errmsg(s->writer->conn.handle));
+        write_turn_give();
+        return r;
+}
+
 static int sqlite_exec_script(Db *db, const char *sql) {
+        SqliteDb *s = sqlite_db(db);
         int rc, r;
+
+        /* EDEADLK: this thread writes on another Db already; as in sqlite_begin(). */
+        if (s->transaction == TRANSACTION_NONE && s->writer && write_turn_take() == 0)
+                return exec_script_on_writer(db, sql);
 
         r = check_group_alive(db);
         if (r < 0)
                 return r;
-        rc = sqlite3_exec(sqlite_db(db)->conn->handle, sql, NULL, NULL, NULL);
+        rc = sqlite3_exec(s->conn->handle, sql, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return sqlite_error(db, rc);
         return 0;

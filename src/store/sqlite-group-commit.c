@@ -169,6 +169,11 @@ void write_turn_give(void) {
         turn_give(true);
 }
 
+void write_turn_close_group(void) {
+        if (open_group)
+                group_end(open_group);
+}
+
 void write_group_free(WriteGroup *g) {
         if (!g)
                 return;

@@ -35,6 +35,10 @@ int write_turn_take(void);
  * joining did). */
 void write_turn_give(void);
 
+/* With the turn: commits a group left open for the threads queued behind it (they were
+ * handed it), so that what runs next runs outside any transaction. */
+void write_turn_close_group(void);
+
 /* Prepares the group statements on handle, the shared connection. SQLite result code. */
 int write_group_new(struct sqlite3 *handle, WriteGroup **ret);
 /* Before the connection closes. No group is open by then: every member has ended. */

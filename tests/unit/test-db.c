@@ -690,6 +690,29 @@ START_TEST(test_migration_breaking_foreign_keys) {
 }
 END_TEST
 
+START_TEST(test_migration_rebuilding_a_parent_table) {
+        static const Migration list[] = {
+                { 1, "tables", "CREATE TABLE p (id INTEGER PRIMARY KEY);"
+                               "CREATE TABLE q (id INTEGER PRIMARY KEY, "
+                               "p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);"
+                               "INSERT INTO p VALUES (1); INSERT INTO q VALUES (1, 1);" },
+                /* SQLite's way to change a table: create, copy, drop, rename. */
+                { 2, "rebuild", "CREATE TABLE p_new (id INTEGER PRIMARY KEY, label TEXT);"
+                                "INSERT INTO p_new (id) SELECT id FROM p; DROP TABLE p;"
+                                "ALTER TABLE p_new RENAME TO p;" },
+        };
+        _cleanup_(db_closep) Db *db = open_test_db(BACKEND_SQLITE);
+        _cleanup_free_ char *error = NULL;
+
+        /* With foreign keys on where the migration ran, dropping p would have deleted q's
+         * rows through the cascade. */
+        ck_assert_int_eq(db_migrate_with(db, list, ELEMENTSOF(list), &error), 2);
+        ck_assert_int_eq(count_rows(db, "q"), 1);
+        /* And they are on again for what comes after. */
+        ck_assert_int_eq(db_queryv(db, NULL, "INSERT INTO q VALUES (?, ?)", "2", "5"), -ENOLINK);
+}
+END_TEST
+
 /* --- several connections ----------------------------------------------------------------- */
 
 typedef struct Worker {
@@ -1108,6 +1131,7 @@ static Suite *db_suite(void) {
         tcase_add_test(tc, test_sqlite_setup);
         tcase_add_test(tc, test_sqlite_memory_and_relative);
         tcase_add_test(tc, test_migration_breaking_foreign_keys);
+        tcase_add_test(tc, test_migration_rebuilding_a_parent_table);
         tcase_add_test(tc, test_sqlite_concurrent_writers);
         tcase_add_test(tc, test_sqlite_checkpoints);
         tcase_add_test(tc, test_sqlite_autocommit_write_waits_its_turn);
