@@ -25,6 +25,14 @@ void json_error_append(json_t *errors, const char *field, const char *type, cons
         json_error_append_loc(errors, loc, type, msg);
 }
 
+void json_error_append_at(json_t *errors, json_t *loc, const char *key, const char *type, const char *msg) {
+        json_t *l = json_copy(loc);
+
+        if (l && key && json_array_append_new(l, json_string(key)) < 0)
+                l = (json_decref(l), NULL);
+        json_error_append_loc(errors, l, type, msg);
+}
+
 /* loc ["body", field, index] for one item of an array field. */
 static void json_error_append_item(json_t *errors, const char *field, size_t index,
                                    const char *type, const char *msg) {

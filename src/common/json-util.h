@@ -46,6 +46,9 @@ int json_check_fields(json_t *obj, const JsonField *fields, size_t n_fields, jso
 
 /* Appends {"loc": ["body", field], "msg": msg, "type": type} to errors. */
 void json_error_append(json_t *errors, const char *field, const char *type, const char *msg);
+/* The same at loc (an array, copied) with key (NULL: none) appended: for settings nested in
+ * the body. */
+void json_error_append_at(json_t *errors, json_t *loc, const char *key, const char *type, const char *msg);
 
 /* Getters that tolerate absence: return def when key is missing or null. */
 const char *json_get_string(json_t *obj, const char *key, const char *def);

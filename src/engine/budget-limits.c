@@ -71,17 +71,6 @@ bool budget_limits_any_in(const BudgetLimits *l, bool monthly) {
         return false;
 }
 
-static void append_error(json_t *errors, json_t *loc, const char *key, const char *type, const char *msg) {
-        _cleanup_json_ json_t *l = json_copy(loc);
-        json_t *e;
-
-        if (!l || (key && json_array_append_new(l, json_string(key)) < 0))
-                return;
-        e = json_pack("{s:O, s:s, s:s}", "loc", l, "msg", msg, "type", type);
-        if (e)
-                (void) json_array_append_new(errors, e);
-}
-
 void budget_check_json(json_t *budget, json_t *loc, json_t *errors) {
         const char *key;
         char msg[128];
@@ -90,7 +79,7 @@ void budget_check_json(json_t *budget, json_t *loc, json_t *errors) {
         if (!budget || json_is_null(budget))
                 return;
         if (!json_is_object(budget)) {
-                append_error(errors, loc, NULL, "dict_type", "Input should be an object or null");
+                json_error_append_at(errors, loc, NULL, "dict_type", "Input should be an object or null");
                 return;
         }
         json_object_foreach(budget, key, v) {
@@ -98,7 +87,7 @@ void budget_check_json(json_t *budget, json_t *loc, json_t *errors) {
                 double d;
 
                 if (k < 0) {
-                        append_error(errors, loc, key, "extra_forbidden", "Unknown budget limit (known: "
+                        json_error_append_at(errors, loc, key, "extra_forbidden", "Unknown budget limit (known: "
                                      "tokens_per_day, usd_per_day, tokens_per_month, usd_per_month)");
                         continue;
                 }
@@ -106,18 +95,18 @@ void budget_check_json(json_t *budget, json_t *loc, json_t *errors) {
                         continue;
                 if (budget_limit_is_usd(k)) {
                         if (!json_is_number(v))
-                                append_error(errors, loc, key, "float_type", "Input should be a number of USD or null");
+                                json_error_append_at(errors, loc, key, "float_type", "Input should be a number of USD or null");
                         else {
                                 snprintf(msg, sizeof msg, "Input should be a number of USD from 0 to %.0f",
                                          BUDGET_USD_MAX);
-                                append_error(errors, loc, key, "value_error", msg);
+                                json_error_append_at(errors, loc, key, "value_error", msg);
                         }
                 } else if (!json_is_integer(v))
-                        append_error(errors, loc, key, "int_type", "Input should be a whole number of tokens or null");
+                        json_error_append_at(errors, loc, key, "int_type", "Input should be a whole number of tokens or null");
                 else {
                         snprintf(msg, sizeof msg, "Input should be a number of tokens from 0 to %" PRIi64,
                                  BUDGET_TOKENS_MAX);
-                        append_error(errors, loc, key, "value_error", msg);
+                        json_error_append_at(errors, loc, key, "value_error", msg);
                 }
         }
 }

@@ -256,17 +256,11 @@ void engine_enqueue_recovered(Engine *e, const RecoveredRun *runs, size_t n) {
 }
 
 static int engine_recover(Engine *e, Db *db) {
-        _cleanup_free_ RecoveredRun *runs = NULL;
-        size_t n;
-        int r;
+        int r = engine_take_back(e, db, NULL);
 
-        r = store_node_runs_recover(db, NULL, &runs, &n);
-        if (r < 0)
-                return r;
-        engine_enqueue_recovered(e, runs, n);
-        if (n > 0)
-                log_info("Resuming %zu queued node run(s) of unfinished executions.", n);
-        return 0;
+        if (r > 0)
+                log_info("Resuming %i queued node run(s) of unfinished executions.", r);
+        return MIN(r, 0);
 }
 
 int engine_start_workers(Engine *e) {

@@ -112,8 +112,8 @@ int engine_start_workers(Engine *e);
  * cancelled in another process). */
 void engine_interrupt(Engine *e, const char *execution_id);
 /* A dedicated worker went away holding node runs of execution_id: they go back to this
- * process's queue, those cut off mid-way as after a crash. db: the I/O thread's. Returns how
- * many, or negative errno. */
+ * process's queue, those cut off mid-way as after a crash (execution_id NULL: those of every
+ * execution, as at start). db: the I/O thread's. Returns how many, or negative errno. */
 int engine_take_back(Engine *e, Db *db, const char *execution_id);
 /* What metadata.worker of the execution logs written here says (a dedicated worker's
  * {"workflow", "pid", "unit"?}); takes the reference. NULL in pipelitd. */

@@ -74,17 +74,6 @@ static int parse_count(json_t *v, int64_t min, int64_t max, uint64_t *ret) {
         return 0;
 }
 
-static void append_error(json_t *errors, json_t *loc, const char *key, const char *type, const char *msg) {
-        _cleanup_json_ json_t *l = json_copy(loc);
-        json_t *e;
-
-        if (!l || (key && json_array_append_new(l, json_string(key)) < 0))
-                return;
-        e = json_pack("{s:O, s:s, s:s}", "loc", l, "msg", msg, "type", type);
-        if (e)
-                (void) json_array_append_new(errors, e);
-}
-
 static bool key_is_known(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(known_keys); i++)
                 if (streq(key, known_keys[i]))
@@ -102,12 +91,12 @@ void worker_settings_check_json(json_t *worker, json_t *loc, json_t *errors) {
         if (!worker || json_is_null(worker))
                 return;
         if (!json_is_object(worker)) {
-                append_error(errors, loc, NULL, "dict_type", "Input should be an object or null");
+                json_error_append_at(errors, loc, NULL, "dict_type", "Input should be an object or null");
                 return;
         }
         json_object_foreach(worker, key, v) {
                 if (!key_is_known(key)) {
-                        append_error(errors, loc, key, "extra_forbidden", "Unknown worker setting (known: dedicated, "
+                        json_error_append_at(errors, loc, key, "extra_forbidden", "Unknown worker setting (known: dedicated, "
                                      "memory_max, cpu_quota, tasks_max, runtime_max_sec)");
                         continue;
                 }
@@ -115,14 +104,14 @@ void worker_settings_check_json(json_t *worker, json_t *loc, json_t *errors) {
                         continue;
                 if (streq(key, "dedicated")) {
                         if (!json_is_boolean(v))
-                                append_error(errors, loc, key, "bool_type", "Input should be a valid boolean");
+                                json_error_append_at(errors, loc, key, "bool_type", "Input should be a valid boolean");
                 } else if (streq(key, "memory_max")) {
                         r = parse_memory(v, &ignored);
                         if (r == -ERANGE)
                                 snprintf(msg, sizeof msg, "Memory should be from %lluM to %lluT",
                                          WORKER_MEMORY_MIN >> 20, WORKER_MEMORY_MAX >> 40);
                         if (r < 0)
-                                append_error(errors, loc, key, r == -ERANGE ? "value_error" : "string_pattern_mismatch",
+                                json_error_append_at(errors, loc, key, r == -ERANGE ? "value_error" : "string_pattern_mismatch",
                                              r == -ERANGE ? msg : "Input should be bytes, or a number with K, M, G "
                                              "or T (e.g. \"256M\")");
                 } else if (streq(key, "cpu_quota")) {
@@ -130,7 +119,7 @@ void worker_settings_check_json(json_t *worker, json_t *loc, json_t *errors) {
                         if (r == -ERANGE)
                                 snprintf(msg, sizeof msg, "CPU quota should be from 1%% to %d%%", WORKER_CPU_PERCENT_MAX);
                         if (r < 0)
-                                append_error(errors, loc, key, r == -ERANGE ? "value_error" : "string_pattern_mismatch",
+                                json_error_append_at(errors, loc, key, r == -ERANGE ? "value_error" : "string_pattern_mismatch",
                                              r == -ERANGE ? msg : "Input should be a percentage of one CPU "
                                              "(e.g. \"50%\")");
                 } else if (streq(key, "tasks_max")) {
@@ -138,13 +127,13 @@ void worker_settings_check_json(json_t *worker, json_t *loc, json_t *errors) {
                         snprintf(msg, sizeof msg, "Input should be a whole number from %d to %d", WORKER_TASKS_MIN,
                                  WORKER_TASKS_MAX);
                         if (r < 0)
-                                append_error(errors, loc, key, r == -ERANGE ? "value_error" : "int_type", msg);
+                                json_error_append_at(errors, loc, key, r == -ERANGE ? "value_error" : "int_type", msg);
                 } else {
                         r = parse_count(v, 1, WORKER_RUNTIME_SEC_MAX, &ignored);
                         snprintf(msg, sizeof msg, "Input should be a whole number of seconds from 1 to %lld",
                                  WORKER_RUNTIME_SEC_MAX);
                         if (r < 0)
-                                append_error(errors, loc, key, r == -ERANGE ? "value_error" : "int_type", msg);
+                                json_error_append_at(errors, loc, key, r == -ERANGE ? "value_error" : "int_type", msg);
                 }
         }
 }
