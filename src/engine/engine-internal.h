@@ -131,6 +131,7 @@ typedef struct ExecutionStart {
         PlanStep step;
         int64_t *run_ids;       /* after execution_start_insert(); owned */
         usec_t deadline;        /* CLOCK_REALTIME µs, from the request; 0: none */
+        usec_t requested_at;    /* CLOCK_REALTIME µs when it was prepared */
         bool claim_entry;       /* created running, its one entry node run claimed (store) */
         bool top_level;         /* after execution_start_insert(): no origin */
 } ExecutionStart;

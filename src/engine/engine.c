@@ -377,10 +377,11 @@ int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, Executi
 
         /* From the request on: a start that waits for a worker, or a transaction tried
          * again, does not move it. */
+        s->requested_at = now_realtime_usec();
         max_seconds = json_get_integer(s->workflow, "max_execution_seconds", 0);
         if (req->max_seconds > 0 && (max_seconds <= 0 || req->max_seconds < max_seconds))
                 max_seconds = req->max_seconds;
-        s->deadline = max_seconds > 0 ? now_realtime_usec() + (usec_t) max_seconds * 1000000 : 0;
+        s->deadline = max_seconds > 0 ? s->requested_at + (usec_t) max_seconds * 1000000 : 0;
         return 0;
 }
 

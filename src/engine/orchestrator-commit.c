@@ -21,6 +21,11 @@
 
 /* --- Transactions ------------------------------------------------------------------------ */
 
+/* A run kept in memory (orchestrator-memory.c): the mirror is all there is. */
+static bool in_memory(const Job *j) {
+        return j->mirror && j->mirror->in_memory;
+}
+
 static void mirror_drop(Job *j) {
         run_mirror_done(&j->own_mirror);
         j->mirror = NULL;
@@ -109,7 +114,12 @@ static json_t *log_input(json_t *input) {
 }
 
 static int log_run(Job *j, const char *status, const NodeOutcome *o, json_t *output) {
-        _cleanup_json_ json_t *input = log_input(o->input), *metadata = NULL;
+        _cleanup_json_ json_t *input = NULL, *metadata = NULL;
+
+        /* Only a success gets this far in memory, and its data is not kept. */
+        if (in_memory(j))
+                return 0;
+        input = log_input(o->input);
 
         metadata = json_pack("{s:I, s:s?, s:s?, s:O?}", "attempt", (json_int_t) j->row.attempt,
                              "route", o->route, "iteration", isempty(j->row.iteration) ? NULL : j->row.iteration,
@@ -314,16 +324,22 @@ static int finalize(Job *j) {
                         return r;
         }
 
-        r = store_execution_finish(j->db, j->info.id, EXECUTION_COMPLETED, output, NULL, NULL);
-        if (r <= 0)
-                return r;
+        if (in_memory(j)) {
+                /* Kept for its summary; nothing of it called a model (add_usage()). */
+                json_decref(j->final_output);
+                j->final_output = json_incref(output);
+                usage = (ExecutionUsage) {};
+        } else {
+                r = store_execution_finish(j->db, j->info.id, EXECUTION_COMPLETED, output, NULL, NULL);
+                if (r <= 0)
+                        return r;
+                r = finalize_retention(j);
+                if (r >= 0)
+                        r = store_execution_usage(j->db, j->info.id, &usage);
+                if (r < 0)
+                        return r;
+        }
         j->ended = EXECUTION_COMPLETED;
-        r = finalize_retention(j);
-        if (r < 0)
-                return r;
-        r = store_execution_usage(j->db, j->info.id, &usage);
-        if (r < 0)
-                return r;
         data = json_pack("{s:O, s:{s:I, s:I, s:f, s:I, s:i, s:i}}", "output", output, "activity_summary",
                          "total_steps", (json_int_t) steps, "total_tokens", (json_int_t) usage.tokens,
                          "total_cost_usd", usage.cost_usd, "llm_calls", (json_int_t) usage.llm_calls,
@@ -333,6 +349,9 @@ static int finalize(Job *j) {
 
 static int execution_fail(Job *j, const char *error, const char *error_code) {
         int r;
+
+        if (in_memory(j))
+                return JOB_NEEDS_STORE;
 
         r = store_execution_finish(j->db, j->info.id, EXECUTION_FAILED, NULL, error, error_code);
         if (r <= 0)
@@ -550,6 +569,8 @@ static int add_usage(Job *j, json_t *output) {
 
         if (!json_is_object(usage))
                 return 0;
+        if (in_memory(j))
+                return JOB_NEEDS_STORE;
         return store_execution_add_usage(j->db, j->info.id, &(ExecutionUsage) {
                 .tokens = json_get_integer(usage, "total_tokens", 0),
                 .llm_calls = json_get_integer(usage, "llm_calls", 0),
@@ -573,6 +594,8 @@ static int record_success(Job *j, const NodeOutcome *o) {
                 if (r < 0)
                         return r;
         }
+        if (in_memory(j) && (o->pause_after || json_array_size(o->loop_items) > 0))
+                return JOB_NEEDS_STORE;
         if (o->pause_after) {
                 r = event_node_success(j, j->row.node_id, j->row.iteration, o->output, o->duration_ms);
                 return r < 0 ? r : park_pause(j, o);
@@ -593,6 +616,11 @@ static int commit_outcome(Job *j, const NodeOutcome *o) {
         ExecutionState state;
         int r;
 
+        if (j->start && !o->error) {
+                r = commit_in_memory(j, o);
+                if (r != JOB_NEEDS_STORE)
+                        return r;
+        }
         r = begin_locked(j, &state);
         if (r < 0)
                 return r;
@@ -643,6 +671,10 @@ static int node_failed(Job *j, const NodeOutcome *o) {
         _cleanup_free_ char *message = NULL;
         bool retry = o->retryable && j->row.attempt < job_max_attempts(j);
         int r;
+
+        /* A failure is kept, with its log, to be looked into. */
+        if (in_memory(j))
+                return JOB_NEEDS_STORE;
 
         r = log_run(j, "failed", o, NULL);
         if (r >= 0)

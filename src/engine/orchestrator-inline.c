@@ -40,6 +40,10 @@ static int job_adopt(Job *j, Job *sub) {
         }
         if (sub->ended != EXECUTION_PENDING)
                 j->ended = sub->ended;
+        if (sub->final_output) {
+                json_decref(j->final_output);
+                j->final_output = TAKE_PTR(sub->final_output);
+        }
         if (sub->handler) {
                 child_start_free(j->handler);
                 j->handler = TAKE_PTR(sub->handler);

@@ -29,6 +29,7 @@ void job_done(Job *j) {
         free(j->loop_outer);
         free(j->pending);
         json_decref(j->events);
+        json_decref(j->final_output);
         child_start_free(j->handler);
         *j = (Job) {};
 }

@@ -7,6 +7,7 @@
  * announced that the database does not hold. */
 #pragma once
 
+#include <errno.h>
 #include <jansson.h>
 
 #include "engine/component.h"
@@ -88,6 +89,7 @@ typedef struct Job {
         ChildBatch *children;   /* borrowed: child executions created */
         ChildStart *handler;    /* owned: the error handler's run created */
         ExecutionStatus ended;  /* how the execution ended; EXECUTION_PENDING: it did not */
+        json_t *final_output;   /* a run kept in memory that completed: its final output */
 } Job;
 
 void job_done(Job *j);
@@ -235,6 +237,16 @@ int job_run_inline(Job *j);
 /* In the transaction: records a claimed node run's outcome, success or failure, and
  * advances the execution (what commit_success() and commit_failure() do after the lock). */
 int record_outcome(Job *j, const NodeOutcome *o);
+
+/* A run kept in memory (orchestrator-memory.c) reached what only the database can hold:
+ * a failure, a pause, a node that is not quick. What it did is dropped and done again,
+ * stored. */
+#define JOB_NEEDS_STORE (-EXFULL)
+/* A job whose execution is not created yet (j->start), for a workflow that keeps nothing of
+ * its successful runs: records the outcome and runs the quick nodes after it in memory.
+ * When that completes the execution, stores only its summary and returns 0; else forgets
+ * it all and returns JOB_NEEDS_STORE (or another negative errno). */
+int commit_in_memory(Job *j, const NodeOutcome *o);
 
 int commit_success(Job *j, const NodeOutcome *o);
 int commit_failure(Job *j, const NodeOutcome *o);

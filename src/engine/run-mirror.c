@@ -33,6 +33,23 @@ static NodeRunRow *find_id(RunMirror *m, int64_t id) {
         return NULL;
 }
 
+static NodeRunRow *find_node(RunMirror *m, const char *node_id, const char *iteration) {
+        for (size_t i = 0; i < m->n; i++)
+                if (streq(m->rows[i].node_id, node_id) && streq(m->rows[i].iteration, iteration))
+                        return m->rows + i;
+        return NULL;
+}
+
+/* store_node_run_offer() on an in-memory mirror: a new run, or a waiting one moving on. */
+static int offer_in_memory(RunMirror *m, const char *node_id, const char *iteration, int64_t *ret_id) {
+        const NodeRunRow *row = find_node(m, node_id, iteration ?: "");
+
+        if (row && row->status != NODE_RUN_WAITING)
+                return -EEXIST;
+        *ret_id = row ? row->id : (int64_t) m->n + 1;
+        return 0;
+}
+
 static int append(RunMirror *m, NodeRunRow *row) {
         if (m->n == m->n_alloc) {
                 size_t n = MAX(m->n_alloc * 2, (size_t) 16);
@@ -63,7 +80,8 @@ int run_mirror_offer(RunMirror *m, Db *db, const char *node_id, const char *iter
         int64_t id;
         int r;
 
-        r = store_node_run_offer(db, m->execution_id, node_id, iteration, status, run_after, &id);
+        r = m->in_memory ? offer_in_memory(m, node_id, iteration, &id)
+                         : store_node_run_offer(db, m->execution_id, node_id, iteration, status, run_after, &id);
         if (r < 0)
                 return r;
         if (ret_id)
@@ -101,7 +119,7 @@ int run_mirror_finish(RunMirror *m, Db *db, int64_t id, const NodeRunResult *res
         char *route = NULL;
         int r;
 
-        r = store_node_run_finish(db, id, result);
+        r = m->in_memory ? 0 : store_node_run_finish(db, id, result);
         if (r < 0 || !m->loaded)
                 return r;
         row = find_id(m, id);
@@ -124,7 +142,11 @@ int run_mirror_claim(RunMirror *m, Db *db, int64_t id) {
         NodeRunRow *row;
         int r;
 
-        r = store_node_run_claim(db, id, !m->execution_running);
+        if (m->in_memory) {
+                row = find_id(m, id);
+                r = row && row->status == NODE_RUN_QUEUED ? 0 : -ESTALE;
+        } else
+                r = store_node_run_claim(db, id, !m->execution_running);
         if (r < 0)
                 return r;
         m->execution_running = true;
@@ -143,7 +165,7 @@ int run_mirror_get(RunMirror *m, Db *db, int64_t id, NodeRunRow *ret) {
         NodeRunRow copy;
 
         if (!row)
-                return store_node_run_get(db, id, ret);
+                return m->in_memory ? -ENOENT : store_node_run_get(db, id, ret);
         copy = (NodeRunRow) {
                 .id = row->id,
                 .execution_id = strdup(row->execution_id),
@@ -165,7 +187,7 @@ int run_mirror_get(RunMirror *m, Db *db, int64_t id, NodeRunRow *ret) {
 int run_mirror_cancel(RunMirror *m, Db *db) {
         int r;
 
-        r = store_node_runs_cancel(db, m->execution_id);
+        r = m->in_memory ? 0 : store_node_runs_cancel(db, m->execution_id);
         if (r < 0 || !m->loaded)
                 return r;
         for (size_t i = 0; i < m->n; i++)

@@ -5,7 +5,11 @@
  * context and to plan what follows it, each a read of every run so far, which makes a
  * chain cost quadratically. The mirror reads them once, when first asked, and every write
  * of the transaction goes through it, so it stays what the database holds. It lives as
- * long as the transaction and is dropped with it, committed or not. */
+ * long as the transaction and is dropped with it, committed or not.
+ *
+ * An in-memory mirror stands for a database that does not hold the execution (yet): a run
+ * kept in memory until it ends (orchestrator-memory.c). Its writes do what the store's
+ * would, on the mirror alone, with ids of its own; it never reads the database. */
 #pragma once
 
 #include <stdbool.h>
@@ -19,6 +23,7 @@ typedef struct RunMirror {
         bool execution_running; /* the execution is running, not pending: claims leave it be */
         bool enabled;           /* reads may come from it (run_mirror_load()) */
         bool loaded;
+        bool in_memory;         /* the database is never touched; loaded from the start */
         NodeRunRow *rows;       /* every run of the execution, with outputs, in creation order */
         size_t n, n_alloc;
 } RunMirror;

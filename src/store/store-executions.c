@@ -205,6 +205,25 @@ int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_
         return 0;
 }
 
+int store_execution_insert_completed(Db *db, const char *id, const ExecutionNew *e, usec_t started_at,
+                                     json_t *final_output) {
+        _cleanup_free_ char *output = NULL;
+        char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], started_text[TIMESTAMP_BUFSZ], now[TIMESTAMP_BUFSZ];
+        const char *started;
+
+        if (json_text(final_output, &output) < 0)
+                return -ENOMEM;
+        timestamp_now(now);
+        started = usec_text(started_text, started_at) ?: now;
+        return db_queryv(db, NULL,
+                         "INSERT INTO executions (execution_id, workflow_id, trigger_node_id, user_id, status, "
+                         "final_output, created_at, started_at, completed_at) VALUES (?, ?, ?, ?, 'completed', ?, ?, "
+                         "?, ?)",
+                         id, db_int(workflow, e->workflow_id), e->trigger_node_id,
+                         e->user_id > 0 ? db_int(user, e->user_id) : NULL, output,
+                         started, started, now);
+}
+
 int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids) {
         _cleanup_free_ int64_t *ids = NULL;
         int r;

@@ -84,6 +84,11 @@ typedef struct ExecutionNew {
 int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids);
 /* The same inside the caller's transaction (a subworkflow node creating its child). */
 int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids);
+/* In a transaction: a top-level execution that ran without being stored and completed,
+ * recorded as store_execution_drop_data() leaves one — its summary, no node runs, no logs
+ * (keep_successful "none"). Of e, only the workflow, user and trigger node count. */
+int store_execution_insert_completed(Db *db, const char *id, const ExecutionNew *e, usec_t started_at,
+                                     json_t *final_output);
 
 /* --- Running (in a transaction) -------------------------------------------------------- */
 

@@ -59,6 +59,25 @@ class WebhookTestCase(EngineTestCase):
         def payload_of(self, execution_id):
                 return self.detail(execution_id)["trigger_payload"]
 
+        def subscribe(self, slug):
+                w = WebSocket("127.0.0.1", self.daemon.port, "/ws/?token=" + self.admin_key, timeout=10)
+                self.addCleanup(w.shutdown)
+                w.send_json({"type": "subscribe", "channel": "workflow:" + slug})
+                self.assertEqual(w.recv_json(10), {"type": "subscribed", "channel": "workflow:" + slug})
+                return w
+
+        def events_until_end(self, w, execution_id):
+                seen = []
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                        e = w.recv_json(max(0.05, deadline - time.monotonic()))
+                        if e.get("execution_id") != execution_id:
+                                continue
+                        seen.append((e["type"], e["data"].get("node_id"), e["data"].get("status")))
+                        if e["type"] in ("execution_completed", "execution_failed"):
+                                break
+                return seen
+
 
 class WebhookTest(WebhookTestCase):
         def test_async_answers_at_once_then_runs(self):
@@ -440,25 +459,6 @@ class SyncFirstNodeTest(WebhookTestCase):
         a user sees must not change: the events in order, the execution in the API while a
         slow first node runs, a failure of that node recorded, the deadline kept."""
 
-        def subscribe(self, slug):
-                w = WebSocket("127.0.0.1", self.daemon.port, "/ws/?token=" + self.admin_key, timeout=10)
-                self.addCleanup(w.shutdown)
-                w.send_json({"type": "subscribe", "channel": "workflow:" + slug})
-                self.assertEqual(w.recv_json(10), {"type": "subscribed", "channel": "workflow:" + slug})
-                return w
-
-        def events_until_end(self, w, execution_id):
-                seen = []
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                        e = w.recv_json(max(0.05, deadline - time.monotonic()))
-                        if e.get("execution_id") != execution_id:
-                                continue
-                        seen.append((e["type"], e["data"].get("node_id"), e["data"].get("status")))
-                        if e["type"] in ("execution_completed", "execution_failed"):
-                                break
-                return seen
-
         def in_background(self, call):
                 result = {}
                 t = threading.Thread(target=lambda: result.setdefault("r", call()))
@@ -540,6 +540,98 @@ class SyncFirstNodeTest(WebhookTestCase):
                 self.assertEqual(r.body["status"], "failed")
                 self.assertEqual(r.body["error_code"], "timeout")
                 self.assertHealthy()
+
+
+class UnkeptSyncRunTest(WebhookTestCase):
+        """A sync run of a workflow that keeps nothing of its successful runs stays in memory
+        while its nodes are quick, and only a success's summary is stored. Each flow here runs
+        twice, once kept and once not: the answer and the events must be the same, and the
+        unkept run must keep exactly what keep_successful "none" promises — its summary when
+        it succeeds, everything when it fails."""
+
+        KEEP = {"all": {}, "none": {"retention": {"keep_successful": "none"}}}
+
+        def run_kept_and_not(self, nodes, edges, body):
+                """{"all": (answer, events, detail), "none": …} of one run of the flow each way."""
+                runs = {}
+                for keep, settings in self.KEEP.items():
+                        slug = self.hook_flow(nodes, edges, workflow_fields={"settings": settings},
+                                              response_mode="sync")
+                        w = self.subscribe(slug)
+                        r = self.hook(slug, body=body)
+                        self.assertEqual(r.status, 200, r)
+                        execution_id = r.body.pop("execution_id")
+                        runs[keep] = (r.body, self.events_until_end(w, execution_id), self.detail(execution_id))
+                self.assertEqual(runs["none"][0], runs["all"][0])
+                self.assertEqual(runs["none"][1], runs["all"][1])
+                return runs
+
+        def assertSummaryOnly(self, detail, kept):
+                self.assertEqual((detail["logs"], detail["node_runs"], detail["trigger_payload"]), ([], [], None))
+                for field in ("status", "final_output", "trigger_node_id", "error_message", "total_tokens"):
+                        self.assertEqual(detail[field], kept[field], field)
+                self.assertLessEqual(detail["started_at"], detail["completed_at"])
+
+        def test_a_success_stores_its_summary(self):
+                rules = [{"id": "many", "field": "count.output.n", "operator": "gt", "value": 2}]
+                runs = self.run_kept_and_not(
+                        [("count", "transform", jq("{n: (.trigger.body.items | length)}")),
+                         ("route", "switch", {"rules": rules, "enable_fallback": True}),
+                         ("many", "reply_chat", {"message": "{{ count.output.n }} is many"}),
+                         ("few", "reply_chat", {"message": "few"})],
+                        [("hook", "count"), ("count", "route"),
+                         ("route", "many", {"edge_type": "conditional", "condition_value": "many"}),
+                         ("route", "few", {"edge_type": "conditional", "condition_value": "__other__"})],
+                        {"items": [1, 2, 3]})
+                answer, events, detail = runs["none"]
+                self.assertEqual(answer["output"], {"output": "3 is many"})
+                self.assertEqual(events[0], ("execution_started", None, None))
+                self.assertIn(("node_status", "few", "skipped"), events)
+                self.assertEqual(events[-1], ("execution_completed", None, None))
+                self.assertSummaryOnly(detail, runs["all"][2])
+                self.assertEqual(len(runs["all"][2]["logs"]), 3)
+
+        def test_a_fan_in_waits_for_every_parent(self):
+                runs = self.run_kept_and_not(
+                        [("count", "transform", jq("{n: 2}")),
+                         ("a", "reply_chat", {"message": "A"}), ("b", "reply_chat", {"message": "B"}),
+                         ("join", "merge", {"mode": "append"}),
+                         ("say", "reply_chat", {"message": "{{ join.merged | join(',') }}"})],
+                        [("hook", "count"), ("count", "a"), ("count", "b"), ("a", "join"), ("b", "join"),
+                         ("join", "say")], {})
+                self.assertEqual(runs["none"][0]["output"], {"output": "A,B"})
+                self.assertEqual([e for e in runs["none"][1] if e[1] == "join"],
+                                 [("node_status", "join", "running"), ("node_status", "join", "success")])
+                self.assertSummaryOnly(runs["none"][2], runs["all"][2])
+
+        def test_a_failure_is_stored_whole(self):
+                runs = self.run_kept_and_not(
+                        [("count", "transform", jq("{n: 1}")),
+                         ("say", "reply_chat", {"message": "{{ count.output.nothere.x }}"})],
+                        [("hook", "count"), ("count", "say")], {"items": []})
+                answer, events, detail = runs["none"]
+                self.assertEqual(answer["status"], "failed")
+                self.assertEqual(events[-1], ("execution_failed", None, None))
+                self.assertEqual(detail["trigger_payload"]["body"], {"items": []})
+                self.assertEqual({n["node_id"]: (n["status"], n["attempt"]) for n in detail["node_runs"]},
+                                 {"count": ("done", 1), "say": ("failed", 1)})
+                self.assertEqual([(l["node_id"], l["status"]) for l in detail["logs"]],
+                                 [("count", "completed"), ("say", "failed")])
+
+        def test_a_node_that_waits_is_stored_then_dropped(self):
+                runs = self.run_kept_and_not(
+                        [("count", "transform", jq("{n: 2}")),
+                         ("route", "switch", {"rules": [], "enable_fallback": True}),
+                         ("pause", "wait", {"duration": 0.2}),
+                         ("say", "reply_chat", {"message": "{{ count.output.n }} after a pause"})],
+                        [("hook", "count"), ("count", "route"),
+                         ("route", "pause", {"edge_type": "conditional", "condition_value": "__other__"}),
+                         ("pause", "say")], {})
+                answer, events, detail = runs["none"]
+                self.assertEqual(answer["output"], {"output": "2 after a pause"})
+                # Every node announced once: nothing of the try in memory shows.
+                self.assertEqual([e[1] for e in events if e[2] == "running"], ["count", "route", "pause", "say"])
+                self.assertSummaryOnly(detail, runs["all"][2])
 
 
 class WebhookStopTest(WebhookTestCase):
