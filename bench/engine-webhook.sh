@@ -9,13 +9,15 @@
 # Targets: >= 3,000 executions/s kept, >= 10,000 not kept.
 #
 # Usage: bench/engine-webhook.sh [PIPELITD] — default build/pipelitd; needs wrk, curl, python3.
-# Env: DURATION (default 10s), CONNECTIONS (default 64), THREADS (wrk threads, default 2).
+# Env: DURATION (default 10s), CONNECTIONS (default 64), THREADS (wrk threads, default 2),
+# MODES (default "all none": which keep_successful values to measure).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 pipelitd=${1:-$top/build/pipelitd}
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 threads=${THREADS:-2}
+modes=${MODES:-all none}
 
 tmp=$(mktemp -d)
 pid=""
@@ -130,5 +132,6 @@ PY
 }
 
 echo "sync webhook → transform → switch → reply_chat, SQLite, $connections connections, $duration"
-run_mode all
-run_mode none
+for mode in $modes; do
+        run_mode "$mode"
+done

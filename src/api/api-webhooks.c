@@ -77,10 +77,12 @@ static bool path_matches(const char *configured, const char *path) {
 typedef struct Webhook {
         int64_t workflow_id, owner_id;
         json_t *node;           /* NodeOut of the trigger */
+        CachedGraph *graph;     /* the graph it was found in; NULL without an engine */
 } Webhook;
 
 static void webhook_done(Webhook *w) {
         json_decref(w->node);
+        cached_graph_unref(w->graph);
 }
 
 static json_t *node_extra_config(json_t *node) {
@@ -109,7 +111,9 @@ static json_t *webhook_node_best(json_t *nodes, const char *path) {
 
 /* The workflow slug and its nodes: from the engine's graph cache, which reads them again
  * only after they changed, or from the database when the engine does not run. */
-static int webhook_graph(Manager *m, const char *slug, json_t **ret_workflow, json_t **ret_nodes) {
+/* *ret_graph stays NULL without an engine. */
+static int webhook_graph(Manager *m, const char *slug, json_t **ret_workflow, json_t **ret_nodes,
+                         CachedGraph **ret_graph) {
         _cleanup_json_ json_t *workflow = NULL, *nodes = NULL;
         int64_t id;
         int r;
@@ -123,6 +127,7 @@ static int webhook_graph(Manager *m, const char *slug, json_t **ret_workflow, js
                 /* References of their own: they outlive the graph they come from. */
                 *ret_workflow = json_incref(graph->workflow);
                 *ret_nodes = json_incref(graph->nodes);
+                *ret_graph = TAKE_PTR(graph);
                 return 0;
         }
 
@@ -142,12 +147,13 @@ static int webhook_graph(Manager *m, const char *slug, json_t **ret_workflow, js
  * one when several match). -ENOENT when any of it is missing or inactive. */
 static int webhook_find(Manager *m, const char *slug, const char *path, Webhook *ret) {
         _cleanup_json_ json_t *workflow = NULL, *nodes = NULL;
+        _cleanup_(cached_graph_unrefp) CachedGraph *graph = NULL;
         json_t *best;
         int r;
 
         if (!workflow_slug_is_valid(slug))
                 return -ENOENT;
-        r = webhook_graph(m, slug, &workflow, &nodes);
+        r = webhook_graph(m, slug, &workflow, &nodes, &graph);
         if (r < 0)
                 return r;
         if (!json_get_bool(workflow, "is_active", true))
@@ -160,6 +166,7 @@ static int webhook_find(Manager *m, const char *slug, const char *path, Webhook 
                 .workflow_id = json_get_integer(workflow, "id", 0),
                 .owner_id = json_get_integer(workflow, "owner_id", 0),
                 .node = json_incref(best),
+                .graph = TAKE_PTR(graph),
         };
         return 0;
 }
@@ -435,6 +442,7 @@ static int webhook_receive(HttpRequest *req, HttpResponse *resp) {
                 .user_id = hook.owner_id,
                 .trigger_node_id = json_get_string(hook.node, "node_id", NULL),
                 .trigger_payload = payload,
+                .graph = hook.graph,
         };
         if (streq(json_get_string(config, "response_mode", "async"), "sync")) {
                 timeout = json_get_integer(config, "sync_timeout_seconds", SYNC_TIMEOUT_DEFAULT);

@@ -126,6 +126,7 @@ typedef struct ExecutionOrigin {
  * shared with other executions. */
 typedef struct ExecutionStart {
         CachedGraph *graph;
+        GraphStart *graph_start;        /* of graph: for its graph_id_hint alone */
         const Topology *topology;
         json_t *workflow, *topology_json, *nodes;
         PlanStep step;

@@ -362,14 +362,19 @@ int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, Executi
         int64_t max_seconds;
         int r;
 
-        r = graph_cache_get(e->graphs, db, req->workflow_id, &s->graph);
-        if (r < 0)
-                return r;
+        if (req->graph && req->graph->workflow_id == req->workflow_id)
+                s->graph = cached_graph_ref(req->graph);
+        else {
+                r = graph_cache_get(e->graphs, db, req->workflow_id, &s->graph);
+                if (r < 0)
+                        return r;
+        }
         r = cached_graph_start(s->graph, req->trigger_node_id, &start, ret_error);
         if (r < 0)
                 return r;
 
         s->workflow = s->graph->workflow;
+        s->graph_start = (GraphStart *) start;
         s->topology = start->topology;
         s->topology_json = start->topology_json;
         s->nodes = start->nodes;
@@ -388,6 +393,8 @@ int execution_start_prepare(Engine *e, Db *db, const EngineRequest *req, Executi
 int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrigin *origin, ExecutionStart *s,
                            const char *id) {
         _cleanup_json_ json_t *payload = NULL;
+        int64_t graph_id;
+        int r;
 
         payload = req->trigger_payload ? json_incref(req->trigger_payload) : json_object();
         if (!payload)
@@ -397,13 +404,15 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
         s->run_ids = NULL;
 
         s->top_level = !origin;
-        return store_execution_insert(db, id, &(ExecutionNew) {
+        r = store_execution_insert(db, id, &(ExecutionNew) {
                 .workflow_id = req->workflow_id,
                 .user_id = req->user_id,
                 .trigger_node_id = req->trigger_node_id,
                 .trigger_payload = payload,
+                .graph_version = s->graph->version,
                 .topology = s->topology_json,
                 .nodes = s->nodes,
+                .graph_id_hint = __atomic_load_n(&s->graph_start->graph_id_hint, __ATOMIC_RELAXED),
                 .deadline = s->deadline,
                 .run = s->step.run,
                 .wait = s->step.wait,
@@ -413,7 +422,11 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
                 .depth = origin ? origin->depth : 0,
                 .error_of_execution_id = origin ? origin->error_of_execution_id : NULL,
                 .claim_entry = s->claim_entry,
-        }, &s->run_ids);
+        }, &s->run_ids, &graph_id);
+        if (r < 0)
+                return r;
+        __atomic_store_n(&s->graph_start->graph_id_hint, graph_id, __ATOMIC_RELAXED);
+        return 0;
 }
 
 /* The ExecutionInfo store_execution_info() would read back for a top-level execution. */
@@ -507,7 +520,7 @@ int engine_cancel(Engine *e, Db *db, const char *execution_id, const char *workf
                 return r;
         r = store_execution_lock(db, execution_id, &state);
         if (r >= 0 && execution_status_is_live(state.status)) {
-                r = store_execution_finish(db, execution_id, EXECUTION_CANCELLED, NULL, NULL, NULL);
+                r = store_execution_finish(db, execution_id, EXECUTION_CANCELLED, NULL, NULL, NULL, NULL);
                 if (r >= 0)
                         r = store_node_runs_cancel(db, execution_id);
                 if (r >= 0)

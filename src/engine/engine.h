@@ -51,6 +51,9 @@ typedef struct EngineRequest {
         json_t *trigger_payload;        /* an object; NULL: {} */
         int64_t max_seconds;            /* > 0: ends the run sooner than the workflow's
                                          * max_execution_seconds would (a schedule's timeout) */
+        /* The workflow's graph as the caller just read it (graph-cache.h), which saves
+         * reading it again; NULL: it is read. Borrowed for the call. */
+        struct CachedGraph *graph;
 } EngineRequest;
 
 /* Creates the execution on the trigger-scoped graph of the workflow as it is now, publishes

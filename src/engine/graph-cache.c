@@ -69,27 +69,42 @@ CachedGraph *cached_graph_ref(CachedGraph *g) {
         return g;
 }
 
+/* How often a graph is read again when the workflow changed while it was read. */
+#define GRAPH_LOAD_ATTEMPTS 8
+
 static int graph_load(Db *db, int64_t id, int64_t version, CachedGraph **ret) {
-        _cleanup_(cached_graph_unrefp) CachedGraph *g = NULL;
         int r;
 
-        g = calloc(1, sizeof(CachedGraph));
-        if (!g)
-                return -ENOMEM;
-        g->n_ref = 1;
-        pthread_mutex_init(&g->lock, NULL);
-        g->workflow_id = id;
-        /* Read after the version: what is read is that version or a later one, never older. */
-        g->version = version;
-        r = store_workflow_get(db, id, false, &g->workflow);
-        if (r >= 0)
-                r = store_nodes_list_with_secrets(db, id, &g->nodes);
-        if (r >= 0)
-                r = store_edges_list(db, id, &g->edges);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(g);
-        return 0;
+        /* The version is read before and after the rest: when both agree, no change came in
+         * between and the graph is exactly that version, which executions that share its
+         * stored copy (execution_graphs) rely on. */
+        for (unsigned attempt = 0; attempt < GRAPH_LOAD_ATTEMPTS; attempt++) {
+                _cleanup_(cached_graph_unrefp) CachedGraph *g = NULL;
+                int64_t after;
+
+                g = calloc(1, sizeof(CachedGraph));
+                if (!g)
+                        return -ENOMEM;
+                g->n_ref = 1;
+                pthread_mutex_init(&g->lock, NULL);
+                g->workflow_id = id;
+                g->version = version;
+                r = store_workflow_get(db, id, false, &g->workflow);
+                if (r >= 0)
+                        r = store_nodes_list_with_secrets(db, id, &g->nodes);
+                if (r >= 0)
+                        r = store_edges_list(db, id, &g->edges);
+                if (r >= 0)
+                        r = store_workflow_graph_version(db, id, &after);
+                if (r < 0)
+                        return r;
+                if (after == version) {
+                        *ret = TAKE_PTR(g);
+                        return 0;
+                }
+                version = after;
+        }
+        return -EBUSY;
 }
 
 static bool edge_label_is_attachment(const char *label) {

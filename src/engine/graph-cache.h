@@ -31,13 +31,16 @@ typedef struct GraphStart {
                                          * interrupt_after, subworkflow_id}} of the nodes in the
                                          * topology */
         PlanStep step;                  /* run_plan_start() of the whole topology */
+        /* The one field written after it was built: the execution_graphs row an execution
+         * insert last stored it as (a hint, see ExecutionNew), read and written atomically. */
+        int64_t graph_id_hint;
 } GraphStart;
 
 /* One workflow at one graph_version. The JSON is read-only for everybody; the graph is kept
  * alive by its references (one held by the cache while it is listed, one by each user). */
 typedef struct CachedGraph {
         int64_t workflow_id;
-        int64_t version;        /* graph_version, read before the rest: this or a later one */
+        int64_t version;        /* graph_version: exactly the one read (graph_load()) */
         json_t *workflow;       /* WorkflowOut without nodes and edges */
         json_t *nodes;          /* [NodeOut], store_nodes_list() */
         json_t *edges;          /* [EdgeOut], store_edges_list() */

@@ -55,8 +55,11 @@ static int begin_locked(Job *j, ExecutionState *ret) {
         r = db_begin(j->db);
         if (r < 0)
                 return r;
-        r = j->start ? job_create_execution(j) : 0;
-        if (r >= 0)
+        if (j->start) {
+                /* Created here: running, with the deadline it was prepared with. */
+                r = job_create_execution(j);
+                *ret = (ExecutionState) { .status = EXECUTION_RUNNING, .deadline = j->start->deadline };
+        } else
                 r = store_execution_lock(j->db, j->info.id, ret);
         if (r < 0) {
                 (void) db_rollback(j->db);
@@ -330,12 +333,10 @@ static int finalize(Job *j) {
                 j->final_output = json_incref(output);
                 usage = (ExecutionUsage) {};
         } else {
-                r = store_execution_finish(j->db, j->info.id, EXECUTION_COMPLETED, output, NULL, NULL);
+                r = store_execution_finish(j->db, j->info.id, EXECUTION_COMPLETED, output, NULL, NULL, &usage);
                 if (r <= 0)
                         return r;
                 r = finalize_retention(j);
-                if (r >= 0)
-                        r = store_execution_usage(j->db, j->info.id, &usage);
                 if (r < 0)
                         return r;
         }
@@ -353,7 +354,7 @@ static int execution_fail(Job *j, const char *error, const char *error_code) {
         if (in_memory(j))
                 return JOB_NEEDS_STORE;
 
-        r = store_execution_finish(j->db, j->info.id, EXECUTION_FAILED, NULL, error, error_code);
+        r = store_execution_finish(j->db, j->info.id, EXECUTION_FAILED, NULL, error, error_code, NULL);
         if (r <= 0)
                 return r;
         r = run_mirror_cancel(j->mirror, j->db);

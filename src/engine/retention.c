@@ -6,7 +6,8 @@
  * finished runs older than max_age_days or beyond the max_count newest, per workflow: a
  * pass at start and then every hour, on the I/O thread in short batches (a few workflows
  * and at most PRUNE_BATCH runs a tick, the next tick soon after) so requests are not held
- * up. Runs still going are never pruned. */
+ * up. Runs still going are never pruned. The stored graphs of a workflow's older versions
+ * go once no run points at them (execution_graphs). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,18 +54,22 @@ RetentionPolicy retention_policy(const Engine *e, json_t *settings) {
 static int prune_workflow(Engine *e, int64_t workflow_id, json_t *settings, int64_t *deleted_total) {
         RetentionPolicy p = retention_policy(e, settings);
         usec_t now = now_realtime_usec(), before = 0;
-        int64_t deleted;
+        int64_t deleted = 0, graphs;
         int r;
 
-        if (p.max_age_days <= 0 && p.max_count <= 0)
-                return 0;
         if (p.max_age_days > 0 && (usec_t) p.max_age_days * USEC_PER_DAY < now)
                 before = now - (usec_t) p.max_age_days * USEC_PER_DAY;
-        r = store_executions_prune(e->io_db, workflow_id, p.max_count > 0 ? p.max_count : -1, before, PRUNE_BATCH,
-                                   &deleted);
+        if (p.max_age_days > 0 || p.max_count > 0) {
+                r = store_executions_prune(e->io_db, workflow_id, p.max_count > 0 ? p.max_count : -1, before,
+                                           PRUNE_BATCH, &deleted);
+                if (r < 0)
+                        return r;
+                *deleted_total += deleted;
+        }
+        /* Whatever the limits: graphs of older versions that no run needs any more. */
+        r = store_execution_graphs_prune(e->io_db, workflow_id, &graphs);
         if (r < 0)
                 return r;
-        *deleted_total += deleted;
         return deleted >= PRUNE_BATCH;
 }
 

@@ -85,7 +85,10 @@ int engine_execute_later(Engine *e, Db *db, const EngineRequest *req, char ret_i
         };
         if ((req->trigger_node_id && !p->request.trigger_node_id) || !p->request.trigger_payload)
                 return -ENOMEM;
+        /* The caller's graph is borrowed for the prepare alone. */
+        p->request.graph = req->graph;
         r = execution_start_prepare(e, db, &p->request, &p->start, ret_error);
+        p->request.graph = NULL;
         if (r < 0)
                 return r;
         r = execution_id_new(p->id);

@@ -153,33 +153,84 @@ static int entry_claimed(Db *db, const char *id, const char *node_id, int64_t *r
         return 0;
 }
 
-static int execution_insert(Db *db, const char *id, const ExecutionNew *e) {
-        _cleanup_free_ char *payload = NULL, *topology = NULL, *nodes = NULL;
-        char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], deadline[TIMESTAMP_BUFSZ],
-                depth[DB_INT_BUFSZ], parent_run[DB_INT_BUFSZ];
+/* The execution_graphs row of e's graph, added when there is none. */
+static int graph_put(Db *db, const ExecutionNew *e, int64_t *ret_id) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        _cleanup_free_ char *topology = NULL, *nodes = NULL;
+        char workflow[DB_INT_BUFSZ], version[DB_INT_BUFSZ];
         int r;
 
-        if (json_text(e->trigger_payload, &payload) < 0 || json_text(e->topology, &topology) < 0 ||
-            json_text(e->nodes, &nodes) < 0)
+        if (json_text(e->topology, &topology) < 0 || json_text(e->nodes, &nodes) < 0)
+                return -ENOMEM;
+        /* The no-op update makes RETURNING answer for a row that was there already. */
+        r = db_queryv(db, &res,
+                      "INSERT INTO execution_graphs (workflow_id, graph_version, trigger_node_id, topology, nodes) "
+                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workflow_id, graph_version, trigger_node_id) "
+                      "DO UPDATE SET graph_version = excluded.graph_version RETURNING id",
+                      db_int(workflow, e->workflow_id), db_int(version, e->graph_version), e->trigger_node_id ?: "",
+                      topology, nodes);
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) != 1)
+                return -EIO;
+        *ret_id = db_result_get_int64(res, 0, 0);
+        return 0;
+}
+
+/* Inserts the row pointing at graph row graph_id when that is e's graph: 1, or 0 when it is
+ * not (gone, or another graph's). */
+static int execution_insert_with_graph(Db *db, const char *id, const ExecutionNew *e, int64_t graph_id) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        _cleanup_free_ char *payload = NULL;
+        char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], deadline[TIMESTAMP_BUFSZ],
+                depth[DB_INT_BUFSZ], parent_run[DB_INT_BUFSZ], graph[DB_INT_BUFSZ], version[DB_INT_BUFSZ];
+        int r;
+
+        if (json_text(e->trigger_payload, &payload) < 0)
                 return -ENOMEM;
 
         timestamp_now(now);
-        r = db_queryv(db, NULL,
+        r = db_queryv(db, &res,
                       "INSERT INTO executions (execution_id, workflow_id, trigger_node_id, user_id, status, "
-                      "trigger_payload, deadline_at, created_at, started_at, topology, nodes, parent_execution_id, "
-                      "parent_node_id, parent_node_run_id, depth, error_of_execution_id) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      "trigger_payload, deadline_at, created_at, started_at, parent_execution_id, parent_node_id, "
+                      "parent_node_run_id, depth, error_of_execution_id, graph_id) "
+                      "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, g.id FROM execution_graphs g "
+                      "WHERE g.id = ? AND g.workflow_id = ? AND g.graph_version = ? AND g.trigger_node_id = ? "
+                      "RETURNING execution_id",
                       id, db_int(workflow, e->workflow_id), e->trigger_node_id,
                       e->user_id > 0 ? db_int(user, e->user_id) : NULL, e->claim_entry ? "running" : "pending",
-                      payload, usec_text(deadline, e->deadline), now, e->claim_entry ? now : NULL, topology, nodes,
+                      payload, usec_text(deadline, e->deadline), now, e->claim_entry ? now : NULL,
                       e->parent_execution_id, e->parent_node_id,
                       e->parent_node_run_id > 0 ? db_int(parent_run, e->parent_node_run_id) : NULL,
-                      db_int(depth, e->depth), e->error_of_execution_id);
-        return r;
+                      db_int(depth, e->depth), e->error_of_execution_id, db_int(graph, graph_id), workflow,
+                      db_int(version, e->graph_version), e->trigger_node_id ?: "");
+        if (r < 0)
+                return r;
+        return db_result_rows(res) > 0;
 }
 
-int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids) {
+static int execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t *ret_graph_id) {
+        int64_t graph_id = e->graph_id_hint;
+        int r;
+
+        r = graph_id > 0 ? execution_insert_with_graph(db, id, e, graph_id) : 0;
+        if (r == 0) {
+                r = graph_put(db, e, &graph_id);
+                if (r >= 0)
+                        r = execution_insert_with_graph(db, id, e, graph_id);
+                if (r == 0)
+                        r = -EIO;
+        }
+        if (r < 0)
+                return r;
+        *ret_graph_id = graph_id;
+        return 0;
+}
+
+int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids,
+                           int64_t *ret_graph_id) {
         _cleanup_free_ int64_t *ids = NULL;
+        int64_t graph_id;
         size_t n_run = 0;
         int r;
 
@@ -191,7 +242,7 @@ int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_
 
         if (e->claim_entry && n_run != 1)
                 return -EINVAL;
-        r = execution_insert(db, id, e);
+        r = execution_insert(db, id, e, &graph_id);
         if (r >= 0 && e->claim_entry)
                 r = entry_claimed(db, id, e->run[0], ids);
         else if (r >= 0)
@@ -202,6 +253,8 @@ int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_
                 return r;
 
         *ret_run_ids = TAKE_PTR(ids);
+        if (ret_graph_id)
+                *ret_graph_id = graph_id;
         return 0;
 }
 
@@ -231,7 +284,7 @@ int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_
         r = db_begin(db);
         if (r < 0)
                 return r;
-        r = store_execution_insert(db, id, e, &ids);
+        r = store_execution_insert(db, id, e, &ids, NULL);
         if (r >= 0)
                 r = db_commit(db);
         if (r < 0) {
@@ -331,9 +384,10 @@ int store_execution_info(Db *db, const char *id, ExecutionInfo *ret) {
 
         r = db_queryv(db, &res,
                       "SELECT e.execution_id, e.workflow_id, w.slug, e.trigger_node_id, e.trigger_payload, "
-                      "e.topology, e.nodes, e.user_id, e.depth, e.parent_execution_id, e.parent_node_run_id, "
-                      "e.error_of_execution_id, e.deadline_at FROM executions e JOIN workflows w ON w.id = e.workflow_id "
-                      "WHERE e.execution_id = ?",
+                      "COALESCE(g.topology, e.topology), COALESCE(g.nodes, e.nodes), e.user_id, e.depth, "
+                      "e.parent_execution_id, e.parent_node_run_id, e.error_of_execution_id, e.deadline_at "
+                      "FROM executions e JOIN workflows w ON w.id = e.workflow_id "
+                      "LEFT JOIN execution_graphs g ON g.id = e.graph_id WHERE e.execution_id = ?",
                       id);
         if (r < 0)
                 return r;
@@ -624,26 +678,8 @@ int store_execution_add_usage(Db *db, const char *id, const ExecutionUsage *usag
                          id, db_int(tokens, usage->tokens), db_int(calls, usage->llm_calls), cost);
 }
 
-int store_execution_usage(Db *db, const char *id, ExecutionUsage *ret) {
-        _cleanup_(db_result_freep) DbResult *res = NULL;
-        int r;
-
-        r = db_queryv(db, &res, "SELECT total_tokens, llm_calls, total_cost_usd FROM executions WHERE execution_id = ?",
-                      id);
-        if (r < 0)
-                return r;
-        if (db_result_rows(res) == 0)
-                return -ENOENT;
-        *ret = (ExecutionUsage) {
-                .tokens = db_result_get_int64(res, 0, 0),
-                .llm_calls = db_result_get_int64(res, 0, 1),
-                .cost_usd = strtod(db_result_get(res, 0, 2) ?: "0", NULL),
-        };
-        return 0;
-}
-
 int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_t *final_output,
-                           const char *error, const char *error_code) {
+                           const char *error, const char *error_code, ExecutionUsage *ret_usage) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         _cleanup_free_ char *output = NULL;
         char now[TIMESTAMP_BUFSZ];
@@ -656,12 +692,18 @@ int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_
                       "UPDATE executions SET status = ?, final_output = ?, error_message = ?, error_code = ?, "
                       "completed_at = ?, started_at = COALESCE(started_at, ?) "
                       "WHERE execution_id = ? AND status IN ('pending', 'running', 'interrupted') "
-                      "RETURNING execution_id",
+                      "RETURNING total_tokens, llm_calls, total_cost_usd",
                       execution_status_to_string(status), output, error, error_code, now, now, id);
         if (r < 0)
                 return r;
         if (db_result_rows(res) == 0)
                 return 0;
+        if (ret_usage)
+                *ret_usage = (ExecutionUsage) {
+                        .tokens = db_result_get_int64(res, 0, 0),
+                        .llm_calls = db_result_get_int64(res, 0, 1),
+                        .cost_usd = strtod(db_result_get(res, 0, 2) ?: "0", NULL),
+                };
         /* Nobody can answer a confirmation of a run that is over. */
         r = db_queryv(db, NULL, "DELETE FROM pending_confirmations WHERE execution_id = ?", id);
         return r < 0 ? r : 1;

@@ -62,8 +62,14 @@ typedef struct ExecutionNew {
         int64_t user_id;                /* 0: none */
         const char *trigger_node_id;    /* may be NULL */
         json_t *trigger_payload;
-        json_t *topology;               /* topology_to_json() */
-        json_t *nodes;                  /* {node_id: {component_type, label, config}} */
+        /* The graph it runs, kept once per workflow version and trigger (execution_graphs):
+         * topology_to_json() and {node_id: {component_type, label, config}}. */
+        int64_t graph_version;
+        json_t *topology;
+        json_t *nodes;
+        /* The execution_graphs row of this graph as an earlier insert gave it, or 0. It is
+         * checked, not trusted: a stale one only costs a lookup. */
+        int64_t graph_id_hint;
         usec_t deadline;                /* CLOCK_REALTIME µs; 0: none */
         const char *const *run;         /* entry nodes to queue, NULL-terminated */
         const char *const *wait;        /* entry nodes waiting for a parent */
@@ -82,8 +88,10 @@ typedef struct ExecutionNew {
 /* Creates a pending execution and its entry node runs in one transaction. id is from
  * execution_id_new(); *ret_run_ids (malloc'ed, one per e->run) get the queued rows' ids. */
 int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids);
-/* The same inside the caller's transaction (a subworkflow node creating its child). */
-int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids);
+/* The same inside the caller's transaction (a subworkflow node creating its child).
+ * *ret_graph_id (unless NULL) gets the graph's row, the hint for the next insert. */
+int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids,
+                           int64_t *ret_graph_id);
 /* In a transaction: a top-level execution that ran without being stored and completed,
  * recorded as store_execution_drop_data() leaves one — its summary, no node runs, no logs
  * (keep_successful "none"). Of e, only the workflow, user and trigger node count. */
@@ -204,13 +212,13 @@ typedef struct ExecutionUsage {
 /* In a transaction. Adds a node's usage to the execution's totals and to those of every
  * execution above it (its parent, the parent's parent, …). */
 int store_execution_add_usage(Db *db, const char *id, const ExecutionUsage *usage);
-int store_execution_usage(Db *db, const char *id, ExecutionUsage *ret);
 
 /* Ends the execution: completed with final_output, or failed/cancelled with an error.
- * Only a live execution changes; returns 1 when it did, 0 when it had already ended. Its
- * pending confirmations go with it. */
+ * Only a live execution changes; returns 1 when it did (with its usage totals in
+ * *ret_usage unless NULL), 0 when it had already ended. Its pending confirmations go with
+ * it. */
 int store_execution_finish(Db *db, const char *id, ExecutionStatus status, json_t *final_output,
-                           const char *error, const char *error_code);
+                           const char *error, const char *error_code, ExecutionUsage *ret_usage);
 
 /* --- Recovery ---------------------------------------------------------------------------- */
 

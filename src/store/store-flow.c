@@ -441,7 +441,8 @@ int store_execution_drop_data(Db *db, const char *id) {
                 r = db_queryv(db, NULL, "DELETE FROM execution_nodes WHERE execution_id = ?", id);
         if (r >= 0)
                 r = db_queryv(db, NULL,
-                              "UPDATE executions SET trigger_payload = NULL, topology = NULL, nodes = NULL "
+                              "UPDATE executions SET trigger_payload = NULL, topology = NULL, nodes = NULL, "
+                              "graph_id = NULL "
                               "WHERE execution_id = ?",
                               id);
         return r;
@@ -503,5 +504,21 @@ int store_executions_prune(Db *db, int64_t workflow_id, int64_t keep_count, usec
                 deleted += (int64_t) db_result_rows(res);
         }
         *ret_deleted = deleted;
+        return 0;
+}
+
+int store_execution_graphs_prune(Db *db, int64_t workflow_id, int64_t *ret_deleted) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char workflow[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res,
+                      "DELETE FROM execution_graphs WHERE workflow_id = ? "
+                      "AND graph_version < (SELECT w.graph_version FROM workflows w WHERE w.id = ?) "
+                      "AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.graph_id = execution_graphs.id) RETURNING id",
+                      db_int(workflow, workflow_id), workflow);
+        if (r < 0)
+                return r;
+        *ret_deleted = (int64_t) db_result_rows(res);
         return 0;
 }

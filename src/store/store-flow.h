@@ -110,3 +110,7 @@ int store_workflows_settings_page(Db *db, int64_t after_id, int64_t limit, json_
  * (0: none). Their node runs, logs and confirmations go with them. */
 int store_executions_prune(Db *db, int64_t workflow_id, int64_t keep_count, usec_t created_before, int64_t batch,
                            int64_t *ret_deleted);
+/* Deletes the stored graphs of the workflow's older versions that no execution runs any
+ * more (execution_graphs; those executions were deleted or dropped their data). The
+ * current version's stay for the executions still to come. */
+int store_execution_graphs_prune(Db *db, int64_t workflow_id, int64_t *ret_deleted);

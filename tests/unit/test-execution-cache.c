@@ -13,6 +13,7 @@
 #include "engine/execution-cache.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/store-flow.h"
 
 static char tmpdir[] = "/tmp/test-execution-cache-XXXXXX";
 static char dbpath[sizeof tmpdir + 16];
@@ -60,8 +61,10 @@ static void remove_database(void) {
         (void) rmdir(tmpdir);
 }
 
-/* A pending execution of one code node "a" with a label, and its trigger payload. */
-static void create_execution(Db *db, char id[static EXECUTION_ID_LEN + 1], const char *label) {
+/* A pending execution of one code node "a" with a label, and its trigger payload, at
+ * graph_version version of the workflow (the same version must mean the same label). */
+static void create_execution_at(Db *db, char id[static EXECUTION_ID_LEN + 1], const char *label, int64_t version,
+                                int64_t graph_id_hint) {
         _cleanup_json_ json_t *nodes = NULL, *edges = json_array(), *topology = NULL, *settings = NULL,
                               *payload = NULL;
         _cleanup_(topology_freep) Topology *t = NULL;
@@ -82,10 +85,27 @@ static void create_execution(Db *db, char id[static EXECUTION_ID_LEN + 1], const
         ck_assert_int_eq(store_execution_create(db, id, &(ExecutionNew) {
                                  .workflow_id = workflow_id,
                                  .trigger_payload = payload,
+                                 .graph_version = version,
                                  .topology = topology,
                                  .nodes = settings,
+                                 .graph_id_hint = graph_id_hint,
                                  .run = run,
                          }, &run_ids), 0);
+}
+
+/* Each label a version of its own. */
+static void create_execution(Db *db, char id[static EXECUTION_ID_LEN + 1], const char *label) {
+        static int64_t version = 1000;
+
+        create_execution_at(db, id, label, ++version, 0);
+}
+
+static int64_t db_integer(Db *db, const char *sql, const char *arg) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+
+        ck_assert_int_eq(db_queryv(db, &res, sql, arg), 0);
+        ck_assert_int_eq(db_result_rows(res), 1);
+        return db_result_is_null(res, 0, 0) ? 0 : db_result_get_int64(res, 0, 0);
 }
 
 static const char *label_of(const CachedExecution *x) {
@@ -160,6 +180,54 @@ START_TEST(test_added_without_reading) {
         ck_assert_int_eq(execution_cache_add(c, &broken, NULL, NULL), -EINVAL);
         x = cached_execution_unref(x);
         ck_assert_int_eq(execution_cache_get(c, db, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", &x, NULL), -ENOENT);
+}
+END_TEST
+
+/* Executions of one workflow version share one stored graph; a wrong hint only costs a
+ * lookup; a graph of an older version goes once no execution points at it. */
+START_TEST(test_graphs_stored_once_per_version) {
+        _cleanup_(db_closep) Db *db = open_db();
+        char a[EXECUTION_ID_LEN + 1], b[EXECUTION_ID_LEN + 1], c[EXECUTION_ID_LEN + 1], d[EXECUTION_ID_LEN + 1];
+        static const char graph_of[] = "SELECT graph_id FROM executions WHERE execution_id = ?";
+        ExecutionInfo info = {};
+        int64_t first, second, deleted;
+        char text[DB_INT_BUFSZ];
+
+        create_execution_at(db, a, "first", 1, 0);
+        first = db_integer(db, graph_of, a);
+        ck_assert_int_gt(first, 0);
+        create_execution_at(db, b, "first", 1, first);
+        create_execution_at(db, c, "second", 2, first);        /* the hint names another graph */
+        second = db_integer(db, graph_of, c);
+        ck_assert_int_eq(db_integer(db, graph_of, b), first);
+        ck_assert_int_ne(second, first);
+        ck_assert_int_eq(db_integer(db, "SELECT COUNT(*) FROM execution_graphs WHERE graph_version IN (1, 2) "
+                                        "AND trigger_node_id = ?", ""), 2);
+
+        ck_assert_int_eq(store_execution_info(db, b, &info), 0);
+        ck_assert_str_eq(json_get_string(json_object_get(info.nodes, "a"), "label", ""), "first");
+        execution_info_done(&info);
+        ck_assert_int_eq(store_execution_info(db, c, &info), 0);
+        ck_assert_str_eq(json_get_string(json_object_get(info.nodes, "a"), "label", ""), "second");
+        ck_assert(json_is_object(info.topology));
+        execution_info_done(&info);
+
+        /* Version 3 is current: 1 and 2 are old, and go once nothing points at them. */
+        ck_assert_int_eq(db_queryv(db, NULL, "UPDATE workflows SET graph_version = 3 WHERE slug = ?", "chain"), 0);
+        ck_assert_int_eq(db_queryv(db, NULL, "DELETE FROM executions WHERE execution_id = ?", a), 0);
+        ck_assert_int_eq(store_execution_graphs_prune(db, workflow_id, &deleted), 0);
+        ck_assert_int_eq(deleted, 0);
+        ck_assert_int_eq(db_queryv(db, NULL, "DELETE FROM executions WHERE execution_id = ?", b), 0);
+        ck_assert_int_eq(store_execution_graphs_prune(db, workflow_id, &deleted), 0);
+        ck_assert_int_eq(deleted, 1);
+        ck_assert_int_eq(db_integer(db, "SELECT COUNT(*) FROM execution_graphs WHERE id = ?", db_int(text, first)), 0);
+
+        /* A hint to a graph that is gone: stored again. */
+        create_execution_at(db, d, "first", 1, first);
+        ck_assert_int_ne(db_integer(db, graph_of, d), first);
+        ck_assert_int_eq(store_execution_info(db, d, &info), 0);
+        ck_assert_str_eq(json_get_string(json_object_get(info.nodes, "a"), "label", ""), "first");
+        execution_info_done(&info);
 }
 END_TEST
 
@@ -278,6 +346,7 @@ static Suite *execution_cache_suite(void) {
         tcase_add_test(tc, test_unknown_execution);
         tcase_add_test(tc, test_added_without_reading);
         tcase_add_test(tc, test_execution_ids_grow_with_time);
+        tcase_add_test(tc, test_graphs_stored_once_per_version);
         tcase_add_test(tc, test_least_recently_used_goes_first);
         tcase_add_test(tc, test_threads);
         suite_add_tcase(s, tc);
