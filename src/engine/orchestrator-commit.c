@@ -72,6 +72,10 @@ static int begin_locked(Job *j, ExecutionState *ret) {
                 .enabled = !j->execution->has_loops,
         };
         j->mirror = &j->own_mirror;
+        /* Created here: the mirror knows its runs without reading them back (else it reads
+         * them when first asked). */
+        if (j->start && j->own_mirror.enabled && j->start->step.n_wait == 0)
+                (void) run_mirror_load_created(j->mirror, j->row.id, j->row.node_id);
         j->deadline = ret->deadline;
         /* Interrupted: some node waits for an answer, the other branches go on. */
         if (!execution_status_is_live(ret->status))

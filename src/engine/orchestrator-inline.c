@@ -76,7 +76,7 @@ static int run_one(Job *j, int64_t node_run_id) {
                 return r < 0 ? r : 0;
         }
 
-        r = run_mirror_claim(sub.mirror, sub.db, sub.row.id);
+        r = run_mirror_claim_unwritten(sub.mirror, sub.db, sub.row.id);
         if (r >= 0) {
                 sub.row.attempt++;
                 if (events_wanted("node_status"))

@@ -1,6 +1,7 @@
 /* The node runs of one execution, read once per transaction and kept in step with its
  * writes (run-mirror.h). */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,28 @@ int run_mirror_load(RunMirror *m, Db *db) {
         if (r < 0)
                 return r;
         m->n_alloc = m->n;
+        m->loaded = true;
+        return 0;
+}
+
+static int append(RunMirror *m, NodeRunRow *row);
+
+int run_mirror_load_created(RunMirror *m, int64_t id, const char *node_id) {
+        NodeRunRow row = {
+                .id = id,
+                .execution_id = strdup(m->execution_id),
+                .node_id = strdup(node_id),
+                .iteration = strdup(""),
+                .status = NODE_RUN_RUNNING,
+                .attempt = 1,
+        };
+        int r;
+
+        assert(!m->loaded && m->n == 0);
+        r = row.execution_id && row.node_id && row.iteration ? append(m, &row) : -ENOMEM;
+        node_run_row_done(&row);
+        if (r < 0)
+                return r;
         m->loaded = true;
         return 0;
 }
@@ -115,11 +138,16 @@ int run_mirror_offer(RunMirror *m, Db *db, const char *node_id, const char *iter
 }
 
 int run_mirror_finish(RunMirror *m, Db *db, int64_t id, const NodeRunResult *result) {
+        NodeRunResult with_claim = *result;
         NodeRunRow *row;
         char *route = NULL;
         int r;
 
-        r = m->in_memory ? 0 : store_node_run_finish(db, id, result);
+        if (m->claim_unwritten == id) {
+                with_claim.claim = true;
+                m->claim_unwritten = 0;
+        }
+        r = m->in_memory ? 0 : store_node_run_finish(db, id, &with_claim);
         if (r < 0 || !m->loaded)
                 return r;
         row = find_id(m, id);
@@ -157,6 +185,19 @@ int run_mirror_claim(RunMirror *m, Db *db, int64_t id) {
                 return forget(m, 0);
         row->status = NODE_RUN_RUNNING;
         row->attempt++;
+        return 0;
+}
+
+int run_mirror_claim_unwritten(RunMirror *m, Db *db, int64_t id) {
+        NodeRunRow *row = m->loaded ? find_id(m, id) : NULL;
+
+        if (!row || !m->execution_running || m->claim_unwritten != 0 || m->in_memory)
+                return run_mirror_claim(m, db, id);
+        if (row->status != NODE_RUN_QUEUED)
+                return -ESTALE;
+        row->status = NODE_RUN_RUNNING;
+        row->attempt++;
+        m->claim_unwritten = id;
         return 0;
 }
 

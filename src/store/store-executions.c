@@ -619,22 +619,26 @@ int store_node_run_offer(Db *db, const char *execution_id, const char *node_id, 
 int store_node_run_finish(Db *db, int64_t id, const NodeRunResult *result) {
         _cleanup_free_ char *output = NULL;
         char id_text[DB_INT_BUFSZ], now[TIMESTAMP_BUFSZ], after[TIMESTAMP_BUFSZ];
+        const char *attempts = result->claim ? "1" : "0";
 
         if (json_text(result->output, &output) < 0)
                 return -ENOMEM;
+        timestamp_now(now);
         if (result->keep_output)
                 return db_queryv(db, NULL,
                                  "UPDATE execution_nodes SET status = ?, route = ?, error = ?, error_code = ?, "
-                                 "run_after = ?, updated_at = ? WHERE id = ?",
+                                 "run_after = ?, updated_at = ?, attempt = attempt + ?, "
+                                 "started_at = COALESCE(?, started_at) WHERE id = ?",
                                  node_run_status_to_string(result->status), result->route, result->error,
-                                 result->error_code, usec_text(after, result->run_after), timestamp_now(now),
-                                 db_int(id_text, id));
+                                 result->error_code, usec_text(after, result->run_after), now, attempts,
+                                 result->claim ? now : NULL, db_int(id_text, id));
         return db_queryv(db, NULL,
                          "UPDATE execution_nodes SET status = ?, output = ?, route = ?, error = ?, error_code = ?, "
-                         "run_after = ?, updated_at = ? WHERE id = ?",
+                         "run_after = ?, updated_at = ?, attempt = attempt + ?, started_at = COALESCE(?, started_at) "
+                         "WHERE id = ?",
                          node_run_status_to_string(result->status), output, result->route, result->error,
-                         result->error_code, usec_text(after, result->run_after), timestamp_now(now),
-                         db_int(id_text, id));
+                         result->error_code, usec_text(after, result->run_after), now, attempts,
+                         result->claim ? now : NULL, db_int(id_text, id));
 }
 
 int store_node_runs_cancel(Db *db, const char *execution_id) {

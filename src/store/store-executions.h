@@ -183,6 +183,8 @@ typedef struct NodeRunResult {
         usec_t run_after;               /* for a retry (queued again) */
         bool keep_output;               /* output stays as stored (a retry: what a run parked
                                          * with is kept for its next attempt) */
+        bool claim;                     /* its claim was never written: this counts the
+                                         * attempt and sets started_at too */
 } NodeRunResult;
 
 /* Writes what a run left: status, output, route, error, run_after. */
