@@ -25,6 +25,7 @@
 #define NODE_RETRY_DELAY_MAX_SECONDS 3600.0
 
 typedef struct PendingStart PendingStart;
+typedef struct PendingSummary PendingSummary;
 typedef struct NodeRunWaker NodeRunWaker;
 
 typedef struct Worker {
@@ -85,6 +86,10 @@ struct Engine {
         pthread_cond_t exited;          /* a worker thread ended */
         Worker *workers;
         PendingStart *starts;           /* engine_execute_later()'s, newest first */
+        /* Summaries of runs kept in memory, waiting to be stored (summary-writer.c). */
+        pthread_mutex_t summaries_lock;
+        PendingSummary *summaries, **summaries_tail;
+        bool summaries_storing;         /* a worker is storing them */
         struct NodeRunWaker *suspended; /* runs waiting without a worker (orchestrator-suspend.c) */
         volatile bool stopping;
 };
@@ -147,6 +152,9 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
 /* A top-level execution's immutable part, put in the execution cache from what the start
  * has in memory (its first node then does not read back and parse the graph). */
 int execution_start_cache(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id);
+/* Ends a start that cannot happen for whoever waits on its id: an execution_failed with no
+ * execution behind it. */
+void execution_start_failed(const char *id, const char *error);
 /* Publishes execution_started. */
 void execution_start_publish(const EngineRequest *req, const ExecutionStart *s, const char *id);
 /* After the commit: publishes execution_started and enqueues the entry nodes; a top-level

@@ -58,6 +58,8 @@ int engine_new(Manager *m, Broker *broker, Engine **ret) {
         if (!e)
                 return -ENOMEM;
         pthread_mutex_init(&e->lock, NULL);
+        pthread_mutex_init(&e->summaries_lock, NULL);
+        e->summaries_tail = &e->summaries;
         pthread_cond_init(&e->exited, NULL);
         e->broker = broker;
         e->n_workers = m->config.workers;
@@ -156,6 +158,7 @@ Engine *engine_free(Engine *e) {
         sd_event_unref(e->event);
         pthread_cond_destroy(&e->exited);
         pthread_mutex_destroy(&e->lock);
+        pthread_mutex_destroy(&e->summaries_lock);
         free(e);
         return NULL;
 }

@@ -7,7 +7,8 @@
  * first goes on in memory: the outcome is recorded and the quick nodes after it run
  * (orchestrator-inline.c) on an in-memory mirror of the node runs (run-mirror.h), with no
  * log written. When that completes the execution, one INSERT stores its summary — all that
- * keep_successful "none" keeps of it — and the events go out as after any commit.
+ * keep_successful "none" keeps of it, several runs' in one transaction (summary-writer.c)
+ * — and the events go out once it is stored.
  *
  * Anything else — a failure (kept with its logs), a pause, a node that is not quick, the
  * inline budget spent — is forgotten and committed again the usual way. Everything that ran
@@ -47,24 +48,6 @@ static int begin_in_memory(Job *j) {
         return 0;
 }
 
-static int store_summary(Job *j) {
-        int r;
-
-        r = db_begin(j->db);
-        if (r < 0)
-                return r;
-        r = store_execution_insert_completed(j->db, j->info.id, &(ExecutionNew) {
-                .workflow_id = j->start_request->workflow_id,
-                .user_id = j->start_request->user_id,
-                .trigger_node_id = j->start_request->trigger_node_id,
-        }, j->start->requested_at, j->final_output);
-        if (r >= 0)
-                r = db_commit(j->db);
-        if (r < 0)
-                (void) db_rollback(j->db);
-        return r;
-}
-
 int commit_in_memory(Job *j, const NodeOutcome *o) {
         int r;
 
@@ -80,16 +63,13 @@ int commit_in_memory(Job *j, const NodeOutcome *o) {
         /* Runs left for later, or an execution to start, need the database. */
         if (r >= 0 && (j->ended != EXECUTION_COMPLETED || j->n_pending > 0 || j->child || j->children || j->handler))
                 r = JOB_NEEDS_STORE;
-        if (r >= 0)
-                r = store_summary(j);
         run_mirror_done(&j->own_mirror);
         j->mirror = NULL;
-        if (r < 0) {
-                job_reset_pending(j);
+        if (r >= 0)
+                r = job_store_summary(j);
+        job_reset_pending(j);
+        if (r < 0)
                 return r;
-        }
-
         j->start = NULL;
-        job_after_commit(j);
         return 0;
 }

@@ -79,30 +79,35 @@ int job_add_event(Job *j, const char *type, json_t *data) {
 }
 
 /* A child's node_status goes to the top-level execution too. */
-static void forward_to_root(const Job *j, const char *type, json_t *data) {
-        if (j->info.root_execution_id && streq(type, "node_status"))
-                events_forward_child_status(j->info.root_workflow_slug, j->info.root_execution_id,
-                                            j->info.root_node_id, j->info.id, data);
+static void forward_to_root(const ExecutionInfo *info, const char *type, json_t *data) {
+        if (info->root_execution_id && streq(type, "node_status"))
+                events_forward_child_status(info->root_workflow_slug, info->root_execution_id, info->root_node_id,
+                                            info->id, data);
+}
+
+void execution_events_publish(const ExecutionInfo *info, json_t *events) {
+        json_t *event;
+        size_t i;
+
+        json_array_foreach(events, i, event) {
+                const char *type = json_string_value(json_array_get(event, 0));
+
+                events_publish_workflow(info->workflow_slug, type, info->id, json_incref(json_array_get(event, 1)));
+                forward_to_root(info, type, json_array_get(event, 1));
+                /* Execution events are always collected: this is where a failure is final. */
+                if (streq_ptr(type, "execution_failed"))
+                        log_execution(LOG_NOTICE, info->workflow_slug, info->id, NULL, MESSAGE_ID_EXECUTION_FAILED,
+                                      "Execution %s of workflow '%s' failed: %s", info->id, info->workflow_slug,
+                                      json_get_string(json_array_get(event, 1), "error", "no error message"));
+        }
 }
 
 void job_after_commit(Job *j) {
         ExecutionStatus ended = j->ended;
-        json_t *event;
-        size_t i;
 
         /* Events first: a successor taken at once by another worker must not announce
          * itself before the node it follows. */
-        json_array_foreach(j->events, i, event) {
-                const char *type = json_string_value(json_array_get(event, 0));
-
-                events_publish_workflow(j->info.workflow_slug, type, j->info.id, json_incref(json_array_get(event, 1)));
-                forward_to_root(j, type, json_array_get(event, 1));
-                /* Execution events are always collected: this is where a failure is final. */
-                if (streq_ptr(type, "execution_failed"))
-                        log_execution(LOG_NOTICE, j->info.workflow_slug, j->info.id, NULL, MESSAGE_ID_EXECUTION_FAILED,
-                                      "Execution %s of workflow '%s' failed: %s", j->info.id, j->info.workflow_slug,
-                                      json_get_string(json_array_get(event, 1), "error", "no error message"));
-        }
+        execution_events_publish(&j->info, j->events);
         for (size_t k = 0; k < j->n_pending; k++)
                 engine_enqueue(j->engine, j->info.id, &j->pending[k].id, 1, j->pending[k].run_at);
         if (j->child)

@@ -112,6 +112,8 @@ ComponentKind job_kind(const Job *j);
 /* Forgets what a failed transaction had collected. */
 void job_reset_pending(Job *j);
 void job_after_commit(Job *j);
+/* Publishes events ([[type, data], …], as a Job collects them) of the execution. */
+void execution_events_publish(const ExecutionInfo *info, json_t *events);
 
 int job_add_pending(Job *j, int64_t id, usec_t run_at);
 /* Queues an event for after the commit; takes data. */
@@ -247,6 +249,10 @@ int record_outcome(Job *j, const NodeOutcome *o);
  * When that completes the execution, stores only its summary and returns 0; else forgets
  * it all and returns JOB_NEEDS_STORE (or another negative errno). */
 int commit_in_memory(Job *j, const NodeOutcome *o);
+/* Stores the summary of the job's run kept in memory, which completed, and publishes its
+ * events after that (summary-writer.c): at once on this thread, or soon on another that is
+ * storing summaries already. Takes the job's final output and events. */
+int job_store_summary(Job *j);
 
 int commit_success(Job *j, const NodeOutcome *o);
 int commit_failure(Job *j, const NodeOutcome *o);

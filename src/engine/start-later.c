@@ -106,9 +106,7 @@ int engine_execute_later(Engine *e, Db *db, const EngineRequest *req, char ret_i
         return 0;
 }
 
-/* Ends a start that cannot happen for whoever waits on its id: an execution_failed with no
- * execution behind it. */
-static void start_failed(const char *id, const char *error) {
+void execution_start_failed(const char *id, const char *error) {
         char channel[sizeof "execution:" + EXECUTION_ID_LEN];
 
         snprintf(channel, sizeof channel, "execution:%s", id);
@@ -124,7 +122,7 @@ int engine_run_pending_start(Worker *w, const char *id) {
                 return 0;
         r = orchestrator_run_first(w, &p->request, &p->start, p->id);
         if (r < 0)
-                start_failed(id, "The execution could not be created");
+                execution_start_failed(id, "The execution could not be created");
         if (r != 0)
                 return 0;
 
@@ -145,7 +143,8 @@ int engine_run_pending_start(Worker *w, const char *id) {
                 }
                 log_execution_errno(LOG_ERR, r, NULL, id, NULL, NULL, "Cannot create execution %s: %m (%s)", id,
                                     db_last_error(w->db));
-                start_failed(id, r == -ENOLINK ? "The workflow is gone" : "The execution could not be created");
+                execution_start_failed(id, r == -ENOLINK ? "The workflow is gone"
+                                                         : "The execution could not be created");
                 return 0;
         }
 

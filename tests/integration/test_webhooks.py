@@ -618,6 +618,37 @@ class UnkeptSyncRunTest(WebhookTestCase):
                 self.assertEqual([(l["node_id"], l["status"]) for l in detail["logs"]],
                                  [("count", "completed"), ("say", "failed")])
 
+        def test_runs_at_once_are_all_stored(self):
+                """Summaries are stored in batches by whichever worker comes first: every
+                answer still comes after its run is in the database, with its own output."""
+                slug = self.hook_flow([("count", "transform", jq("{n: (.trigger.body.items | length)}")),
+                                       ("say", "reply_chat", {"message": "{{ count.output.n }} items"})],
+                                      [("hook", "count"), ("count", "say")],
+                                      workflow_fields={"settings": self.KEEP["none"]}, response_mode="sync")
+                answers = {}
+
+                def post(n):
+                        r = self.hook(slug, body={"items": list(range(n))})
+                        answers[n] = (r.status, r.body)
+                        # Answered only once stored: the API knows it at once.
+                        if r.status == 200:
+                                admin = self.daemon.client(self.admin_key)
+                                answers[n] += (admin.get("/executions/%s/status/" % r.body["execution_id"]).body,)
+
+                threads = [threading.Thread(target=post, args=(n,)) for n in range(40)]
+                for t in threads:
+                        t.start()
+                for t in threads:
+                        t.join(60)
+                for n in range(40):
+                        status, body, stored = answers[n]
+                        self.assertEqual(status, 200, body)
+                        self.assertEqual(body["output"], {"output": "%d items" % n})
+                        self.assertEqual((stored["status"], stored["final_output"]), ("completed", body["output"]))
+                listed = self.admin.get("/executions/?workflow_slug=%s&limit=100" % slug).body
+                self.assertEqual(listed["total"], 40)
+                self.assertEqual({e["status"] for e in listed["items"]}, {"completed"})
+
         def test_a_node_that_waits_is_stored_then_dropped(self):
                 runs = self.run_kept_and_not(
                         [("count", "transform", jq("{n: 2}")),

@@ -1,0 +1,167 @@
+/* The summaries of runs kept in memory (orchestrator-memory.c), stored in batches.
+ *
+ * Such a run that completed stores only its summary row. In a transaction of its own, its
+ * worker waited for the COMMIT — with SQLite's group commit, asleep until another thread
+ * ended the group — before it could take its next job. Instead the summary waits in a list
+ * with the events to publish once it is stored: the worker that finds nobody storing
+ * stores every summary listed, in one transaction, then publishes their events and looks
+ * again; the others go on with their next jobs. Nothing is announced before it is in the
+ * database, and a list never waits without a worker storing it. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "engine/orchestrator.h"
+
+/* A batch that meets a busy database is tried this many times before each summary is
+ * tried alone. */
+#define STORE_ATTEMPTS 3
+#define STORE_RETRY_USEC (100U * 1000)
+
+struct PendingSummary {
+        PendingSummary *next;
+        char id[EXECUTION_ID_LEN + 1];
+        int64_t workflow_id, user_id;
+        char *trigger_node_id;
+        usec_t started_at;
+        json_t *final_output;
+        json_t *events;                 /* [[type, data], …] */
+        CachedExecution *execution;     /* its info: whom the events are about */
+};
+
+static PendingSummary *pending_summary_free(PendingSummary *s) {
+        if (!s)
+                return NULL;
+        free(s->trigger_node_id);
+        json_decref(s->final_output);
+        json_decref(s->events);
+        cached_execution_unref(s->execution);
+        free(s);
+        return NULL;
+}
+
+static int store_one(Db *db, const PendingSummary *s) {
+        return store_execution_insert_completed(db, s->id, &(ExecutionNew) {
+                .workflow_id = s->workflow_id,
+                .user_id = s->user_id,
+                .trigger_node_id = s->trigger_node_id,
+        }, s->started_at, s->final_output);
+}
+
+static int store_batch(Db *db, const PendingSummary *batch) {
+        int r;
+
+        r = db_begin(db);
+        if (r < 0)
+                return r;
+        for (const PendingSummary *s = batch; s && r >= 0; s = s->next)
+                r = store_one(db, s);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                (void) db_rollback(db);
+        return r;
+}
+
+static void announce(Engine *e, Db *db, PendingSummary *s) {
+        const ExecutionInfo *info = &s->execution->info;
+
+        execution_events_publish(info, s->events);
+        engine_execution_ended(e, db, s->id, info, EXECUTION_COMPLETED);
+}
+
+static int store_alone(Db *db, const PendingSummary *s) {
+        int r;
+
+        r = db_begin(db);
+        if (r >= 0)
+                r = store_one(db, s);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0)
+                (void) db_rollback(db);
+        return r;
+}
+
+/* Stores the batch and announces what was stored. */
+static void store_and_announce(Engine *e, Db *db, PendingSummary *batch) {
+        int r = -EIO;
+
+        for (unsigned attempt = 1; attempt <= STORE_ATTEMPTS; attempt++) {
+                r = store_batch(db, batch);
+                if (r != -EBUSY && r != -EIO)
+                        break;
+                (void) usleep(attempt * STORE_RETRY_USEC);
+        }
+        for (PendingSummary *s = batch; s; s = s->next) {
+                /* The batch failed: each alone, so that one that cannot be stored (its
+                 * workflow was deleted meanwhile) does not take the others with it. */
+                int k = r >= 0 ? 0 : store_alone(db, s);
+
+                if (k < 0) {
+                        log_execution_errno(LOG_ERR, k, s->execution->info.workflow_slug, s->id, NULL, NULL,
+                                            "Cannot store execution %s: %m (%s)", s->id, db_last_error(db));
+                        execution_start_failed(s->id, k == -ENOLINK ? "The workflow is gone"
+                                                                     : "The execution could not be created");
+                        continue;
+                }
+                announce(e, db, s);
+        }
+}
+
+static void store_listed(Engine *e, Db *db) {
+        for (;;) {
+                PendingSummary *batch;
+
+                pthread_mutex_lock(&e->summaries_lock);
+                batch = TAKE_PTR(e->summaries);
+                e->summaries_tail = &e->summaries;
+                if (!batch)
+                        e->summaries_storing = false;
+                pthread_mutex_unlock(&e->summaries_lock);
+                if (!batch)
+                        return;
+
+                store_and_announce(e, db, batch);
+                while (batch) {
+                        PendingSummary *next = batch->next;
+
+                        pending_summary_free(batch);
+                        batch = next;
+                }
+        }
+}
+
+int job_store_summary(Job *j) {
+        Engine *e = j->engine;
+        PendingSummary *s;
+        bool store;
+
+        s = calloc(1, sizeof(PendingSummary));
+        if (!s)
+                return -ENOMEM;
+        memcpy(s->id, j->info.id, EXECUTION_ID_LEN + 1);
+        s->workflow_id = j->start_request->workflow_id;
+        s->user_id = j->start_request->user_id;
+        s->started_at = j->start->requested_at;
+        if (j->start_request->trigger_node_id && !(s->trigger_node_id = strdup(j->start_request->trigger_node_id))) {
+                pending_summary_free(s);
+                return -ENOMEM;
+        }
+        s->final_output = TAKE_PTR(j->final_output);
+        s->events = TAKE_PTR(j->events);
+        s->execution = cached_execution_ref(j->execution);
+
+        pthread_mutex_lock(&e->summaries_lock);
+        *e->summaries_tail = s;
+        e->summaries_tail = &s->next;
+        store = !e->summaries_storing;
+        e->summaries_storing = true;
+        pthread_mutex_unlock(&e->summaries_lock);
+        if (store)
+                store_listed(e, j->db);
+        return 0;
+}
