@@ -5,7 +5,8 @@
 # and once with the workflow's retention keep_successful "none". Each mode gets a fresh
 # daemon and database, so its VmHWM is its own. After each run the completed executions are
 # counted through the API, and the CPU time the daemon and its jq evaluators used per
-# execution is given (it moves less than the rate when other work shares the machine).
+# execution is given (it moves less than the rate when other work shares the machine), as
+# is the size of the database file per execution after the daemon stopped.
 # Targets: >= 3,000 executions/s kept, >= 10,000 not kept.
 #
 # Usage: bench/engine-webhook.sh [PIPELITD] — default build/pipelitd; needs wrk, curl, python3.
@@ -108,10 +109,12 @@ PY
                 python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
         kill "$pid"; wait "$pid" || true
         pid=""
+        # After a clean stop the WAL is folded in: the file is all the runs take.
+        db_bytes=$(stat -c %s "$state/pipelit.db")
         # The first, checked execution is not part of the measured ones.
-        python3 - "$tmp/wrk-$keep.txt" "$keep" "$completed" "$other" "$hwm" "$seconds" "$cpu" "$ticks" <<'PY'
+        python3 - "$tmp/wrk-$keep.txt" "$keep" "$completed" "$other" "$hwm" "$seconds" "$cpu" "$ticks" "$db_bytes" <<'PY'
 import re, sys
-path, keep, completed, total, hwm, seconds, cpu, ticks = sys.argv[1:]
+path, keep, completed, total, hwm, seconds, cpu, ticks, db_bytes = sys.argv[1:]
 text = open(path).read()
 def latency(pct):
         m = re.search(r"^\s+%s%%\s+(\S+)" % pct, text, re.M)
@@ -122,8 +125,10 @@ errors = re.search(r"Socket errors: (.*)", text)
 rate = (int(completed) - 1) / float(seconds)
 cpu_per_execution = int(cpu) / float(ticks) * 1e6 / max(int(completed) - 1, 1)
 print("keep_successful=%-4s  %8.0f executions/s  p50 %-8s p99 %-8s  VmHWM %6.1f MiB  "
-      "daemon CPU %4.0f us/execution  (wrk: %s answers, %s non-2xx%s; executions: %d completed of %d)" % (
-              keep, rate, latency(50), latency(99), int(hwm) / 1024.0, cpu_per_execution, requests,
+      "daemon CPU %4.0f us/execution  database %5.0f bytes/execution  "
+      "(wrk: %s answers, %s non-2xx%s; executions: %d completed of %d)" % (
+              keep, rate, latency(50), latency(99), int(hwm) / 1024.0, cpu_per_execution,
+              int(db_bytes) / max(int(completed), 1), requests,
               non2xx.group(1) if non2xx else 0, "; socket errors " + errors.group(1) if errors else "",
               int(completed), int(total)))
 if int(completed) != int(total) or int(completed) < int(requests):
