@@ -89,6 +89,8 @@ struct Engine {
         /* Summaries of runs kept in memory, waiting to be stored (summary-writer.c). */
         pthread_mutex_t summaries_lock;
         PendingSummary *summaries, **summaries_tail;
+        size_t n_summaries;             /* written with the lock held, read atomically */
+        usec_t summaries_since;         /* CLOCK_MONOTONIC µs when the oldest was listed */
         bool summaries_storing;         /* a worker is storing them */
         struct NodeRunWaker *suspended; /* runs waiting without a worker (orchestrator-suspend.c) */
         volatile bool stopping;
@@ -100,6 +102,10 @@ struct Engine {
 int orchestrator_run_job(Worker *w, const BrokerJob *job);
 /* Closes and reopens the worker's database connection. */
 int engine_worker_reconnect(Worker *w);
+
+/* On a worker between jobs: stores the summaries of runs kept in memory that are due
+ * (summary-writer.c); idle: the worker has no job to go on with, so all are. */
+void engine_store_summaries(Engine *e, Db *db, bool idle);
 
 /* Enqueues node runs the database has just committed as queued. */
 void engine_enqueue(Engine *e, const char *execution_id, const int64_t *ids, size_t n, usec_t run_at);

@@ -222,7 +222,13 @@ static void *worker_main(void *userdata) {
                 BrokerJob job;
                 int r;
 
-                r = broker_dequeue(e->broker, &job, DEQUEUE_TIMEOUT_USEC);
+                /* Nothing due: before sleeping, the summaries waiting for their batch. */
+                r = broker_dequeue(e->broker, &job, 0);
+                if (r == -ETIMEDOUT) {
+                        if (worker_connect(w) >= 0)
+                                engine_store_summaries(e, w->db, true);
+                        r = broker_dequeue(e->broker, &job, DEQUEUE_TIMEOUT_USEC);
+                }
                 if (r == -ESHUTDOWN)
                         break;
                 if (r < 0)
@@ -237,8 +243,12 @@ static void *worker_main(void *userdata) {
                         /* Reconnect on the next job; this one comes back a little later. */
                         w->db = db_close(w->db);
                         (void) broker_enqueue(e->broker, &job, now_realtime_usec() + RETRY_AFTER_DB_ERROR_USEC);
-                }
+                } else
+                        engine_store_summaries(e, w->db, false);
         }
+        /* None is left behind: each worker on its way out stores what is listed. */
+        if (worker_connect(w) >= 0)
+                engine_store_summaries(e, w->db, true);
 
         pthread_mutex_lock(&e->lock);
         w->exited = true;

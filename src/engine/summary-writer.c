@@ -2,11 +2,14 @@
  *
  * Such a run that completed stores only its summary row. In a transaction of its own, its
  * worker waited for the COMMIT — with SQLite's group commit, asleep until another thread
- * ended the group — before it could take its next job. Instead the summary waits in a list
- * with the events to publish once it is stored: the worker that finds nobody storing
- * stores every summary listed, in one transaction, then publishes their events and looks
- * again; the others go on with their next jobs. Nothing is announced before it is in the
- * database, and a list never waits without a worker storing it. */
+ * ended the group — before it could take its next job, and every COMMIT writes the same
+ * few table and index pages however many rows it holds. Instead the summary waits in a
+ * list with the events to publish once it is stored, and one worker stores every summary
+ * listed in one transaction, then publishes their events, while the others go on: when
+ * SUMMARY_BATCH are listed, when the oldest has waited SUMMARY_WAIT_MAX_USEC, or when a
+ * worker has no job to go on with (engine_store_summaries()). Nothing is announced before
+ * it is in the database, and a worker that finishes a job or goes idle looks at the list,
+ * so none waits for long. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +23,8 @@
  * tried alone. */
 #define STORE_ATTEMPTS 3
 #define STORE_RETRY_USEC (100U * 1000)
+#define SUMMARY_BATCH 16
+#define SUMMARY_WAIT_MAX_USEC 1000
 
 struct PendingSummary {
         PendingSummary *next;
@@ -112,6 +117,22 @@ static void store_and_announce(Engine *e, Db *db, PendingSummary *batch) {
         }
 }
 
+/* Called with the lock held. */
+static bool batch_due(const Engine *e, bool idle) {
+        return e->summaries && (idle || e->n_summaries >= SUMMARY_BATCH ||
+                                now_monotonic_usec() - e->summaries_since >= SUMMARY_WAIT_MAX_USEC);
+}
+
+/* Called with the lock held: whether this thread stores now. */
+static bool store_begins(Engine *e, bool idle) {
+        if (e->summaries_storing || !batch_due(e, idle))
+                return false;
+        e->summaries_storing = true;
+        return true;
+}
+
+/* Stores what is listed until nothing is: a summary listed while this thread stores is
+ * not left to wait for a worker that might be asleep or busy for long. */
 static void store_listed(Engine *e, Db *db) {
         for (;;) {
                 PendingSummary *batch;
@@ -119,6 +140,7 @@ static void store_listed(Engine *e, Db *db) {
                 pthread_mutex_lock(&e->summaries_lock);
                 batch = TAKE_PTR(e->summaries);
                 e->summaries_tail = &e->summaries;
+                __atomic_store_n(&e->n_summaries, 0, __ATOMIC_RELAXED);
                 if (!batch)
                         e->summaries_storing = false;
                 pthread_mutex_unlock(&e->summaries_lock);
@@ -156,12 +178,27 @@ int job_store_summary(Job *j) {
         s->execution = cached_execution_ref(j->execution);
 
         pthread_mutex_lock(&e->summaries_lock);
+        if (!e->summaries)
+                e->summaries_since = now_monotonic_usec();
         *e->summaries_tail = s;
         e->summaries_tail = &s->next;
-        store = !e->summaries_storing;
-        e->summaries_storing = true;
+        __atomic_store_n(&e->n_summaries, e->n_summaries + 1, __ATOMIC_RELAXED);
+        store = store_begins(e, false);
         pthread_mutex_unlock(&e->summaries_lock);
         if (store)
                 store_listed(e, j->db);
         return 0;
+}
+
+void engine_store_summaries(Engine *e, Db *db, bool idle) {
+        bool store;
+
+        /* Read without the lock first: after most jobs there is nothing to do. */
+        if (__atomic_load_n(&e->n_summaries, __ATOMIC_RELAXED) == 0)
+                return;
+        pthread_mutex_lock(&e->summaries_lock);
+        store = store_begins(e, idle);
+        pthread_mutex_unlock(&e->summaries_lock);
+        if (store)
+                store_listed(e, db);
 }

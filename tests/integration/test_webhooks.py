@@ -707,6 +707,42 @@ class WebhookStopTest(WebhookTestCase):
                 self.daemon.start()
                 self.assertHealthy()
 
+        def test_sigterm_during_runs_kept_in_memory(self):
+                """Runs whose successes are not kept store their summaries in batches: a stop
+                in the middle of many still answers each request it took, and every run
+                answered is in the database after the restart."""
+                slug = self.hook_flow([("count", "transform", jq("{n: (.trigger.body.items | length)}")),
+                                       ("say", "reply_chat", {"message": "{{ count.output.n }} items"})],
+                                      [("hook", "count"), ("count", "say")],
+                                      workflow_fields={"settings": {"retention": {"keep_successful": "none"}}},
+                                      response_mode="sync")
+                answers = {}
+
+                def post(n):
+                        try:
+                                answers[n] = self.hook(slug, body={"items": list(range(n))})
+                        except OSError as e:  # not taken before the stop: refused or reset
+                                answers[n] = e
+
+                threads = [threading.Thread(target=post, args=(n,)) for n in range(30)]
+                for t in threads:
+                        t.start()
+                time.sleep(0.05)
+                self.daemon.signal(signal.SIGTERM)
+                for t in threads:
+                        t.join(30)
+                self.assertEqual(self.daemon.wait(15), 0, self.daemon.log())
+                self.daemon.start()
+                answered = 0
+                for n, r in answers.items():
+                        if isinstance(r, OSError):
+                                continue
+                        self.assertEqual((r.status, r.body["output"]), (200, {"output": "%d items" % n}), r)
+                        stored = self.admin.get("/executions/%s/status/" % r.body["execution_id"])
+                        self.assertEqual((stored.status, stored.body["status"]), (200, "completed"), stored)
+                        answered += 1
+                self.assertGreater(answered, 0)
+
         def test_a_client_that_left_is_not_waited_for(self):
                 slug = self.hook_flow([("pause", "wait", {"duration": 60}),
                                        ("reply", "reply_chat", {"message": "much later"})],
