@@ -110,8 +110,8 @@ static json_t *webhook_node_best(json_t *nodes, const char *path) {
 }
 
 /* The workflow slug and its nodes: from the engine's graph cache, which reads them again
- * only after they changed, or from the database when the engine does not run. */
-/* *ret_graph stays NULL without an engine. */
+ * only after they changed (*ret_graph: the cached graph, for the start), or from the
+ * database when the engine does not run (*ret_graph stays NULL). */
 static int webhook_graph(Manager *m, const char *slug, json_t **ret_workflow, json_t **ret_nodes,
                          CachedGraph **ret_graph) {
         _cleanup_json_ json_t *workflow = NULL, *nodes = NULL;

@@ -90,6 +90,9 @@ static int append(RunMirror *m, NodeRunRow *row) {
 
 /* The database changed and the mirror cannot follow (out of memory): it is read again. */
 static int forget(RunMirror *m, int r) {
+        /* In memory there is nothing to read it back from. */
+        if (m->in_memory)
+                return -ENOMEM;
         node_run_rows_free(m->rows, m->n);
         m->rows = NULL;
         m->n = m->n_alloc = 0;

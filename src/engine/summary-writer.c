@@ -56,13 +56,14 @@ static int store_one(Db *db, const PendingSummary *s) {
         }, s->started_at, s->final_output);
 }
 
-static int store_batch(Db *db, const PendingSummary *batch) {
+/* In one transaction: the summaries from first on, or (alone) first's only. */
+static int store_from(Db *db, const PendingSummary *first, bool alone) {
         int r;
 
         r = db_begin(db);
         if (r < 0)
                 return r;
-        for (const PendingSummary *s = batch; s && r >= 0; s = s->next)
+        for (const PendingSummary *s = first; s && r >= 0; s = alone ? NULL : s->next)
                 r = store_one(db, s);
         if (r >= 0)
                 r = db_commit(db);
@@ -78,25 +79,12 @@ static void announce(Engine *e, Db *db, PendingSummary *s) {
         engine_execution_ended(e, db, s->id, info, EXECUTION_COMPLETED);
 }
 
-static int store_alone(Db *db, const PendingSummary *s) {
-        int r;
-
-        r = db_begin(db);
-        if (r >= 0)
-                r = store_one(db, s);
-        if (r >= 0)
-                r = db_commit(db);
-        if (r < 0)
-                (void) db_rollback(db);
-        return r;
-}
-
 /* Stores the batch and announces what was stored. */
 static void store_and_announce(Engine *e, Db *db, PendingSummary *batch) {
         int r = -EIO;
 
         for (unsigned attempt = 1; attempt <= STORE_ATTEMPTS; attempt++) {
-                r = store_batch(db, batch);
+                r = store_from(db, batch, false);
                 if (r != -EBUSY && r != -EIO)
                         break;
                 (void) usleep(attempt * STORE_RETRY_USEC);
@@ -104,7 +92,7 @@ static void store_and_announce(Engine *e, Db *db, PendingSummary *batch) {
         for (PendingSummary *s = batch; s; s = s->next) {
                 /* The batch failed: each alone, so that one that cannot be stored (its
                  * workflow was deleted meanwhile) does not take the others with it. */
-                int k = r >= 0 ? 0 : store_alone(db, s);
+                int k = r >= 0 ? 0 : store_from(db, s, true);
 
                 if (k < 0) {
                         log_execution_errno(LOG_ERR, k, s->execution->info.workflow_slug, s->id, NULL, NULL,
