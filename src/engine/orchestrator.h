@@ -249,9 +249,10 @@ int record_outcome(Job *j, const NodeOutcome *o);
  * When that completes the execution, stores only its summary and returns 0; else forgets
  * it all and returns JOB_NEEDS_STORE (or another negative errno). */
 int commit_in_memory(Job *j, const NodeOutcome *o);
-/* Stores the summary of the job's run kept in memory, which completed, and publishes its
- * events after that (summary-writer.c): at once on this thread, or soon on another that is
- * storing summaries already. Takes the job's final output and events. */
+/* Lists the summary of the job's run kept in memory, which completed, to be stored with
+ * others and its events published after that (summary-writer.c): on this thread when a
+ * batch is due, else by the worker that stores the next one, within about a millisecond.
+ * Takes the job's final output and events. */
 int job_store_summary(Job *j);
 
 int commit_success(Job *j, const NodeOutcome *o);
