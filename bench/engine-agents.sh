@@ -7,6 +7,9 @@
 #     answer time measured alone (target: 200 µs or less);
 #  3. the same for an agent that loops: each run makes STEPS model calls, all but the last
 #     asking for the calculator tool, and the overhead is given per step.
+# Parts 2 and 3 also give each run's time less the provider's time as the daemon's client
+# measured it (the agent's token_usage.model_seconds): the engine's share, without an
+# answer time measured apart.
 #
 # Usage: bench/engine-agents.sh [PIPELITD] — default build/pipelitd; needs python3, curl.
 # Env: AGENTS (default 1000), DELAY (1.0), RUNS (100), STEPS (10).
@@ -86,8 +89,9 @@ try:
                              {"source_node_id": tool, "target_node_id": "agent", "edge_label": "tool"}, key)
                 return slug
 
-        def run_spans(slug, n, before_each=None):
-                """Runs slug n + 1 times, one after the other; the spans of all but the first."""
+        def run_spans(slug, n, before_each=None, engine=None):
+                """Runs slug n + 1 times, one after the other; the spans of all but the first.
+                engine (a list) gets each span less the provider's time (model_seconds)."""
                 spans = []
                 for i in range(n + 1):
                         if before_each:
@@ -102,6 +106,13 @@ try:
                                 sys.exit("run %s ended %s" % (eid, s["status"]))
                         if i > 0:
                                 spans.append(stamp(s["completed_at"]) - stamp(s["started_at"]))
+                        if i > 0 and engine is not None:
+                                logs = call("GET", "/executions/%s/" % eid, key=key)["logs"]
+                                model = sum(l["output"]["token_usage"]["model_seconds"] for l in logs
+                                            if l["node_id"] == "agent")
+                                engine.append(spans[-1] - model)
+                if engine is not None:
+                        engine.sort()
                 return sorted(spans)
 
         def completed(slug):
@@ -143,7 +154,8 @@ try:
                 alone.append(time.monotonic() - t)
         conn.close()
         alone = alone[1:]
-        spans = run_spans(fast, runs)
+        engine = []
+        spans = run_spans(fast, runs, engine=engine)
         alone.sort()
         run_us = sum(spans) / len(spans) * 1e6
         fake_us = sum(alone) / len(alone) * 1e6
@@ -151,17 +163,22 @@ try:
               "%.0f µs per answer (median %.0f); difference %.0f µs (median %.0f)" % (
                       len(spans), run_us, spans[len(spans) // 2] * 1e6, fake_us, alone[len(alone) // 2] * 1e6,
                       run_us - fake_us, (spans[len(spans) // 2] - alone[len(alone) // 2]) * 1e6))
+        print("agent step, less the provider's time as the daemon measured it: %.0f µs (median %.0f)" % (
+                sum(engine) / len(engine) * 1e6, engine[len(engine) // 2] * 1e6))
 
         # 3. Overhead per step of an agent that loops through a tool.
         looping = agent_workflow("Bench agent loop", "loop", tools=("calculator",))
         tool_call = {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]}
+        engine = []
         spans = run_spans(looping, max(runs // 10, 5),
-                          lambda: fake.script("loop", *([tool_call] * (steps - 1) + [{"text": "42"}])))
+                          lambda: fake.script("loop", *([tool_call] * (steps - 1) + [{"text": "42"}])), engine)
         median = spans[len(spans) // 2]
         print("agent loop (%d model calls, %d calculator calls), %d runs: %.0f µs per run (median); less %d "
               "answers of the fake alone: %.0f µs per step" % (
                       steps, steps - 1, len(spans), median * 1e6, steps,
                       (median - steps * alone[len(alone) // 2]) / steps * 1e6))
+        print("agent loop, less the provider's time as the daemon measured it: %.0f µs per step (median)" % (
+                engine[len(engine) // 2] / steps * 1e6))
 finally:
         fake.stop()
         daemon.terminate()

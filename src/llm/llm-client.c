@@ -413,9 +413,11 @@ static void call_answer_plain(LlmCall *call, LlmResponse **resp, LlmError *e) {
 static void call_attempt_done(LlmCall *call, CURLcode result) {
         LlmResponse *resp = NULL;
         LlmError e = {};
+        curl_off_t total = 0;
         long status = 0;
 
         curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(call->easy, CURLINFO_TOTAL_TIME_T, &total);
         call_detach(call);
 
         if (call->too_large)
@@ -437,6 +439,7 @@ static void call_attempt_done(LlmCall *call, CURLcode result) {
                 e.retry_after = call_retry_after(call);
 
         if (resp) {
+                resp->transfer_usec = total > 0 ? (usec_t) total : 0;
                 llm_error_done(&e);
                 return call_finish(call, resp, NULL);
         }

@@ -172,6 +172,10 @@ typedef struct LlmResponse {
         char *model;            /* the model id the provider reports, or NULL */
         char *id;               /* the provider's id of this answer, or NULL */
         unsigned attempts;      /* requests it took, retries included */
+        /* How long the answering request took, from sending it to the last byte of the
+         * answer (libcurl's total time; earlier attempts and waits between them not
+         * counted): the provider's share of a model call. */
+        usec_t transfer_usec;
 } LlmResponse;
 
 LlmResponse *llm_response_free(LlmResponse *r);

@@ -4,6 +4,7 @@ datetime tools. The agent calls its tools and answers, tool calls show as node_s
 over a WebSocket, max_iterations stops an endless loop, provider errors fail the node with
 the provider's words, a rate limit is waited out, and the key never shows."""
 
+import datetime
 import json
 import time
 
@@ -105,6 +106,24 @@ class AgentCases(AgentTestBase):
                 self.assertEqual(log["error_code"], "max_iterations")
                 self.assertIn("3 model calls (max_iterations)", log["error"])
                 self.assertEqual(len(self.fake.requests(model)), 3)
+
+        def test_the_model_time_is_told_apart(self):
+                """token_usage.model_seconds: how long the provider took, every call together;
+                the rest of the node's time is the daemon's."""
+                model = self.scenario()
+                self.fake.script(model, {"tool_calls": [{"id": "c1", "name": "calculator",
+                                                         "arguments": {"expression": "6*7"}}], "delay": 0.3},
+                                 {"text": "42", "delay": 0.2})
+                slug = self.agent_flow(model)
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["status"], "completed", detail)
+                log = self.agent_log(detail)
+                usage = log["output"]["token_usage"]
+                self.assertEqual(usage["llm_calls"], 2)
+                self.assertGreaterEqual(usage["model_seconds"], 0.5)
+                took = (datetime.datetime.fromisoformat(detail["completed_at"].replace("Z", "+00:00"))
+                        - datetime.datetime.fromisoformat(detail["started_at"].replace("Z", "+00:00")))
+                self.assertLess(usage["model_seconds"], took.total_seconds())
 
         def test_wrong_key_fails_with_an_auth_message(self):
                 model = self.scenario()

@@ -97,6 +97,8 @@ class AiNodesTests(AiNodesCase):
                 self.assertEqual(status["status"], "completed", detail)
                 self.assertEqual(status["final_output"], {"output": "went billing"})
                 log = self.node_log(detail, "cat")
+                # How long the provider took: some time, less than the whole run.
+                self.assertGreater(log["output"]["token_usage"].pop("model_seconds"), 0)
                 self.assertEqual(log["output"], {"category": "billing", "raw": "Billing.",
                                                  "token_usage": {"input_tokens": 50, "output_tokens": 2,
                                                                  "total_tokens": 52, "llm_calls": 1,

@@ -15,8 +15,9 @@
  *
  * Output: {"output": the final text, "messages": the conversation [{role, content,
  * tool_calls?, tool_call_id?, is_error?}], "token_usage": {input_tokens, output_tokens,
- * total_tokens, llm_calls, tool_calls, cost_usd, cost_known}}: cost_usd by the daemon's price
- * table, cost_known false when some call's model had no price. Each model call is first
+ * total_tokens, llm_calls, tool_calls, cost_usd, cost_known, model_seconds}}: cost_usd by
+ * the daemon's price table, cost_known false when some call's model had no price;
+ * model_seconds how long the provider took to answer, all calls together. Each model call is first
  * checked against the workflow's and the user's budgets and, once answered, added to the
  * usage ledger (budget.h).
  *
@@ -54,6 +55,7 @@ typedef struct AgentRun {
         size_t n_messages;
         LlmUsage usage;
         unsigned llm_calls, tool_calls, max_iterations;
+        usec_t model_usec;              /* the provider's time, all calls together */
         double cost_usd;
         bool cost_unknown;      /* some call's model had no price */
 
@@ -166,7 +168,7 @@ static int agent_output(NodeRun *run, AgentRun *a, const char *text) {
         for (size_t i = a->memory.n_history; i < a->n_messages; i++)
                 if (json_array_append_new(messages, message_to_json(&a->messages[i])) < 0)
                         return node_run_fail_oom(run);
-        output = json_pack("{s:s, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:b}}", "output", text, "messages", messages,
+        output = json_pack("{s:s, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:b, s:f}}", "output", text, "messages", messages,
                            "token_usage",
                            "input_tokens", (json_int_t) a->usage.input_tokens,
                            "output_tokens", (json_int_t) a->usage.output_tokens,
@@ -174,7 +176,8 @@ static int agent_output(NodeRun *run, AgentRun *a, const char *text) {
                            "llm_calls", (json_int_t) a->llm_calls,
                            "tool_calls", (json_int_t) a->tool_calls,
                            "cost_usd", a->cost_usd,
-                           "cost_known", !a->cost_unknown);
+                           "cost_known", !a->cost_unknown,
+                           "model_seconds", (double) a->model_usec / USEC_PER_SECOND);
         if (!output)
                 return node_run_fail_oom(run);
         json_decref(run->output);
@@ -220,7 +223,8 @@ static int agent_park(NodeRun *run, AgentRun *a, const LlmToolCall *call) {
         for (size_t i = 0; i < a->n_messages; i++)
                 if (json_array_append_new(messages, message_to_json(&a->messages[i])) < 0)
                         return node_run_fail_oom(run);
-        state = json_pack("{s:O, s:I, s:{s:s?, s:s?, s:I}, s:{s:I, s:I, s:I, s:I, s:f, s:b}, s:I, s:{s:s?, s:s?, s:I}}",
+        state = json_pack("{s:O, s:I, s:{s:s?, s:s?, s:I}, s:{s:I, s:I, s:I, s:I, s:f, s:b, s:I}, s:I, "
+                          "s:{s:s?, s:s?, s:I}}",
                           "messages", messages,
                           "n_history", (json_int_t) a->memory.n_history,
                           "memory",
@@ -234,6 +238,7 @@ static int agent_park(NodeRun *run, AgentRun *a, const LlmToolCall *call) {
                           "tool_calls", (json_int_t) a->tool_calls,
                           "cost_usd", a->cost_usd,
                           "cost_unknown", a->cost_unknown,
+                          "model_usec", (json_int_t) a->model_usec,
                           "stream_seq", (json_int_t) a->stream.seq,
                           "awaiting_call",
                           "id", call->id,
@@ -313,6 +318,7 @@ static int agent_restore(NodeRun *run, AgentRun *a) {
         a->tool_calls = (unsigned) json_get_integer(usage, "tool_calls", 0);
         a->cost_usd = json_number_value(json_object_get(usage, "cost_usd"));
         a->cost_unknown = json_get_bool(usage, "cost_unknown", false);
+        a->model_usec = (usec_t) MAX(json_get_integer(usage, "model_usec", 0), (json_int_t) 0);
         a->stream.seq = (uint64_t) json_get_integer(state, "stream_seq", 0);
 
         results = json_dumps(run->children_results, JSON_COMPACT);
@@ -387,6 +393,7 @@ static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *respo
         int r;
 
         a->llm_calls++;
+        a->model_usec += response->transfer_usec;
         a->usage.input_tokens += response->usage.input_tokens;
         a->usage.output_tokens += response->usage.output_tokens;
         agent_count_cost(run, a, response);

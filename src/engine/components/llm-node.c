@@ -61,6 +61,7 @@ static int llm_node_take_answer(NodeRun *run, LlmNode *n, const LlmResponse *res
         double cost = budget_cost(run, model, &response->usage, &known);
 
         n->llm_calls++;
+        n->model_usec += response->transfer_usec;
         n->usage.input_tokens += response->usage.input_tokens;
         n->usage.output_tokens += response->usage.output_tokens;
         n->cost_usd += cost;
@@ -153,13 +154,14 @@ int llm_node_resume(NodeRun *run, void *state) {
 
 int llm_node_output_usage(NodeRun *run, const LlmNode *n) {
         return node_run_output(run, "token_usage",
-                               json_pack("{s:I, s:I, s:I, s:I, s:f, s:b}",
+                               json_pack("{s:I, s:I, s:I, s:I, s:f, s:b, s:f}",
                                          "input_tokens", (json_int_t) n->usage.input_tokens,
                                          "output_tokens", (json_int_t) n->usage.output_tokens,
                                          "total_tokens", (json_int_t) (n->usage.input_tokens + n->usage.output_tokens),
                                          "llm_calls", (json_int_t) n->llm_calls,
                                          "cost_usd", n->cost_usd,
-                                         "cost_known", !n->cost_unknown));
+                                         "cost_known", !n->cost_unknown,
+                                         "model_seconds", (double) n->model_usec / USEC_PER_SECOND));
 }
 
 /* --- the text a node reads ------------------------------------------------------------- */

@@ -29,6 +29,7 @@ struct LlmNode {
         size_t n_messages;
         LlmUsage usage;
         unsigned llm_calls;
+        usec_t model_usec;              /* the provider's time, all calls together */
         double cost_usd;                /* by the daemon's price table */
         bool cost_unknown;              /* some call's model had no price */
 
@@ -67,7 +68,7 @@ int llm_node_call(NodeRun *run, LlmNode *n);
 int llm_node_resume(NodeRun *run, void *state);
 
 /* run->output.token_usage = {input_tokens, output_tokens, total_tokens, llm_calls, cost_usd,
- * cost_known}, as the
+ * cost_known, model_seconds}, as the
  * agent reports it (the orchestrator adds it to the execution's totals). */
 int llm_node_output_usage(NodeRun *run, const LlmNode *n);
 
