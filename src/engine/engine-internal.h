@@ -159,8 +159,8 @@ int execution_start_insert(Db *db, const EngineRequest *req, const ExecutionOrig
  * has in memory (its first node then does not read back and parse the graph). */
 int execution_start_cache(Engine *e, const EngineRequest *req, const ExecutionStart *s, const char *id);
 /* Ends a start that cannot happen for whoever waits on its id: an execution_failed with no
- * execution behind it. */
-void execution_start_failed(const char *id, const char *error);
+ * execution behind it, saying why as r does (-ENOLINK: the workflow is gone). */
+void execution_start_failed(const char *id, int r);
 /* Publishes execution_started. */
 void execution_start_publish(const EngineRequest *req, const ExecutionStart *s, const char *id);
 /* After the commit: publishes execution_started and enqueues the entry nodes; a top-level

@@ -54,7 +54,7 @@ RetentionPolicy retention_policy(const Engine *e, json_t *settings) {
 static int prune_workflow(Engine *e, int64_t workflow_id, json_t *settings, int64_t *deleted_total) {
         RetentionPolicy p = retention_policy(e, settings);
         usec_t now = now_realtime_usec(), before = 0;
-        int64_t deleted = 0, graphs;
+        int64_t deleted = 0;
         int r;
 
         if (p.max_age_days > 0 && (usec_t) p.max_age_days * USEC_PER_DAY < now)
@@ -67,7 +67,7 @@ static int prune_workflow(Engine *e, int64_t workflow_id, json_t *settings, int6
                 *deleted_total += deleted;
         }
         /* Whatever the limits: graphs of older versions that no run needs any more. */
-        r = store_execution_graphs_prune(e->io_db, workflow_id, &graphs);
+        r = store_execution_graphs_prune(e->io_db, workflow_id, NULL);
         if (r < 0)
                 return r;
         return deleted >= PRUNE_BATCH;

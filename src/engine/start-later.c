@@ -106,7 +106,8 @@ int engine_execute_later(Engine *e, Db *db, const EngineRequest *req, char ret_i
         return 0;
 }
 
-void execution_start_failed(const char *id, const char *error) {
+void execution_start_failed(const char *id, int r) {
+        const char *error = r == -ENOLINK ? "The workflow is gone" : "The execution could not be created";
         char channel[sizeof "execution:" + EXECUTION_ID_LEN];
 
         snprintf(channel, sizeof channel, "execution:%s", id);
@@ -122,7 +123,7 @@ int engine_run_pending_start(Worker *w, const char *id) {
                 return 0;
         r = orchestrator_run_first(w, &p->request, &p->start, p->id);
         if (r < 0)
-                execution_start_failed(id, "The execution could not be created");
+                execution_start_failed(id, r);
         if (r != 0)
                 return 0;
 
@@ -143,8 +144,7 @@ int engine_run_pending_start(Worker *w, const char *id) {
                 }
                 log_execution_errno(LOG_ERR, r, NULL, id, NULL, NULL, "Cannot create execution %s: %m (%s)", id,
                                     db_last_error(w->db));
-                execution_start_failed(id, r == -ENOLINK ? "The workflow is gone"
-                                                         : "The execution could not be created");
+                execution_start_failed(id, r);
                 return 0;
         }
 

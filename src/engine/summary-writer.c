@@ -13,14 +13,13 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "engine/orchestrator.h"
 
 /* A batch that meets a busy database is tried this many times before each summary is
- * tried alone. */
+ * tried alone (a broken connection is not: it would fail again the same way). */
 #define STORE_ATTEMPTS 3
 #define STORE_RETRY_USEC (100U * 1000)
 #define SUMMARY_BATCH 16
@@ -28,32 +27,20 @@
 
 struct PendingSummary {
         PendingSummary *next;
-        char id[EXECUTION_ID_LEN + 1];
-        int64_t workflow_id, user_id;
-        char *trigger_node_id;
+        CachedExecution *execution;     /* its info: what the row says, whom the events are about */
         usec_t started_at;
         json_t *final_output;
         json_t *events;                 /* [[type, data], …] */
-        CachedExecution *execution;     /* its info: whom the events are about */
 };
 
 static PendingSummary *pending_summary_free(PendingSummary *s) {
         if (!s)
                 return NULL;
-        free(s->trigger_node_id);
         json_decref(s->final_output);
         json_decref(s->events);
         cached_execution_unref(s->execution);
         free(s);
         return NULL;
-}
-
-static int store_one(Db *db, const PendingSummary *s) {
-        return store_execution_insert_completed(db, s->id, &(ExecutionNew) {
-                .workflow_id = s->workflow_id,
-                .user_id = s->user_id,
-                .trigger_node_id = s->trigger_node_id,
-        }, s->started_at, s->final_output);
 }
 
 /* In one transaction: the summaries from first on, or (alone) first's only. */
@@ -64,7 +51,7 @@ static int store_from(Db *db, const PendingSummary *first, bool alone) {
         if (r < 0)
                 return r;
         for (const PendingSummary *s = first; s && r >= 0; s = alone ? NULL : s->next)
-                r = store_one(db, s);
+                r = store_execution_insert_completed(db, &s->execution->info, s->started_at, s->final_output);
         if (r >= 0)
                 r = db_commit(db);
         if (r < 0)
@@ -76,16 +63,16 @@ static void announce(Engine *e, Db *db, PendingSummary *s) {
         const ExecutionInfo *info = &s->execution->info;
 
         execution_events_publish(info, s->events);
-        engine_execution_ended(e, db, s->id, info, EXECUTION_COMPLETED);
+        engine_execution_ended(e, db, info->id, info, EXECUTION_COMPLETED);
 }
 
 /* Stores the batch and announces what was stored. */
 static void store_and_announce(Engine *e, Db *db, PendingSummary *batch) {
-        int r = -EIO;
+        int r;
 
-        for (unsigned attempt = 1; attempt <= STORE_ATTEMPTS; attempt++) {
+        for (unsigned attempt = 1;; attempt++) {
                 r = store_from(db, batch, false);
-                if (r != -EBUSY && r != -EIO)
+                if (r != -EBUSY || attempt == STORE_ATTEMPTS)
                         break;
                 (void) usleep(attempt * STORE_RETRY_USEC);
         }
@@ -95,10 +82,11 @@ static void store_and_announce(Engine *e, Db *db, PendingSummary *batch) {
                 int k = r >= 0 ? 0 : store_from(db, s, true);
 
                 if (k < 0) {
-                        log_execution_errno(LOG_ERR, k, s->execution->info.workflow_slug, s->id, NULL, NULL,
-                                            "Cannot store execution %s: %m (%s)", s->id, db_last_error(db));
-                        execution_start_failed(s->id, k == -ENOLINK ? "The workflow is gone"
-                                                                     : "The execution could not be created");
+                        const ExecutionInfo *info = &s->execution->info;
+
+                        log_execution_errno(LOG_ERR, k, info->workflow_slug, info->id, NULL, NULL,
+                                            "Cannot store execution %s: %m (%s)", info->id, db_last_error(db));
+                        execution_start_failed(info->id, k);
                         continue;
                 }
                 announce(e, db, s);
@@ -153,17 +141,10 @@ int job_store_summary(Job *j) {
         s = calloc(1, sizeof(PendingSummary));
         if (!s)
                 return -ENOMEM;
-        memcpy(s->id, j->info.id, EXECUTION_ID_LEN + 1);
-        s->workflow_id = j->start_request->workflow_id;
-        s->user_id = j->start_request->user_id;
+        s->execution = cached_execution_ref(j->execution);
         s->started_at = j->start->requested_at;
-        if (j->start_request->trigger_node_id && !(s->trigger_node_id = strdup(j->start_request->trigger_node_id))) {
-                pending_summary_free(s);
-                return -ENOMEM;
-        }
         s->final_output = TAKE_PTR(j->final_output);
         s->events = TAKE_PTR(j->events);
-        s->execution = cached_execution_ref(j->execution);
 
         pthread_mutex_lock(&e->summaries_lock);
         if (!e->summaries)

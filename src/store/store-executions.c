@@ -258,8 +258,7 @@ int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_
         return 0;
 }
 
-int store_execution_insert_completed(Db *db, const char *id, const ExecutionNew *e, usec_t started_at,
-                                     json_t *final_output) {
+int store_execution_insert_completed(Db *db, const ExecutionInfo *info, usec_t started_at, json_t *final_output) {
         _cleanup_free_ char *output = NULL;
         char workflow[DB_INT_BUFSZ], user[DB_INT_BUFSZ], started_text[TIMESTAMP_BUFSZ], now[TIMESTAMP_BUFSZ];
         const char *started;
@@ -272,8 +271,8 @@ int store_execution_insert_completed(Db *db, const char *id, const ExecutionNew 
                          "INSERT INTO executions (execution_id, workflow_id, trigger_node_id, user_id, status, "
                          "final_output, created_at, started_at, completed_at) VALUES (?, ?, ?, ?, 'completed', ?, ?, "
                          "?, ?)",
-                         id, db_int(workflow, e->workflow_id), e->trigger_node_id,
-                         e->user_id > 0 ? db_int(user, e->user_id) : NULL, output,
+                         info->id, db_int(workflow, info->workflow_id), info->trigger_node_id,
+                         info->user_id > 0 ? db_int(user, info->user_id) : NULL, output,
                          started, started, now);
 }
 

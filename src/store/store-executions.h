@@ -92,11 +92,6 @@ int store_execution_create(Db *db, const char *id, const ExecutionNew *e, int64_
  * *ret_graph_id (unless NULL) gets the graph's row, the hint for the next insert. */
 int store_execution_insert(Db *db, const char *id, const ExecutionNew *e, int64_t **ret_run_ids,
                            int64_t *ret_graph_id);
-/* In a transaction: a top-level execution that ran without being stored and completed,
- * recorded as store_execution_drop_data() leaves one — its summary, no node runs, no logs
- * (keep_successful "none"). Of e, only the workflow, user and trigger node count. */
-int store_execution_insert_completed(Db *db, const char *id, const ExecutionNew *e, usec_t started_at,
-                                     json_t *final_output);
 
 /* --- Running (in a transaction) -------------------------------------------------------- */
 
@@ -133,6 +128,10 @@ typedef struct ExecutionInfo {
 void execution_info_done(ExecutionInfo *i);
 /* Needs no transaction. -ENOENT. */
 int store_execution_info(Db *db, const char *id, ExecutionInfo *ret);
+/* In a transaction: a top-level execution that ran without being stored and completed,
+ * recorded as store_execution_drop_data() leaves one — its summary, no node runs, no logs
+ * (keep_successful "none"): info's id, workflow, user and trigger node. */
+int store_execution_insert_completed(Db *db, const ExecutionInfo *info, usec_t started_at, json_t *final_output);
 
 typedef struct NodeRunRow {
         int64_t id;

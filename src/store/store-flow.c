@@ -519,6 +519,7 @@ int store_execution_graphs_prune(Db *db, int64_t workflow_id, int64_t *ret_delet
                       db_int(workflow, workflow_id), workflow);
         if (r < 0)
                 return r;
-        *ret_deleted = (int64_t) db_result_rows(res);
+        if (ret_deleted)
+                *ret_deleted = (int64_t) db_result_rows(res);
         return 0;
 }

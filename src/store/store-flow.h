@@ -112,5 +112,6 @@ int store_executions_prune(Db *db, int64_t workflow_id, int64_t keep_count, usec
                            int64_t *ret_deleted);
 /* Deletes the stored graphs of the workflow's older versions that no execution runs any
  * more (execution_graphs; those executions were deleted or dropped their data). The
- * current version's stay for the executions still to come. */
+ * current version's stay for the executions still to come. *ret_deleted (unless NULL):
+ * how many went. */
 int store_execution_graphs_prune(Db *db, int64_t workflow_id, int64_t *ret_deleted);
