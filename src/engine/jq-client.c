@@ -143,29 +143,6 @@ static int process_start(JqProcess *p) {
         return 0;
 }
 
-static int send_full(int fd, const void *buf, size_t n) {
-        const char *b = buf;
-
-        while (n > 0) {
-                ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                b += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-static int send_block(int fd, const char *data, size_t len) {
-        uint64_t n = len;
-        int r = send_full(fd, &n, sizeof n);
-
-        return r < 0 ? r : send_full(fd, data, len);
-}
-
 /* Waits for the answer to start, looking at the cancel flag and deadline meanwhile, and
  * saying once when it is slow. */
 static int wait_answer(int fd, const JqWait *wait) {
@@ -199,8 +176,12 @@ static int wait_answer(int fd, const JqWait *wait) {
 int jq_client_evaluate(const char *program, const char *input, size_t input_len, size_t output_limit,
                        const JqWait *wait, JqStatus *ret_status, char **ret_text) {
         JqProcess *p = process_get();
-        uint64_t limit = output_limit;
-        uint8_t status;
+        JqRequestHeader request = {
+                .program_len = strlen(program),
+                .input_len = input_len,
+                .output_limit = output_limit,
+        };
+        JqAnswerHeader answer;
         int r;
 
         if (!p)
@@ -213,24 +194,23 @@ int jq_client_evaluate(const char *program, const char *input, size_t input_len,
                         return r;
         }
 
-        r = send_block(p->fd, program, strlen(program));
-        if (r >= 0)
-                r = send_block(p->fd, input, input_len);
-        if (r >= 0)
-                r = send_full(p->fd, &limit, sizeof limit);
+        r = jq_send_all(p->fd, (struct iovec[]) {
+                                { .iov_base = &request, .iov_len = sizeof request },
+                                { .iov_base = (char *) program, .iov_len = request.program_len },
+                                { .iov_base = (char *) input, .iov_len = input_len } }, 3);
         if (r >= 0)
                 r = wait_answer(p->fd, wait);
         if (r >= 0)
-                r = jq_read_full(p->fd, &status, sizeof status);
-        if (r >= 0 && status >= _JQ_STATUS_MAX)
+                r = jq_read_full(p->fd, &answer, sizeof answer);
+        if (r >= 0 && (answer.status >= _JQ_STATUS_MAX || answer.text_len > output_limit + ANSWER_SLACK))
                 r = -EBADMSG;
         if (r >= 0)
-                r = jq_read_block(p->fd, output_limit + ANSWER_SLACK, ret_text, NULL);
+                r = jq_read_text(p->fd, (size_t) answer.text_len, ret_text);
         if (r < 0) {
                 /* Stopped, dead or confused: the next run starts a fresh one. */
                 process_end(p);
                 return r;
         }
-        *ret_status = (JqStatus) status;
+        *ret_status = (JqStatus) answer.status;
         return 0;
 }

@@ -1,7 +1,8 @@
-/* Framing of the jq evaluator's pipe protocol (jq-protocol.h). */
+/* Framing of the jq evaluator's socket protocol (jq-protocol.h). */
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "jq/jq-protocol.h"
@@ -24,53 +25,41 @@ int jq_read_full(int fd, void *buf, size_t n) {
         return 0;
 }
 
-int jq_write_full(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-int jq_read_block(int fd, size_t max, char **ret, size_t *ret_len) {
-        uint64_t len;
-        char *data;
+int jq_read_text(int fd, size_t len, char **ret) {
+        char *data = malloc(len + 1);
         int r;
 
-        r = jq_read_full(fd, &len, sizeof len);
-        if (r < 0)
-                return r;
-        if (len > max)
-                return -EMSGSIZE;
-        data = malloc((size_t) len + 1);
         if (!data)
                 return -ENOMEM;
-        r = jq_read_full(fd, data, (size_t) len);
+        r = jq_read_full(fd, data, len);
         if (r < 0) {
                 free(data);
                 return r;
         }
         data[len] = '\0';
         *ret = data;
-        if (ret_len)
-                *ret_len = (size_t) len;
         return 0;
 }
 
-int jq_write_block(int fd, const char *data, size_t len) {
-        uint64_t n = len;
-        int r;
+int jq_send_all(int fd, struct iovec *iov, size_t n) {
+        while (n > 0) {
+                struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n };
+                ssize_t k = sendmsg(fd, &msg, MSG_NOSIGNAL);
 
-        r = jq_write_full(fd, &n, sizeof n);
-        if (r < 0)
-                return r;
-        return jq_write_full(fd, data, len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                /* Skip what went out: whole buffers, then the start of the next. */
+                while (n > 0 && (size_t) k >= iov->iov_len) {
+                        k -= (ssize_t) iov->iov_len;
+                        iov++;
+                        n--;
+                }
+                if (n > 0) {
+                        iov->iov_base = (char *) iov->iov_base + k;
+                        iov->iov_len -= (size_t) k;
+                }
+        }
+        return 0;
 }

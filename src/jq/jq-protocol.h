@@ -1,13 +1,15 @@
-/* The pipe protocol between pipelitd and its jq evaluator processes (pipelit-jq).
+/* The socket protocol between pipelitd and its jq evaluator processes (pipelit-jq).
  *
- * A request: u64 program length, the program, u64 input length, the input (JSON text),
- * u64 output limit in bytes. An answer: u8 JqStatus, u64 length, text — the results as a
- * JSON array for JQ_OK, else a message. Integers in the machine's byte order: both ends
- * are the same build on the same machine. */
+ * A request: a JqRequestHeader, then the program and the input (JSON text). An answer: a
+ * JqAnswerHeader, then its text — the results as a JSON array for JQ_OK, else a message.
+ * Each is sent with one write, so the other end wakes once per message and finds all of it
+ * there. Integers in the machine's byte order: both ends are the same build on the same
+ * machine. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 typedef enum JqStatus {
         JQ_OK,
@@ -18,11 +20,22 @@ typedef enum JqStatus {
         _JQ_STATUS_MAX,
 } JqStatus;
 
-/* Reads or writes exactly n bytes, retrying on EINTR and short transfers. -EPIPE when the
- * other end closed first. */
-int jq_read_full(int fd, void *buf, size_t n);
-int jq_write_full(int fd, const void *buf, size_t n);
+typedef struct JqRequestHeader {
+        uint64_t program_len;
+        uint64_t input_len;
+        uint64_t output_limit;  /* bytes of results */
+} JqRequestHeader;
 
-/* A length-prefixed block; *ret is malloc'ed and NUL-terminated. -EMSGSIZE past max. */
-int jq_read_block(int fd, size_t max, char **ret, size_t *ret_len);
-int jq_write_block(int fd, const char *data, size_t len);
+typedef struct JqAnswerHeader {
+        uint64_t status;        /* JqStatus */
+        uint64_t text_len;
+} JqAnswerHeader;
+
+/* Reads exactly n bytes, retrying on EINTR and short reads. -EPIPE when the other end
+ * closed first. */
+int jq_read_full(int fd, void *buf, size_t n);
+/* Reads len bytes into a new NUL-terminated buffer. */
+int jq_read_text(int fd, size_t len, char **ret);
+/* Sends the n buffers of iov in order, continuing after short writes; never raises SIGPIPE
+ * (-EPIPE instead). Changes iov. */
+int jq_send_all(int fd, struct iovec *iov, size_t n);

@@ -4,7 +4,8 @@
  * it can be killed when its execution is cancelled or times out, which a thread cannot.
  * pipelitd starts one per worker thread and keeps it for the next programs (their
  * compiled form stays cached here). It reads requests on standard input and answers on
- * standard output (jq-protocol.h) until standard input ends; it dies with its parent. */
+ * standard output, both one socket (jq-protocol.h), until standard input ends; it dies
+ * with its parent. */
 
 #include <errno.h>
 #include <signal.h>
@@ -21,24 +22,26 @@
 
 static int serve_one(JqEvaluator *e) {
         char *program = NULL, *input = NULL, *text = NULL;
-        uint64_t limit;
-        size_t input_len;
+        JqRequestHeader request;
+        JqAnswerHeader answer;
         JqStatus status;
-        uint8_t code;
         int r;
 
-        r = jq_read_block(STDIN_FILENO, REQUEST_MAX, &program, NULL);
+        r = jq_read_full(STDIN_FILENO, &request, sizeof request);
+        if (r >= 0 && (request.program_len > REQUEST_MAX || request.input_len > REQUEST_MAX))
+                r = -EMSGSIZE;
         if (r >= 0)
-                r = jq_read_block(STDIN_FILENO, REQUEST_MAX, &input, &input_len);
+                r = jq_read_text(STDIN_FILENO, (size_t) request.program_len, &program);
         if (r >= 0)
-                r = jq_read_full(STDIN_FILENO, &limit, sizeof limit);
+                r = jq_read_text(STDIN_FILENO, (size_t) request.input_len, &input);
         if (r >= 0)
-                r = jq_evaluate(e, program, input, input_len, (size_t) limit, &status, &text);
+                r = jq_evaluate(e, program, input, (size_t) request.input_len, (size_t) request.output_limit,
+                                &status, &text);
         if (r >= 0) {
-                code = (uint8_t) status;
-                r = jq_write_full(STDOUT_FILENO, &code, sizeof code);
-                if (r >= 0)
-                        r = jq_write_block(STDOUT_FILENO, text, strlen(text));
+                answer = (JqAnswerHeader) { .status = status, .text_len = strlen(text) };
+                r = jq_send_all(STDOUT_FILENO, (struct iovec[]) {
+                                        { .iov_base = &answer, .iov_len = sizeof answer },
+                                        { .iov_base = text, .iov_len = answer.text_len } }, 2);
         }
         free(program);
         free(input);
