@@ -699,10 +699,11 @@ static const char *result_message(JobResult *res, const char *fallback, const ch
 
 int job_execute(Job *j, JobResult *res) {
         const Component *component = component_find(j->component_type);
-        usec_t started = now_monotonic_usec();
         NodeOutcome *o = &res->outcome;
         NodeRun *run = &res->run;
         int r;
+
+        res->started = now_monotonic_usec();
 
         *run = (NodeRun) {
                 .execution_id = j->info.id,
@@ -759,15 +760,15 @@ int job_execute(Job *j, JobResult *res) {
                 engine_worker_begin(j->worker, j->info.id);
                 r = component->run(run);
                 engine_worker_end(j->worker);
-                return job_component_ended(j, res, r, started);
+                return job_component_ended(j, res, r);
         }
 
         o->input = run->input;
-        o->duration_ms = (now_monotonic_usec() - started) / 1000;
+        o->duration_ms = (now_monotonic_usec() - res->started) / 1000;
         return 0;
 }
 
-int job_component_ended(Job *j, JobResult *res, int r, usec_t started) {
+int job_component_ended(Job *j, JobResult *res, int r) {
         NodeOutcome *o = &res->outcome;
         NodeRun *run = &res->run;
 
@@ -822,7 +823,7 @@ int job_component_ended(Job *j, JobResult *res, int r, usec_t started) {
         }
 
         o->input = run->input;
-        o->duration_ms = (now_monotonic_usec() - started) / 1000;
+        o->duration_ms = (now_monotonic_usec() - res->started) / 1000;
         return 0;
 }
 
@@ -847,7 +848,6 @@ static int job_run(Job *j) {
 static int job_resume(Job *j, NodeRunWaker *waker) {
         _cleanup_(job_result_done) JobResult res = {};
         const Component *component = component_find(j->component_type);
-        usec_t started = now_monotonic_usec();
         bool cancelled;
         void *state;
         int r;
@@ -868,7 +868,7 @@ static int job_resume(Job *j, NodeRunWaker *waker) {
                 j->worker->cancelled = true;
         r = component->resume(&res.run, state);
         engine_worker_end(j->worker);
-        r = job_component_ended(j, &res, r, started);
+        r = job_component_ended(j, &res, r);
         if (r == JOB_SUSPENDED)
                 return 0;
         if (r < 0 || res.interrupted)

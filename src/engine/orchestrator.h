@@ -198,6 +198,9 @@ typedef struct JobResult {
         /* A suspended run keeps its execution's graph alive: run and the component's state
          * borrow from it. */
         CachedExecution *pinned;
+        /* When the component first ran: kept through suspensions, so that the node's
+         * duration counts the time it waited, on the model say, not only its last resume. */
+        usec_t started;
         bool interrupted;       /* stopped by engine_stop(): nothing to commit */
 } JobResult;
 
@@ -208,7 +211,7 @@ void job_result_done(JobResult *res);
 /* Prepares and runs the job's component (or parks it) on this thread. */
 int job_execute(Job *j, JobResult *res);
 /* The component's run() or resume() returned r: the outcome to commit, or JOB_SUSPENDED. */
-int job_component_ended(Job *j, JobResult *res, int r, usec_t started);
+int job_component_ended(Job *j, JobResult *res, int r);
 
 /* --- Suspended runs (orchestrator-suspend.c; component.h node_run_suspend()) ------------ */
 

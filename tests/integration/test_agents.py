@@ -109,7 +109,8 @@ class AgentCases(AgentTestBase):
 
         def test_the_model_time_is_told_apart(self):
                 """token_usage.model_seconds: how long the provider took, every call together;
-                the rest of the node's time is the daemon's."""
+                the rest of the node's time is the daemon's. The node's duration_ms covers
+                both, though the agent waited for each answer off its worker."""
                 model = self.scenario()
                 self.fake.script(model, {"tool_calls": [{"id": "c1", "name": "calculator",
                                                          "arguments": {"expression": "6*7"}}], "delay": 0.3},
@@ -124,6 +125,8 @@ class AgentCases(AgentTestBase):
                 took = (datetime.datetime.fromisoformat(detail["completed_at"].replace("Z", "+00:00"))
                         - datetime.datetime.fromisoformat(detail["started_at"].replace("Z", "+00:00")))
                 self.assertLess(usage["model_seconds"], took.total_seconds())
+                self.assertGreaterEqual(log["duration_ms"], 500)
+                self.assertLessEqual(log["duration_ms"], took.total_seconds() * 1000 + 1)
 
         def test_wrong_key_fails_with_an_auth_message(self):
                 model = self.scenario()
