@@ -1,6 +1,8 @@
 /* Spend limits applied to model calls: the check before a call, the ledger after it. */
 
+#include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +41,24 @@ int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double
                                     "Execution %s, node %s: cannot add a model call to the usage ledger: %m (%s)",
                                     run->execution_id, run->node_id, db_last_error(run->db));
         return r;
+}
+
+int budget_keep(NodeRun *run, BudgetUnrecorded *u, const char *model, const LlmUsage *usage, double cost_usd) {
+        char *copy = model ? strdup(model) : NULL;
+
+        assert(!u->set);
+        if (model && !copy)
+                return budget_record(run, model, usage, cost_usd);
+        *u = (BudgetUnrecorded) { .set = true, .model = copy, .usage = *usage, .cost_usd = cost_usd };
+        return 0;
+}
+
+void budget_record_kept(NodeRun *run, BudgetUnrecorded *u) {
+        if (!u->set)
+                return;
+        (void) budget_record(run, u->model, &u->usage, u->cost_usd);
+        free(u->model);
+        *u = (BudgetUnrecorded) {};
 }
 
 typedef struct BudgetStop {
@@ -111,9 +131,9 @@ static int fail_internal(NodeRun *run, int r) {
 }
 
 /* The limits of one holder (a workflow or a user) against its spend in the current day
- * and month. */
+ * and month, unrecorded (may be NULL) included. */
 static int check_holder(NodeRun *run, const BudgetHolders *h, UsageScope scope, int64_t id, json_t *budget,
-                        usec_t now) {
+                        const BudgetUnrecorded *unrecorded, usec_t now) {
         BudgetPeriod periods[2];
         BudgetSpent spent[2] = {};
         bool counted[2] = {};
@@ -136,6 +156,11 @@ static int check_holder(NodeRun *run, const BudgetHolders *h, UsageScope scope, 
                 if (r < 0)
                         return fail_internal(run, r);
                 spent[monthly] = (BudgetSpent) { .tokens = t.total_tokens, .usd = t.cost_usd };
+                if (unrecorded && unrecorded->set) {
+                        spent[monthly].tokens += (int64_t) (unrecorded->usage.input_tokens +
+                                                            unrecorded->usage.output_tokens);
+                        spent[monthly].usd += unrecorded->cost_usd;
+                }
                 counted[monthly] = true;
         }
 
@@ -152,6 +177,10 @@ static int check_holder(NodeRun *run, const BudgetHolders *h, UsageScope scope, 
 }
 
 int budget_check(NodeRun *run) {
+        return budget_check_with(run, NULL);
+}
+
+int budget_check_with(NodeRun *run, const BudgetUnrecorded *unrecorded) {
         _cleanup_(budget_holders_done) BudgetHolders h = {};
         usec_t now = now_realtime_usec();
         int r;
@@ -164,8 +193,8 @@ int budget_check(NodeRun *run) {
         if (r < 0)
                 return fail_internal(run, r);
 
-        r = check_holder(run, &h, USAGE_WORKFLOW, run->workflow_id, h.workflow_budget, now);
+        r = check_holder(run, &h, USAGE_WORKFLOW, run->workflow_id, h.workflow_budget, unrecorded, now);
         if (r == 0 && h.user_id > 0)
-                r = check_holder(run, &h, USAGE_USER, h.user_id, h.user_budget, now);
+                r = check_holder(run, &h, USAGE_USER, h.user_id, h.user_budget, unrecorded, now);
         return r;
 }

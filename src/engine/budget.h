@@ -17,6 +17,15 @@
 #include "engine/component.h"
 #include "llm/llm.h"
 
+/* An answered call kept out of the ledger for a moment: a looping agent records it once
+ * its next call is on its way, so that the write does not delay that call. */
+typedef struct BudgetUnrecorded {
+        bool set;
+        char *model;
+        LlmUsage usage;
+        double cost_usd;
+} BudgetUnrecorded;
+
 /* 0: the call may be made. Otherwise the run fails (error_code "budget_exceeded", not
  * retried) with a message naming the limit, the period, what was spent and what is
  * allowed, a budget_exceeded event goes to the workflow's channels, and the (negative)
@@ -24,11 +33,17 @@
  * fails the run too ("internal"; retried). Without run->db (a component run alone)
  * nothing is checked. */
 int budget_check(NodeRun *run);
+/* The same, counting unrecorded (may be NULL) as if it were in the ledger already. */
+int budget_check_with(NodeRun *run, const BudgetUnrecorded *unrecorded);
 
 /* Adds one answered call of model to the ledger: its usage and cost_usd (from
  * budget_cost()). A failure is logged and returned; the call was made, so the component
  * goes on. */
 int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd);
+/* Keeps the call in u (empty before) for budget_record_kept(); -ENOMEM records it now. */
+int budget_keep(NodeRun *run, BudgetUnrecorded *u, const char *model, const LlmUsage *usage, double cost_usd);
+/* Records the call kept in u, if any, and empties u. */
+void budget_record_kept(NodeRun *run, BudgetUnrecorded *u);
 
 /* What usage of model cost under the daemon's price table; *ret_known (may be NULL) is
  * false when the table has no price for model (the cost is then 0). */

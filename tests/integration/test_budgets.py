@@ -196,6 +196,25 @@ class WorkflowBudgetTest(BudgetTestBase):
                 self.assertEqual(len(self.fake.requests(model)), 2)
                 self.assertHealthy()
 
+        def test_a_looping_agent_stops_at_the_limit(self):
+                """The check before each model call counts every call answered before it, the
+                last one too, whose ledger entry is written while the next call is made."""
+                model = unique("gpt-4o-mini-")
+                calc = {"tool_calls": [{"id": "c", "name": "calculator", "arguments": {"expression": "6*7"}}],
+                        "usage": {"input_tokens": 6, "output_tokens": 4}}
+                self.fake.script(model, calc, calc, calc, calc, {"text": "42", "usage": {"input_tokens": 6,
+                                                                                        "output_tokens": 4}})
+                slug = self.agent_flow(model, settings={"budget": {"tokens_per_day": 25}})
+                self.make_node(slug, "calculator", node_id="calc")
+                self.make_edge(slug, "calc", "agent", edge_label="tool")
+
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["error_code"], "budget_exceeded", detail)
+                self.assertEqual(len(self.fake.requests(model)), 3)
+                self.assertIn("has used 30 tokens of its limit of 25 tokens", self.agent_log(detail)["error"])
+                today = self.admin.get("/workflows/%s/usage/" % slug).body["today"]
+                self.assertEqual((today["llm_calls"], today["total_tokens"]), (3, 30))
+
         def test_each_workflow_has_its_own_budget(self):
                 model = unique("gpt-4o-mini-")
                 self.fake.script(model, default={"text": "ok", "usage": {"input_tokens": 10, "output_tokens": 10}})

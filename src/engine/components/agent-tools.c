@@ -100,6 +100,7 @@ static const AgentToolSpec tool_calculator_spec = {
                       "\"description\": \"The expression, e.g. (2 + 3) * 4.5\"}}, "
                       "\"required\": [\"expression\"]}",
         .call = tool_calculator,
+        .instant = true,
 };
 
 static const AgentToolSpec tool_datetime_spec = {
@@ -108,6 +109,7 @@ static const AgentToolSpec tool_datetime_spec = {
         .parameters = "{\"type\": \"object\", \"properties\": {\"timezone\": {\"type\": \"string\", "
                       "\"description\": \"UTC (the default) or an offset like +02:00\"}}}",
         .call = tool_datetime,
+        .instant = true,
 };
 
 /* Every tool an agent can offer. */
@@ -224,17 +226,32 @@ fail:
         json_decref(data);
 }
 
+/* Names are unique (agent_tools_load()). */
+static const AgentTool *tool_named(const AgentTools *t, const char *name) {
+        for (size_t i = 0; i < t->n; i++)
+                if (streq_ptr(t->tools[i].name, name))
+                        return &t->tools[i];
+        return NULL;
+}
+
+bool agent_tools_all_instant(const AgentTools *t, const LlmToolCall *calls, size_t n_calls) {
+        for (size_t i = 0; i < n_calls; i++) {
+                const AgentTool *tool = tool_named(t, calls[i].name);
+
+                if (tool && !tool->spec->instant)
+                        return false;
+        }
+        return true;
+}
+
 int agent_tools_call(NodeRun *run, const AgentTools *t, const LlmToolCall *call, char **ret_content,
                      bool *ret_is_error) {
         _cleanup_json_ json_t *arguments = NULL;
         _cleanup_free_ char *result = NULL, *error = NULL;
-        const AgentTool *tool = NULL;
+        const AgentTool *tool = tool_named(t, call->name);
         usec_t started;
         int r;
 
-        for (size_t i = 0; i < t->n; i++)
-                if (streq_ptr(t->tools[i].name, call->name))
-                        tool = &t->tools[i];
         if (!tool) {
                 if (asprintf(ret_content, "Error: there is no tool called '%s'", call->name ?: "") < 0)
                         return -ENOMEM;

@@ -19,7 +19,7 @@
  * the daemon's price table, cost_known false when some call's model had no price;
  * model_seconds how long the provider took to answer, all calls together. Each model call is first
  * checked against the workflow's and the user's budgets and, once answered, added to the
- * usage ledger (budget.h).
+ * usage ledger (budget.h; agent_count_cost() says when).
  *
  * The agent does not hold a worker while the provider thinks: it submits each model call to
  * the daemon's LLM client and suspends (component.h); the client's answer wakes it, and a
@@ -58,6 +58,7 @@ typedef struct AgentRun {
         usec_t model_usec;              /* the provider's time, all calls together */
         double cost_usd;
         bool cost_unknown;      /* some call's model had no price */
+        BudgetUnrecorded unrecorded;    /* the last answer, before the next call was made */
 
         /* While suspended: the call in flight and, once it ended, how. */
         LlmClient *client;
@@ -76,6 +77,7 @@ static void agent_run_done(AgentRun *a) {
         llm_messages_free(a->messages, a->n_messages);
         llm_response_free(a->response);
         llm_error_done(&a->error);
+        free(a->unrecorded.model);      /* recorded before any way out: never set here */
         *a = (AgentRun) {};
 }
 
@@ -375,7 +377,10 @@ static int agent_fail_iterations(NodeRun *run, const AgentRun *a) {
         return r;
 }
 
-/* Prices an answer and adds it to the ledger the budgets are checked against. */
+/* Prices an answer and adds it to the ledger the budgets are checked against. When only
+ * instant tools run before the next call, the ledger entry waits until that call is on
+ * its way (agent_submit()): the write then costs the step nothing, and a crash can lose
+ * no more of the ledger than before, the few microseconds of the tools aside. */
 static void agent_count_cost(NodeRun *run, AgentRun *a, const LlmResponse *response) {
         const char *model = response->model ?: a->model.request.model;
         bool known;
@@ -383,12 +388,27 @@ static void agent_count_cost(NodeRun *run, AgentRun *a, const LlmResponse *respo
 
         a->cost_usd += cost;
         a->cost_unknown = a->cost_unknown || !known;
-        (void) budget_record(run, model, &response->usage, cost);
+        if (run->waker && run->llm && response->n_tool_calls > 0 && a->llm_calls < a->max_iterations &&
+            agent_tools_all_instant(&a->tools, response->tool_calls, response->n_tool_calls))
+                (void) budget_keep(run, &a->unrecorded, model, &response->usage, cost);
+        else
+                (void) budget_record(run, model, &response->usage, cost);
 }
 
+static int agent_take_answer_kept(NodeRun *run, AgentRun *a, const LlmResponse *response);
+
 /* One answer of the model: 1 when the agent goes on (tools ran, another call is due), 0
- * when it finished (run->output set) or parks for its children, <0 when it failed. */
+ * when it finished (run->output set) or parks for its children, <0 when it failed. The
+ * call is in the ledger, or kept for it in a->unrecorded when 1 is returned. */
 static int agent_take_answer(NodeRun *run, AgentRun *a, const LlmResponse *response) {
+        int r = agent_take_answer_kept(run, a, response);
+
+        if (r <= 0)
+                budget_record_kept(run, &a->unrecorded);
+        return r;
+}
+
+static int agent_take_answer_kept(NodeRun *run, AgentRun *a, const LlmResponse *response) {
         const LlmToolCall *awaiting = NULL;
         int r;
 
@@ -466,14 +486,14 @@ static void agent_cancel(void *userdata) {
         (void) llm_client_cancel(a->client, a->handle);
 }
 
-/* Submits the next model call and suspends until it is answered; takes a. */
-static int agent_submit(NodeRun *run, AgentRun *a) {
-        _cleanup_(agent_run_freep) AgentRun *owned = a;
+/* Checks the budgets and hands the next model call to the client: 1 once it is on its
+ * way, else the run failed. */
+static int agent_start_call(NodeRun *run, AgentRun *a) {
         int r;
 
         if (node_run_should_stop(run))
                 return node_run_fail_stopped(run);
-        r = budget_check(run);
+        r = budget_check_with(run, &a->unrecorded);
         if (r < 0)
                 return r;
         a->model.request.messages = a->messages;
@@ -487,6 +507,20 @@ static int agent_submit(NodeRun *run, AgentRun *a) {
         r = llm_client_submit(run->llm, &a->model.request, agent_answered, agent_streamed, a, &a->handle);
         if (r < 0)
                 return node_run_fail(run, "internal", "Cannot call the model: %s", strerror(-r));
+        return 1;
+}
+
+/* Submits the next model call and suspends until it is answered; takes a. */
+static int agent_submit(NodeRun *run, AgentRun *a) {
+        _cleanup_(agent_run_freep) AgentRun *owned = a;
+        int r = agent_start_call(run, a);
+
+        /* The answer before, while this call is on its way. The client's thread may
+         * answer it meanwhile: it writes the response fields only, and the resume waits
+         * for the suspension below. */
+        budget_record_kept(run, &a->unrecorded);
+        if (r < 0)
+                return r;
         node_run_suspend(run, TAKE_PTR(owned), agent_cancel, agent_run_free);
         return 0;
 }

@@ -70,6 +70,9 @@ typedef struct AgentToolSpec {
         const char *description;
         const char *parameters;         /* JSON schema of the arguments */
         AgentToolFunc call;
+        /* It answers in microseconds, from memory, touching nothing outside the process:
+         * the model call before it may be added to the ledger after it ran. */
+        bool instant;
 } AgentToolSpec;
 
 /* The tools implemented outside agent-tools.c. */
@@ -118,6 +121,9 @@ void agent_tools_done(AgentTools *t);
  * the agent (the tool node stays running). -ENOMEM only. */
 int agent_tools_call(NodeRun *run, const AgentTools *t, const LlmToolCall *call, char **ret_content,
                      bool *ret_is_error);
+/* Whether every call the model asked for goes to an instant tool (or to none it has,
+ * which is answered at once). */
+bool agent_tools_all_instant(const AgentTools *t, const LlmToolCall *calls, size_t n_calls);
 /* A node_status event of the tool node (status running, success with result, or failed
  * with error), with is_tool_call; duration (µs) with success and failed. */
 void agent_tool_publish_status(const NodeRun *run, const AgentTool *tool, const char *status, const char *result,
