@@ -183,14 +183,10 @@ bool setting_bool(json_t *v, bool def) {
 
 /* --- Loading and claiming -------------------------------------------------------------- */
 
-int job_load_run(Job *j, int64_t node_run_id) {
+/* What the job learns from its run's row, j->row. */
+static int job_use_row(Job *j) {
         int r;
 
-        /* Inside a commit (a quick node run inline) the run is usually in the mirror. */
-        r = j->mirror ? run_mirror_get(j->mirror, j->db, node_run_id, &j->row)
-                      : store_node_run_get(j->db, node_run_id, &j->row);
-        if (r < 0)
-                return r;
         j->node = json_object_get(j->info.nodes, j->row.node_id);
         j->component_type = json_get_string(j->node, "component_type", NULL);
         if (!j->component_type)
@@ -204,7 +200,19 @@ int job_load_run(Job *j, int64_t node_run_id) {
         return 0;
 }
 
-static int job_load(Job *j) {
+int job_load_run(Job *j, int64_t node_run_id) {
+        int r;
+
+        /* Inside a commit (a quick node run inline) the run is usually in the mirror. */
+        r = j->mirror ? run_mirror_get(j->mirror, j->db, node_run_id, &j->row)
+                      : store_node_run_get(j->db, node_run_id, &j->row);
+        if (r < 0)
+                return r;
+        return job_use_row(j);
+}
+
+/* The job's execution, from the cache. */
+static int job_load_execution(Job *j) {
         _cleanup_free_ char *error = NULL;
         int r;
 
@@ -217,7 +225,13 @@ static int job_load(Job *j) {
         }
         j->info = j->execution->info;
         j->topology = j->execution->topology;
-        return job_load_run(j, j->broker_job.node_run_id);
+        return 0;
+}
+
+static int job_load(Job *j) {
+        int r = job_load_execution(j);
+
+        return r < 0 ? r : job_load_run(j, j->broker_job.node_run_id);
 }
 
 void run_rows_done(RunRows *r) {
@@ -666,6 +680,7 @@ void job_result_done(JobResult *res) {
         if (res->run.suspended_state && res->run.suspended_free)
                 res->run.suspended_free(res->run.suspended_state);
         suspension_drop(res->run.waker);
+        node_run_row_done(&res->row);
         json_decref(res->run.config);
         json_decref(res->run.context);
         json_decref(res->run.input);
@@ -773,7 +788,10 @@ int job_component_ended(Job *j, JobResult *res, int r) {
         NodeRun *run = &res->run;
 
         if (run->suspended_state && r >= 0) {
-                /* It waits without this worker: the commit comes after its resume. */
+                /* It waits without this worker: the commit comes after its resume, which
+                 * needs its row as it is now (nothing changes it while the run waits). */
+                res->row = j->row;
+                j->row = (NodeRunRow) {};
                 suspension_park(run->waker, j, res);
                 return JOB_SUSPENDED;
         }
@@ -847,12 +865,18 @@ static int job_run(Job *j) {
 /* A suspended run was woken: its component goes on, on this worker. */
 static int job_resume(Job *j, NodeRunWaker *waker) {
         _cleanup_(job_result_done) JobResult res = {};
-        const Component *component = component_find(j->component_type);
+        const Component *component;
         bool cancelled;
         void *state;
         int r;
 
         suspension_unpark(waker, &res, &cancelled);
+        j->row = res.row;
+        res.row = (NodeRunRow) {};
+        r = job_use_row(j);
+        if (r < 0)
+                return r;
+        component = component_find(j->component_type);
         res.run.waker = suspension_new(j);
         if (!res.run.waker || !component || !component->resume)
                 return -ENOMEM;
@@ -966,7 +990,8 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
         if (waiting)
                 return 0;
         if (waker) {
-                r = job_load(&j);
+                /* The waker has the run's row. */
+                r = job_load_execution(&j);
                 if (r >= 0) {
                         j.deadline = j.info.deadline;
                         r = job_resume(&j, waker);

@@ -198,6 +198,7 @@ typedef struct JobResult {
         /* A suspended run keeps its execution's graph alive: run and the component's state
          * borrow from it. */
         CachedExecution *pinned;
+        NodeRunRow row;         /* a suspended run's, for its resume (job_component_ended()) */
         /* When the component first ran: kept through suspensions, so that the node's
          * duration counts the time it waited, on the model say, not only its last resume. */
         usec_t started;
