@@ -2,9 +2,10 @@
 # Agents against the fake LLM provider (tests/fake-llm):
 #  1. AGENTS agent executions started together, the fake answering each after DELAY s:
 #     the wall time until all completed (target: 1,000 within 3 s) and the daemon's VmHWM;
-#  2. engine overhead per agent step: RUNS executions one after the other with the fake
-#     answering at once; each run's time (completed_at - started_at) less the fake's own
-#     answer time measured alone (target: 200 µs or less);
+#  2. engine overhead per agent step: RUNS executions one after the other (each through a
+#     sync webhook, which answers when the run has ended: nothing polls meanwhile) with the
+#     fake answering at once; each run's time (completed_at - started_at) less the fake's
+#     own answer time measured alone (target: 200 µs or less);
 #  3. the same for an agent that loops: each run makes STEPS model calls, all but the last
 #     asking for the calculator tool, and the overhead is given per step.
 # Parts 2 and 3 also give each run's time less the provider's time as the daemon's client
@@ -73,14 +74,19 @@ try:
                 "base_url": fake.openai_base_url}}, key)["id"]
 
         def agent_workflow(name, model, tools=()):
+                """trigger_manual and a sync trigger_webhook (path "run") → agent."""
                 slug = call("POST", "/workflows/", {"name": name}, key)["slug"]
                 for node in ({"node_id": "trig", "component_type": "trigger_manual"},
+                             {"node_id": "hook", "component_type": "trigger_webhook",
+                              "config": {"extra_config": {"path": "run", "response_mode": "sync"}}},
                              {"node_id": "model", "component_type": "ai_model",
                               "config": {"llm_credential_id": credential, "model_name": model}},
                              {"node_id": "agent", "component_type": "agent",
-                              "config": {"extra_config": {"max_iterations": steps + 1}}}):
+                              "config": {"extra_config": {"max_iterations": steps + 1, "input_template": "q"}}}):
                         call("POST", "/workflows/%s/nodes/" % slug, node, key)
-                call("POST", "/workflows/%s/edges/" % slug, {"source_node_id": "trig", "target_node_id": "agent"}, key)
+                for trigger in ("trig", "hook"):
+                        call("POST", "/workflows/%s/edges/" % slug,
+                             {"source_node_id": trigger, "target_node_id": "agent"}, key)
                 call("POST", "/workflows/%s/edges/" % slug,
                      {"source_node_id": "model", "target_node_id": "agent", "edge_label": "llm"}, key)
                 for tool in tools:
@@ -90,20 +96,19 @@ try:
                 return slug
 
         def run_spans(slug, n, before_each=None, engine=None):
-                """Runs slug n + 1 times, one after the other; the spans of all but the first.
-                engine (a list) gets each span less the provider's time (model_seconds)."""
+                """Runs slug n + 1 times, one after the other, through its sync webhook (which
+                answers when the run has ended, so nothing polls while it runs); the spans of
+                all but the first. engine (a list) gets each span less the provider's time
+                (model_seconds)."""
                 spans = []
                 for i in range(n + 1):
                         if before_each:
                                 before_each()
-                        eid = call("POST", "/workflows/%s/execute/" % slug, {"text": "q"}, key)["execution_id"]
-                        while True:
-                                s = call("GET", "/executions/%s/status/" % eid, key=key)
-                                if s["status"] in ("completed", "failed", "cancelled"):
-                                        break
-                                time.sleep(0.002)
-                        if s["status"] != "completed":
-                                sys.exit("run %s ended %s" % (eid, s["status"]))
+                        answer = call("POST", "/webhooks/%s/run" % slug, {})
+                        eid = answer["execution_id"]
+                        if answer["status"] != "completed":
+                                sys.exit("run %s ended %s" % (eid, answer["status"]))
+                        s = call("GET", "/executions/%s/status/" % eid, key=key)
                         if i > 0:
                                 spans.append(stamp(s["completed_at"]) - stamp(s["started_at"]))
                         if i > 0 and engine is not None:
