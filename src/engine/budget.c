@@ -2,9 +2,9 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/json-util.h"

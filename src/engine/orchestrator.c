@@ -995,8 +995,13 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
                 if (r >= 0) {
                         j.deadline = j.info.deadline;
                         r = job_resume(&j, waker);
-                } else
-                        suspension_drop(waker);
+                } else {
+                        /* Its execution is gone: the run and its state go with the waker. */
+                        _cleanup_(job_result_done) JobResult res = {};
+                        bool cancelled;
+
+                        suspension_unpark(waker, &res, &cancelled);
+                }
                 if (r < 0)
                         log_execution_errno(LOG_ERR, r, j.info.workflow_slug, broker_job->execution_id, NULL, NULL,
                                             "Node run %" PRIi64 " of execution %s cannot resume: %m (%s)",
