@@ -20,13 +20,10 @@ double budget_cost(const NodeRun *run, const char *model, const LlmUsage *usage,
         return price_table_cost(run->prices, model, usage, ret_known);
 }
 
-int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
-        char day[BUDGET_DAY_BUFSZ];
-        int r;
-
-        if (!run->db || run->workflow_id <= 0 || !usage)
-                return 0;
-        r = store_usage_add(run->db, &(UsageCall) {
+/* The ledger's record of a call answered now. */
+static UsageCall usage_call(const NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd,
+                            char day[static BUDGET_DAY_BUFSZ]) {
+        return (UsageCall) {
                 .day = budget_day(now_realtime_usec(), day),
                 .workflow_id = run->workflow_id,
                 .user_id = run->user_id,
@@ -35,12 +32,46 @@ int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double
                 .output_tokens = usage->output_tokens,
                 .cost_usd = cost_usd,
                 .cost_known = price_table_find(run->prices, model) != NULL,
-        });
+        };
+}
+
+int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
+        char day[BUDGET_DAY_BUFSZ];
+        UsageCall call;
+        int r;
+
+        if (!run->db || run->workflow_id <= 0 || !usage)
+                return 0;
+        call = usage_call(run, model, usage, cost_usd, day);
+        r = store_usage_add(run->db, &call);
         if (r < 0)
                 log_execution_errno(LOG_WARNING, r, run->workflow_slug, run->execution_id, run->node_id, NULL,
                                     "Execution %s, node %s: cannot add a model call to the usage ledger: %m (%s)",
                                     run->execution_id, run->node_id, db_last_error(run->db));
         return r;
+}
+
+int budget_record_at_commit(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
+        BudgetLedgerEntry *e;
+
+        if (!run->db || run->workflow_id <= 0 || !usage)
+                return 0;
+        e = run->ledger_at_commit ? NULL : calloc(1, sizeof(BudgetLedgerEntry));
+        if (e && model && !(e->model = strdup(model)))
+                e = budget_ledger_entry_free(e);
+        if (!e)
+                return budget_record(run, model, usage, cost_usd);
+        e->call = usage_call(run, e->model, usage, cost_usd, e->day);
+        run->ledger_at_commit = e;
+        return 0;
+}
+
+BudgetLedgerEntry *budget_ledger_entry_free(BudgetLedgerEntry *e) {
+        if (e) {
+                free(e->model);
+                free(e);
+        }
+        return NULL;
 }
 
 int budget_keep(NodeRun *run, BudgetUnrecorded *u, const char *model, const LlmUsage *usage, double cost_usd) {

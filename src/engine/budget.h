@@ -14,8 +14,10 @@
 
 #include <stdbool.h>
 
+#include "engine/budget-limits.h"
 #include "engine/component.h"
 #include "llm/llm.h"
+#include "store/store-usage.h"
 
 /* An answered call kept out of the ledger for a moment: a looping agent records it once
  * its next call is on its way, so that the write does not delay that call. */
@@ -44,6 +46,20 @@ int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double
 int budget_keep(NodeRun *run, BudgetUnrecorded *u, const char *model, const LlmUsage *usage, double cost_usd);
 /* Records the call kept in u, if any, and empties u. */
 void budget_record_kept(NodeRun *run, BudgetUnrecorded *u);
+
+/* A model call whose ledger entry goes into the transaction that commits its node's
+ * success (record_success()), one write transaction fewer than a write of its own; any
+ * other end of the run writes it alone (job_ledger_write_alone()). */
+typedef struct BudgetLedgerEntry {
+        UsageCall call;
+        char day[BUDGET_DAY_BUFSZ];
+        char *model;
+} BudgetLedgerEntry;
+
+/* Leaves the call in run->ledger_at_commit; records it now when one is there already, or
+ * on ENOMEM. */
+int budget_record_at_commit(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd);
+BudgetLedgerEntry *budget_ledger_entry_free(BudgetLedgerEntry *e);
 
 /* What usage of model cost under the daemon's price table; *ret_known (may be NULL) is
  * false when the table has no price for model (the cost is then 0). */

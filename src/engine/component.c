@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "engine/budget.h"
 #include "engine/component.h"
 #include "engine/components/registry.h"
 #include "engine/events.h"
@@ -120,6 +121,7 @@ void node_run_done(NodeRun *run) {
         run->loop_items = NULL;
         run->delay_usec = 0;
         await_children_free(run);
+        run->ledger_at_commit = budget_ledger_entry_free(run->ledger_at_commit);
 }
 
 void node_run_taking_long(NodeRun *run) {

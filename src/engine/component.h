@@ -87,6 +87,8 @@ typedef struct NodeRun {
         ChildRequest *await_children;
         size_t n_await_children;
         json_t *await_state;
+        /* A model call for the usage ledger, written with the run's commit (budget.h). */
+        struct BudgetLedgerEntry *ledger_at_commit;
 } NodeRun;
 
 typedef int (*ComponentFunc)(NodeRun *run);

@@ -8,6 +8,7 @@
 
 #include "common/json-util.h"
 #include "common/log.h"
+#include "engine/budget.h"
 #include "engine/events.h"
 #include "engine/orchestrator.h"
 #include "engine/run-plan.h"
@@ -97,6 +98,7 @@ static int end_transaction(Job *j, int r) {
         if (r >= 0)
                 r = db_commit(j->db);
         if (r < 0) {
+                j->ledger_written = false;
                 (void) db_rollback(j->db);
                 job_reset_pending(j);
                 return r;
@@ -591,6 +593,12 @@ static int record_success(Job *j, const NodeOutcome *o) {
                 r = add_usage(j, o->output);
                 if (r < 0)
                         return r;
+        }
+        if (o->ledger_entry && !in_memory(j)) {
+                r = store_usage_add(j->db, &o->ledger_entry->call);
+                if (r < 0)
+                        return r;
+                j->ledger_written = true;
         }
 
         /* Resumed after it paused: its run was logged then. */

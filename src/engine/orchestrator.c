@@ -12,6 +12,7 @@
 #include "common/json-util.h"
 #include "common/log.h"
 #include "common/message-ids.h"
+#include "engine/budget.h"
 #include "engine/events.h"
 #include "engine/node-types.h"
 #include "engine/orchestrator.h"
@@ -825,6 +826,7 @@ int job_component_ended(Job *j, JobResult *res, int r) {
                         .route = run->route,
                         .delay_usec = run->delay_usec,
                         .loop_items = run->loop_items,
+                        .ledger_entry = run->ledger_at_commit,
                 };
                 /* interrupt_after: the output is kept, the question asked. */
                 if (job_interrupts_after(j)) {
@@ -845,6 +847,28 @@ int job_component_ended(Job *j, JobResult *res, int r) {
         return 0;
 }
 
+/* Commits the outcome of a run that ended (r: how job_component_ended() went), unless
+ * it was interrupted. A ledger entry its commit did not take is written alone: the call
+ * was made whatever became of the run. */
+static int job_commit_result(Job *j, JobResult *res, int r) {
+        BudgetLedgerEntry *entry;
+        int k;
+
+        j->ledger_written = false;
+        if (r >= 0 && !res->interrupted)
+                r = job_commit(j, &res->outcome);
+        entry = res->run.ledger_at_commit;
+        if (entry && !j->ledger_written) {
+                k = store_usage_add(j->db, &entry->call);
+                if (k < 0)
+                        log_execution_errno(LOG_WARNING, k, j->info.workflow_slug, j->info.id, j->row.node_id, NULL,
+                                            "Execution %s, node %s: cannot add a model call to the usage ledger: "
+                                            "%m (%s)", j->info.id, j->row.node_id, db_last_error(j->db));
+        }
+        res->run.ledger_at_commit = budget_ledger_entry_free(entry);
+        return r;
+}
+
 static int job_run(Job *j) {
         _cleanup_(job_result_done) JobResult res = {};
         int r;
@@ -857,9 +881,7 @@ static int job_run(Job *j) {
         r = job_execute(j, &res);
         if (r == JOB_SUSPENDED)
                 return 0;
-        if (r < 0 || res.interrupted)
-                return r;
-        return job_commit(j, &res.outcome);
+        return job_commit_result(j, &res, r);
 }
 
 /* A suspended run was woken: its component goes on, on this worker. */
@@ -895,11 +917,9 @@ static int job_resume(Job *j, NodeRunWaker *waker) {
         r = job_component_ended(j, &res, r);
         if (r == JOB_SUSPENDED)
                 return 0;
-        if (r < 0 || res.interrupted)
-                return r;
         if (j->deadline == 0)
                 j->deadline = j->info.deadline;
-        return job_commit(j, &res.outcome);
+        return job_commit_result(j, &res, r);
 }
 
 /* Points a job of an execution not created yet at its entry node: 0 when it can run before

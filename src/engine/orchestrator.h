@@ -67,6 +67,8 @@ typedef struct Job {
         usec_t deadline;        /* CLOCK_REALTIME µs; 0: none */
         /* A quick node run started unclaimed: its commit claims it (begin_locked()). */
         bool claim_at_commit;
+        /* The outcome's ledger entry is in the transaction just committed (record_success()). */
+        bool ledger_written;
         /* The entry node of an execution not created yet (orchestrator_run_first()): the
          * job's first transaction creates it (job_create_execution()). NULL once it is in the
          * database. */
@@ -183,6 +185,8 @@ typedef struct NodeOutcome {
         usec_t expires_at;
         ChildStart *child;
         ChildBatch *children;   /* parks until they all ended */
+        /* Success: a model call for the usage ledger, written in the same transaction. */
+        const struct BudgetLedgerEntry *ledger_entry;
 } NodeOutcome;
 
 /* A node's run: its component's inputs and what it left, and the outcome built from them,

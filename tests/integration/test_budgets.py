@@ -265,6 +265,30 @@ class WorkflowBudgetTest(BudgetTestBase):
                 self.assertEqual(self.admin.get("/users/x1/usage/").status, 404)
 
 
+class LedgerTest(BudgetTestBase):
+        daemon_config = "[Limits]\nMaxNodeOutputSize=2000\n"
+
+        def test_a_call_counts_whatever_becomes_of_its_node(self):
+                """A final answer's ledger entry goes in with the commit of the node's success;
+                when the node fails instead (here its output is too large), the call made is
+                in the ledger all the same."""
+                model = unique("gpt-4o-mini-")
+                usage = {"input_tokens": 7, "output_tokens": 3}
+                self.fake.script(model, {"text": "x" * 5000, "usage": usage}, {"text": "short", "usage": usage})
+                slug = self.agent_flow(model)
+
+                status, detail = self.run_flow(slug)
+                self.assertEqual((status["status"], status["error_code"]), ("failed", "output_too_large"), detail)
+                today = self.admin.get("/workflows/%s/usage/" % slug).body["today"]
+                self.assertEqual((today["llm_calls"], today["total_tokens"]), (1, 10))
+
+                status, detail = self.run_flow(slug)
+                self.assertEqual(status["status"], "completed", detail)
+                today = self.admin.get("/workflows/%s/usage/" % slug).body["today"]
+                self.assertEqual((today["llm_calls"], today["total_tokens"]), (2, 20))
+                self.assertEqual(len(self.fake.requests(model)), 2)
+
+
 class UserBudgetTest(BudgetTestBase):
         def test_usd_per_day_of_a_user(self):
                 user, client = self.make_user()

@@ -377,19 +377,22 @@ static int agent_fail_iterations(NodeRun *run, const AgentRun *a) {
         return r;
 }
 
-/* Prices an answer and adds it to the ledger the budgets are checked against. When only
- * instant tools run before the next call, the ledger entry waits until that call is on
- * its way (agent_submit()): the write then costs the step nothing, and a crash can lose
- * no more of the ledger than before, the few microseconds of the tools aside. */
+/* Prices an answer and adds it to the ledger the budgets are checked against, without a
+ * write of its own where it can (run by the engine, which commits the run): the final
+ * answer's entry goes into the commit of the node; when only instant tools run before the
+ * next call, the entry waits until that call is on its way (agent_submit()). Either way a
+ * crash can lose no more of the ledger than before, but for the microseconds between. */
 static void agent_count_cost(NodeRun *run, AgentRun *a, const LlmResponse *response) {
         const char *model = response->model ?: a->model.request.model;
-        bool known;
+        bool engine = run->waker && run->llm, known;
         double cost = budget_cost(run, model, &response->usage, &known);
 
         a->cost_usd += cost;
         a->cost_unknown = a->cost_unknown || !known;
-        if (run->waker && run->llm && response->n_tool_calls > 0 && a->llm_calls < a->max_iterations &&
-            agent_tools_all_instant(&a->tools, response->tool_calls, response->n_tool_calls))
+        if (engine && response->n_tool_calls == 0)
+                (void) budget_record_at_commit(run, model, &response->usage, cost);
+        else if (engine && a->llm_calls < a->max_iterations &&
+                 agent_tools_all_instant(&a->tools, response->tool_calls, response->n_tool_calls))
                 (void) budget_keep(run, &a->unrecorded, model, &response->usage, cost);
         else
                 (void) budget_record(run, model, &response->usage, cost);
