@@ -1,6 +1,8 @@
 /* Spend limits applied to model calls. A component that calls a model asks budget_check()
  * before each call and tells budget_record() after each answer; budget_cost() prices an
- * answer with the daemon's price table (run->prices).
+ * answer with the daemon's price table (run->prices). To save a write, an answer may
+ * instead go into the node's commit (budget_record_at_commit()) or wait for the next call
+ * to be on its way (budget_keep(), with budget_check_with() counting it meanwhile).
  *
  * Limits are per workflow (settings.budget) and per user (set by an admin): tokens and USD
  * per UTC day and per UTC month, counted in the usage ledger (store-usage.h). The user is
