@@ -1,6 +1,5 @@
 /* Spend limits applied to model calls: the check before a call, the ledger after it. */
 
-#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,15 +34,9 @@ static UsageCall usage_call(const NodeRun *run, const char *model, const LlmUsag
         };
 }
 
-int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
-        char day[BUDGET_DAY_BUFSZ];
-        UsageCall call;
-        int r;
+static int ledger_write(NodeRun *run, const UsageCall *call) {
+        int r = store_usage_add(run->db, call);
 
-        if (!run->db || run->workflow_id <= 0 || !usage)
-                return 0;
-        call = usage_call(run, model, usage, cost_usd, day);
-        r = store_usage_add(run->db, &call);
         if (r < 0)
                 log_execution_errno(LOG_WARNING, r, run->workflow_slug, run->execution_id, run->node_id, NULL,
                                     "Execution %s, node %s: cannot add a model call to the usage ledger: %m (%s)",
@@ -51,19 +44,41 @@ int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double
         return r;
 }
 
-int budget_record_at_commit(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
+int budget_record(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
+        char day[BUDGET_DAY_BUFSZ];
+        UsageCall call;
+
+        if (!run->db || run->workflow_id <= 0 || !usage)
+                return 0;
+        call = usage_call(run, model, usage, cost_usd, day);
+        return ledger_write(run, &call);
+}
+
+int budget_keep(NodeRun *run, BudgetLedgerEntry **slot, const char *model, const LlmUsage *usage,
+                double cost_usd) {
         BudgetLedgerEntry *e;
 
         if (!run->db || run->workflow_id <= 0 || !usage)
                 return 0;
-        e = run->ledger_at_commit ? NULL : calloc(1, sizeof(BudgetLedgerEntry));
+        e = *slot ? NULL : calloc(1, sizeof(BudgetLedgerEntry));
         if (e && model && !(e->model = strdup(model)))
                 e = budget_ledger_entry_free(e);
         if (!e)
                 return budget_record(run, model, usage, cost_usd);
         e->call = usage_call(run, e->model, usage, cost_usd, e->day);
-        run->ledger_at_commit = e;
+        *slot = e;
         return 0;
+}
+
+void budget_record_kept(NodeRun *run, BudgetLedgerEntry **slot) {
+        if (!*slot)
+                return;
+        (void) ledger_write(run, &(*slot)->call);
+        *slot = budget_ledger_entry_free(*slot);
+}
+
+int budget_record_at_commit(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
+        return budget_keep(run, &run->ledger_at_commit, model, usage, cost_usd);
 }
 
 BudgetLedgerEntry *budget_ledger_entry_free(BudgetLedgerEntry *e) {
@@ -72,24 +87,6 @@ BudgetLedgerEntry *budget_ledger_entry_free(BudgetLedgerEntry *e) {
                 free(e);
         }
         return NULL;
-}
-
-int budget_keep(NodeRun *run, BudgetUnrecorded *u, const char *model, const LlmUsage *usage, double cost_usd) {
-        char *copy = model ? strdup(model) : NULL;
-
-        assert(!u->set);
-        if (model && !copy)
-                return budget_record(run, model, usage, cost_usd);
-        *u = (BudgetUnrecorded) { .set = true, .model = copy, .usage = *usage, .cost_usd = cost_usd };
-        return 0;
-}
-
-void budget_record_kept(NodeRun *run, BudgetUnrecorded *u) {
-        if (!u->set)
-                return;
-        (void) budget_record(run, u->model, &u->usage, u->cost_usd);
-        free(u->model);
-        *u = (BudgetUnrecorded) {};
 }
 
 typedef struct BudgetStop {
@@ -164,7 +161,7 @@ static int fail_internal(NodeRun *run, int r) {
 /* The limits of one holder (a workflow or a user) against its spend in the current day
  * and month, unrecorded (may be NULL) included. */
 static int check_holder(NodeRun *run, const BudgetHolders *h, UsageScope scope, int64_t id, json_t *budget,
-                        const BudgetUnrecorded *unrecorded, usec_t now) {
+                        const BudgetLedgerEntry *unrecorded, usec_t now) {
         BudgetPeriod periods[2];
         BudgetSpent spent[2] = {};
         bool counted[2] = {};
@@ -187,10 +184,10 @@ static int check_holder(NodeRun *run, const BudgetHolders *h, UsageScope scope, 
                 if (r < 0)
                         return fail_internal(run, r);
                 spent[monthly] = (BudgetSpent) { .tokens = t.total_tokens, .usd = t.cost_usd };
-                if (unrecorded && unrecorded->set) {
-                        spent[monthly].tokens += (int64_t) (unrecorded->usage.input_tokens +
-                                                            unrecorded->usage.output_tokens);
-                        spent[monthly].usd += unrecorded->cost_usd;
+                if (unrecorded) {
+                        spent[monthly].tokens += (int64_t) (unrecorded->call.input_tokens +
+                                                            unrecorded->call.output_tokens);
+                        spent[monthly].usd += unrecorded->call.cost_usd;
                 }
                 counted[monthly] = true;
         }
@@ -211,7 +208,7 @@ int budget_check(NodeRun *run) {
         return budget_check_with(run, NULL);
 }
 
-int budget_check_with(NodeRun *run, const BudgetUnrecorded *unrecorded) {
+int budget_check_with(NodeRun *run, const BudgetLedgerEntry *unrecorded) {
         _cleanup_(budget_holders_done) BudgetHolders h = {};
         usec_t now = now_realtime_usec();
         int r;

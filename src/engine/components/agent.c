@@ -58,7 +58,7 @@ typedef struct AgentRun {
         usec_t model_usec;              /* the provider's time, all calls together */
         double cost_usd;
         bool cost_unknown;      /* some call's model had no price */
-        BudgetUnrecorded unrecorded;    /* the last answer, before the next call was made */
+        BudgetLedgerEntry *unrecorded;  /* the last answer, before the next call was made */
 
         /* While suspended: the call in flight and, once it ended, how. */
         LlmClient *client;
@@ -77,7 +77,7 @@ static void agent_run_done(AgentRun *a) {
         llm_messages_free(a->messages, a->n_messages);
         llm_response_free(a->response);
         llm_error_done(&a->error);
-        free(a->unrecorded.model);      /* recorded before any way out: never set here */
+        budget_ledger_entry_free(a->unrecorded);       /* recorded before any way out: never set here */
         *a = (AgentRun) {};
 }
 
@@ -496,7 +496,7 @@ static int agent_start_call(NodeRun *run, AgentRun *a) {
 
         if (node_run_should_stop(run))
                 return node_run_fail_stopped(run);
-        r = budget_check_with(run, &a->unrecorded);
+        r = budget_check_with(run, a->unrecorded);
         if (r < 0)
                 return r;
         a->model.request.messages = a->messages;
