@@ -62,8 +62,20 @@ static void enqueue(NodeRunWaker *w) {
                 log_debug_errno(r, "Cannot queue the resumed node run %" PRIi64 ": %m", w->node_run_id);
 }
 
+/* Asks a waker marked cancelled, and pinned, to stop waiting; unpins it. */
+static void waker_stop(Engine *e, NodeRunWaker *w) {
+        /* Outside the lock: it may take the component's own locks. */
+        if (w->result.run.suspended_cancel)
+                w->result.run.suspended_cancel(w->result.run.suspended_state);
+
+        pthread_mutex_lock(&e->lock);
+        w->pins--;
+        pthread_mutex_unlock(&e->lock);
+}
+
 void suspension_park(NodeRunWaker *w, const Job *j, JobResult *res) {
         Engine *e = w->engine;
+        bool stop;
 
         if (!res->pinned)
                 res->pinned = cached_execution_ref(j->execution);
@@ -82,7 +94,16 @@ void suspension_park(NodeRunWaker *w, const Job *j, JobResult *res) {
         /* Woken while run() was still going: nothing queued it yet. */
         if (w->woken)
                 enqueue(w);
+        /* Cancelled since run() returned: engine_interrupt() found it neither running nor
+         * listed (the worker stays marked as running it until now, so it saw that). */
+        stop = j->worker->cancelled && !w->woken;
+        if (stop) {
+                w->cancelled = true;
+                w->pins++;
+        }
         pthread_mutex_unlock(&e->lock);
+        if (stop)
+                waker_stop(e, w);
 }
 
 void node_run_wake(NodeRunWaker *w) {
@@ -162,14 +183,7 @@ void suspensions_cancel(Engine *e, const char *execution_id) {
                 pthread_mutex_unlock(&e->lock);
                 if (!target)
                         return;
-
-                /* Outside the lock: it may take the component's own locks. */
-                if (target->result.run.suspended_cancel)
-                        target->result.run.suspended_cancel(target->result.run.suspended_state);
-
-                pthread_mutex_lock(&e->lock);
-                target->pins--;
-                pthread_mutex_unlock(&e->lock);
+                waker_stop(e, target);
         }
 }
 

@@ -773,9 +773,7 @@ int job_execute(Job *j, JobResult *res) {
                         if (!run->waker)
                                 return -ENOMEM;
                 }
-                engine_worker_begin(j->worker, j->info.id);
                 r = component->run(run);
-                engine_worker_end(j->worker);
                 return job_component_ended(j, res, r);
         }
 
@@ -909,11 +907,9 @@ static int job_resume(Job *j, NodeRunWaker *waker) {
         res.run.deadline = monotonic_deadline(j->deadline);
         state = TAKE_PTR(res.run.suspended_state);
 
-        engine_worker_begin(j->worker, j->info.id);
         if (cancelled)
                 j->worker->cancelled = true;
         r = component->resume(&res.run, state);
-        engine_worker_end(j->worker);
         r = job_component_ended(j, &res, r);
         if (r == JOB_SUSPENDED)
                 return 0;
@@ -982,7 +978,9 @@ int orchestrator_run_first(Worker *w, const EngineRequest *req, ExecutionStart *
         }
 
         execution_start_publish(req, s, id);
+        engine_worker_begin(w, id);
         r = job_run(&j);
+        engine_worker_end(w);
         if (r >= 0 && j.start)
                 r = -EIO;       /* interrupted by engine_stop(): nothing was created */
         if (r < 0) {
@@ -994,7 +992,7 @@ int orchestrator_run_first(Worker *w, const EngineRequest *req, ExecutionStart *
         return r < 0 ? r : 1;
 }
 
-int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
+static int run_job(Worker *w, const BrokerJob *broker_job) {
         Job j = {
                 .engine = w->engine,
                 .worker = w,
@@ -1062,4 +1060,17 @@ int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
                                     db_last_error(j.db));
         job_done(&j);
         return 0;
+}
+
+int orchestrator_run_job(Worker *w, const BrokerJob *broker_job) {
+        int r;
+
+        /* Marked as running the execution from before the job's claim (or its resume's
+         * take) until its run was committed or parked: a cancel from then on finds this
+         * worker (engine_interrupt(), suspension_park()), one before finds the execution
+         * over when the job claims it. */
+        engine_worker_begin(w, broker_job->execution_id);
+        r = run_job(w, broker_job);
+        engine_worker_end(w);
+        return r;
 }

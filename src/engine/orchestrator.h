@@ -225,7 +225,8 @@ NodeRunWaker *suspension_new(const Job *j);
 /* Frees a waker that was not parked (the run finished without suspending). */
 void suspension_drop(NodeRunWaker *w);
 /* The run suspended: res moves into the waker, which is listed; woken already, it is
- * queued at once. */
+ * queued at once; cancelled since its run() returned (j's worker says so), it is asked to
+ * stop waiting. */
 void suspension_park(NodeRunWaker *w, const Job *j, JobResult *res);
 /* The woken waker of node_run_id, taken off the list; NULL and *ret_waiting when it is
  * listed but not woken yet. */

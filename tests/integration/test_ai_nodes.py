@@ -343,6 +343,31 @@ class AiNodesTests(AiNodesCase):
                 self.wait_node_status(execution_id, "cat", "cancelled", timeout=3)
                 self.assertLess(time.monotonic() - started, 3)
 
+        def test_a_cancel_at_any_moment_stops_the_node(self):
+                """Cancels that land anywhere in a model node's life — before it is claimed,
+                while it sends its call, between its call and its suspension, while it waits —
+                all stop it, and none leaves it running until the model answers."""
+                model = self.scenario()
+                self.fake.script(model, default={"text": "billing", "delay": 10})
+                slug = self.categorizer_flow(model)
+                ids = []
+                for i in range(20):
+                        execution_id = self.execute(slug)
+                        time.sleep(i * 0.0005)
+                        r = self.admin.post("/executions/%s/cancel/" % execution_id)
+                        self.assertIn(r.status, (200, 409), r)
+                        ids.append(execution_id)
+                deadline = time.monotonic() + 5
+                for execution_id in ids:
+                        self.assertEqual(self.wait_for(execution_id)["status"], "cancelled")
+                        while time.monotonic() < deadline:
+                                runs = self.detail(execution_id)["node_runs"]
+                                if all(n["status"] != "running" for n in runs):
+                                        break
+                                time.sleep(0.05)
+                        self.assertEqual([n["status"] for n in runs if n["status"] == "running"], [], execution_id)
+                self.assertHealthy()
+
         def test_provider_errors_fail_the_node(self):
                 model = self.scenario()
                 self.fake.script(model, {"error": {"status": 400, "message": "model %s does not exist" % model}})
