@@ -95,12 +95,13 @@ void suspension_park(NodeRunWaker *w, const Job *j, JobResult *res) {
         if (w->woken)
                 enqueue(w);
         /* Cancelled since run() returned: engine_interrupt() found it neither running nor
-         * listed (the worker stays marked as running it until now, so it saw that). */
+         * listed (the worker stays marked as running it until now, so it saw that). Woken
+         * already, its resume learns it from the waker. */
         stop = j->worker->cancelled && !w->woken;
-        if (stop) {
+        if (j->worker->cancelled)
                 w->cancelled = true;
+        if (stop)
                 w->pins++;
-        }
         pthread_mutex_unlock(&e->lock);
         if (stop)
                 waker_stop(e, w);
@@ -172,14 +173,16 @@ void suspensions_cancel(Engine *e, const char *execution_id) {
 
                 pthread_mutex_lock(&e->lock);
                 for (NodeRunWaker *w = e->suspended; w; w = w->next)
-                        if (!w->cancelled && !w->woken && streq(w->execution_id, execution_id)) {
-                                target = w;
-                                break;
+                        if (!w->cancelled && streq(w->execution_id, execution_id)) {
+                                /* Woken already: its wait is over, its resume learns it. */
+                                w->cancelled = true;
+                                if (!w->woken) {
+                                        target = w;
+                                        break;
+                                }
                         }
-                if (target) {
-                        target->cancelled = true;
+                if (target)
                         target->pins++;
-                }
                 pthread_mutex_unlock(&e->lock);
                 if (!target)
                         return;

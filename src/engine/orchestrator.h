@@ -236,7 +236,8 @@ NodeRunWaker *suspension_take(Engine *e, int64_t node_run_id, bool *ret_waiting)
 void suspension_unpark(NodeRunWaker *w, JobResult *res, bool *ret_cancelled);
 /* Whether node_run_id waits here, suspended (its job must come back to this process). */
 bool suspension_listed(Engine *e, int64_t node_run_id);
-/* engine_cancel(): asks the suspended runs of the execution to stop waiting. */
+/* engine_cancel(): asks the suspended runs of the execution to stop waiting, and marks
+ * those woken already, whose resume learns it from the waker. */
 void suspensions_cancel(Engine *e, const char *execution_id);
 /* engine_free(): drops every suspended run (they run again after the next start). */
 void suspensions_free(Engine *e);

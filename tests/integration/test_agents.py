@@ -194,6 +194,32 @@ class AgentCases(AgentTestBase):
                 self.assertLess(time.monotonic() - started, 3)
                 self.assertHealthy()
 
+        def test_a_cancel_at_any_moment_of_a_tool_loop_stops_it(self):
+                """Cancels that land anywhere in an agent's loop — while it sends a call, while
+                an answer wakes it, while its tool runs, while it waits — stop it: no call
+                starts after the cancel but the one it may have been sending."""
+                model = self.scenario()
+                self.fake.script(model, default={"tool_calls": [{"id": "c", "name": "calculator",
+                                                                  "arguments": {"expression": "6*7"}}],
+                                                  "delay": 0.004})
+                slug = self.agent_flow(model)
+                for i in range(20):
+                        execution_id = self.execute(slug)
+                        time.sleep(0.002 + i * 0.001)
+                        sent = len(self.fake.requests(model))
+                        r = self.admin.post("/executions/%s/cancel/" % execution_id)
+                        self.assertIn(r.status, (200, 409), r)
+                        self.assertIn(self.wait_for(execution_id)["status"], ("cancelled", "failed"))
+                        deadline = time.monotonic() + 3
+                        while time.monotonic() < deadline:
+                                runs = self.detail(execution_id)["node_runs"]
+                                if all(n["status"] != "running" for n in runs):
+                                        break
+                                time.sleep(0.02)
+                        self.assertEqual([n["status"] for n in runs if n["status"] == "running"], [], execution_id)
+                        self.assertLessEqual(len(self.fake.requests(model)) - sent, 1, execution_id)
+                self.assertHealthy()
+
         def test_streamed_answer_arrives_before_the_node_finishes(self):
                 model = self.scenario()
                 answer = "Streaming lets the reader see the reply grow word by word."
