@@ -849,21 +849,13 @@ int job_component_ended(Job *j, JobResult *res, int r) {
  * it was interrupted. A ledger entry its commit did not take is written alone: the call
  * was made whatever became of the run. */
 static int job_commit_result(Job *j, JobResult *res, int r) {
-        BudgetLedgerEntry *entry;
-        int k;
-
         j->ledger_written = false;
         if (r >= 0 && !res->interrupted)
                 r = job_commit(j, &res->outcome);
-        entry = res->run.ledger_at_commit;
-        if (entry && !j->ledger_written) {
-                k = store_usage_add(j->db, &entry->call);
-                if (k < 0)
-                        log_execution_errno(LOG_WARNING, k, j->info.workflow_slug, j->info.id, j->row.node_id, NULL,
-                                            "Execution %s, node %s: cannot add a model call to the usage ledger: "
-                                            "%m (%s)", j->info.id, j->row.node_id, db_last_error(j->db));
-        }
-        res->run.ledger_at_commit = budget_ledger_entry_free(entry);
+        if (j->ledger_written)
+                res->run.ledger_at_commit = budget_ledger_entry_free(res->run.ledger_at_commit);
+        else
+                budget_record_kept(&res->run, &res->run.ledger_at_commit);
         return r;
 }
 

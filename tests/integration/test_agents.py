@@ -210,13 +210,7 @@ class AgentCases(AgentTestBase):
                         r = self.admin.post("/executions/%s/cancel/" % execution_id)
                         self.assertIn(r.status, (200, 409), r)
                         self.assertIn(self.wait_for(execution_id)["status"], ("cancelled", "failed"))
-                        deadline = time.monotonic() + 3
-                        while time.monotonic() < deadline:
-                                runs = self.detail(execution_id)["node_runs"]
-                                if all(n["status"] != "running" for n in runs):
-                                        break
-                                time.sleep(0.02)
-                        self.assertEqual([n["status"] for n in runs if n["status"] == "running"], [], execution_id)
+                        self.wait_nothing_running(execution_id)
                         self.assertLessEqual(len(self.fake.requests(model)) - sent, 1, execution_id)
                 self.assertHealthy()
 

@@ -124,6 +124,17 @@ class EngineTestCase(DaemonTestCase):
                         if n["node_id"] == node_id and n["iteration"] == iteration]
                 return runs[0]["status"] if runs else None
 
+        def wait_nothing_running(self, execution_id, timeout=3.0):
+                """Waits until no node run of the execution is running; fails after timeout."""
+                deadline = time.monotonic() + timeout
+                while True:
+                        running = [n for n in self.detail(execution_id)["node_runs"] if n["status"] == "running"]
+                        if not running:
+                                return
+                        if time.monotonic() >= deadline:
+                                self.fail("%s still runs %r" % (execution_id, running))
+                        time.sleep(0.02)
+
         def wait_node_status(self, execution_id, node_id, status, timeout=10.0):
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline:
