@@ -78,6 +78,10 @@ void budget_record_kept(NodeRun *run, BudgetLedgerEntry **slot) {
 }
 
 int budget_record_at_commit(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd) {
+        /* Only a run the engine commits has a commit to go into; the engine gives every run
+         * that may suspend a waker. */
+        if (!run->waker)
+                return budget_record(run, model, usage, cost_usd);
         return budget_keep(run, &run->ledger_at_commit, model, usage, cost_usd);
 }
 
@@ -158,8 +162,16 @@ static int fail_internal(NodeRun *run, int r) {
                              db_last_error(run->db));
 }
 
+static void spent_add(BudgetSpent *spent, const BudgetLedgerEntry *e) {
+        if (!e)
+                return;
+        spent->tokens += (int64_t) (e->call.input_tokens + e->call.output_tokens);
+        spent->usd += e->call.cost_usd;
+}
+
 /* The limits of one holder (a workflow or a user) against its spend in the current day
- * and month, unrecorded (may be NULL) included. */
+ * and month, the run's calls not written yet included: unrecorded (may be NULL) and the
+ * one left for its commit. */
 static int check_holder(NodeRun *run, const BudgetHolders *h, UsageScope scope, int64_t id, json_t *budget,
                         const BudgetLedgerEntry *unrecorded, usec_t now) {
         BudgetPeriod periods[2];
@@ -184,11 +196,8 @@ static int check_holder(NodeRun *run, const BudgetHolders *h, UsageScope scope, 
                 if (r < 0)
                         return fail_internal(run, r);
                 spent[monthly] = (BudgetSpent) { .tokens = t.total_tokens, .usd = t.cost_usd };
-                if (unrecorded) {
-                        spent[monthly].tokens += (int64_t) (unrecorded->call.input_tokens +
-                                                            unrecorded->call.output_tokens);
-                        spent[monthly].usd += unrecorded->call.cost_usd;
-                }
+                spent_add(&spent[monthly], unrecorded);
+                spent_add(&spent[monthly], run->ledger_at_commit);
                 counted[monthly] = true;
         }
 

@@ -36,7 +36,8 @@ typedef struct BudgetLedgerEntry {
  * fails the run too ("internal"; retried). Without run->db (a component run alone)
  * nothing is checked. */
 int budget_check(NodeRun *run);
-/* The same, counting unrecorded (may be NULL) as if it were in the ledger already. */
+/* The same, counting unrecorded (may be NULL) as if it were in the ledger already. Both
+ * count the run's call left for its commit (run->ledger_at_commit). */
 int budget_check_with(NodeRun *run, const BudgetLedgerEntry *unrecorded);
 
 /* Adds one answered call of model to the ledger: its usage and cost_usd (from
@@ -51,7 +52,7 @@ int budget_keep(NodeRun *run, BudgetLedgerEntry **slot, const char *model, const
 void budget_record_kept(NodeRun *run, BudgetLedgerEntry **slot);
 /* budget_keep() into run->ledger_at_commit: the entry goes into the transaction that
  * commits the node's success (record_success()); any other end of the run writes it alone
- * (job_commit_result()). */
+ * (job_commit_result()). A run the engine does not commit (no run->waker) writes it now. */
 int budget_record_at_commit(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd);
 BudgetLedgerEntry *budget_ledger_entry_free(BudgetLedgerEntry *e);
 

@@ -108,6 +108,9 @@ class AiNodesTests(AiNodesCase):
                 self.assertEqual(self.run_status(detail, "to_tech"), "ruled_out")
                 self.assertEqual(self.run_status(detail, "to_other"), "ruled_out")
                 self.assertEqual((detail["llm_calls"], detail["total_tokens"]), (1, 52))
+                # In the ledger, written with the node's commit.
+                today = self.admin.get("/workflows/%s/usage/" % slug).body["today"]
+                self.assertEqual((today["llm_calls"], today["total_tokens"]), (1, 52))
 
                 body = self.fake.requests(model)[0]["body"]
                 prompt = system_prompt(body)
@@ -254,6 +257,22 @@ class AiNodesTests(AiNodesCase):
                 else:
                         self.assertEqual(body["response_format"], {"type": "json_object"})
 
+        def test_the_budget_counts_the_answer_before_a_second_call(self):
+                """The first answer's ledger entry waits for the node's commit; the check
+                before the extractor's second call counts it all the same."""
+                model = self.scenario()
+                self.fake.script(model, {"text": '{"name": "Ada", "age": "thirty-six"}',
+                                         "usage": {"input_tokens": 10, "output_tokens": 10}},
+                                 {"text": '{"name": "Ada", "age": 36}'})
+                slug = self.extractor_flow(model)
+                r = self.admin.patch("/workflows/%s/" % slug, {"settings": {"budget": {"tokens_per_day": 15}}})
+                self.assertEqual(r.status, 200, r)
+                status, detail = self.run_flow(slug, {"text": "Ada, thirty-six"})
+                self.assertEqual((status["status"], status["error_code"]), ("failed", "budget_exceeded"), detail)
+                self.assertIn("has used 20 tokens of its limit of 15 tokens", self.node_log(detail, "ext")["error"])
+                self.assertEqual(len(self.fake.requests(model)), 1)
+                self.assertEqual(self.admin.get("/workflows/%s/usage/" % slug).body["today"]["llm_calls"], 1)
+
         def test_extractor_sends_a_wrong_answer_back_once(self):
                 model = self.scenario()
                 self.fake.script(model, {"text": '{"name": "Ada", "age": "thirty-six"}'}, {"text": '{"name": "Ada", "age": 36}'})
@@ -263,6 +282,7 @@ class AiNodesTests(AiNodesCase):
                 self.assertEqual(status["final_output"], {"output": "Ada is 36"})
                 self.assertEqual(self.node_log(detail, "ext")["output"]["token_usage"]["llm_calls"], 2)
                 self.assertEqual(detail["llm_calls"], 2)
+                self.assertEqual(self.admin.get("/workflows/%s/usage/" % slug).body["today"]["llm_calls"], 2)
                 second = conversation(self.fake.requests(model)[1]["body"])
                 self.assertEqual([role for role, _ in second], ["user", "assistant", "user"])
                 self.assertEqual(second[1][1], '{"name": "Ada", "age": "thirty-six"}')

@@ -384,14 +384,14 @@ static int agent_fail_iterations(NodeRun *run, const AgentRun *a) {
  * crash can lose no more of the ledger than before, but for the microseconds between. */
 static void agent_count_cost(NodeRun *run, AgentRun *a, const LlmResponse *response) {
         const char *model = response->model ?: a->model.request.model;
-        bool engine = run->waker && run->llm, known;
+        bool known;
         double cost = budget_cost(run, model, &response->usage, &known);
 
         a->cost_usd += cost;
         a->cost_unknown = a->cost_unknown || !known;
-        if (engine && response->n_tool_calls == 0)
+        if (response->n_tool_calls == 0)
                 (void) budget_record_at_commit(run, model, &response->usage, cost);
-        else if (engine && a->llm_calls < a->max_iterations &&
+        else if (run->waker && run->llm && a->llm_calls < a->max_iterations &&
                  agent_tools_all_instant(&a->tools, response->tool_calls, response->n_tool_calls))
                 (void) budget_keep(run, &a->unrecorded, model, &response->usage, cost);
         else

@@ -54,7 +54,8 @@ int llm_node_add_message(LlmNode *n, LlmRole role, const char *text) {
         return llm_messages_add(&n->messages, &n->n_messages, role, text) ? 0 : -ENOMEM;
 }
 
-/* Every answer arrives here: what it cost is counted, then the node reads it. */
+/* Every answer arrives here: what it cost is counted (into the ledger with the node's
+ * commit), then the node reads it. */
 static int llm_node_take_answer(NodeRun *run, LlmNode *n, const LlmResponse *response) {
         const char *model = response->model ?: n->model.request.model;
         bool known;
@@ -66,7 +67,7 @@ static int llm_node_take_answer(NodeRun *run, LlmNode *n, const LlmResponse *res
         n->usage.output_tokens += response->usage.output_tokens;
         n->cost_usd += cost;
         n->cost_unknown = n->cost_unknown || !known;
-        (void) budget_record(run, model, &response->usage, cost);
+        (void) budget_record_at_commit(run, model, &response->usage, cost);
         return n->answered(run, n, response);
 }
 
