@@ -46,21 +46,31 @@ static int split_path(const char *path, Segments *ret) {
         return 0;
 }
 
-/* Returns the number of literal segments when path matches pattern, -1 otherwise. */
+/* Returns the number of literal segments when path matches pattern, -1 otherwise. Walks
+ * the pattern as it compares, so that most patterns are ruled out at their first segments
+ * without being split. */
 static int match_pattern(const Segments *path, const char *pattern) {
-        Segments pat;
         int literals = 0;
 
-        if (split_path(pattern, &pat) < 0 || pat.n != path->n)
-                return -1;
-        for (size_t i = 0; i < pat.n; i++) {
-                if (pat.start[i][0] == '{')
-                        continue;
-                if (pat.len[i] != path->len[i] || memcmp(pat.start[i], path->start[i], pat.len[i]) != 0)
+        for (size_t i = 0;; i++) {
+                const char *end;
+                size_t len;
+
+                while (*pattern == '/')
+                        pattern++;
+                if (!*pattern)
+                        return i == path->n ? literals : -1;
+                if (i >= path->n)
                         return -1;
-                literals++;
+                end = strchrnul(pattern, '/');
+                len = (size_t) (end - pattern);
+                if (pattern[0] != '{') {
+                        if (len != path->len[i] || memcmp(pattern, path->start[i], len) != 0)
+                                return -1;
+                        literals++;
+                }
+                pattern = end;
         }
-        return literals;
 }
 
 static int bind_params(HttpRequest *req, const Segments *path, const char *pattern) {

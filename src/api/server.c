@@ -415,19 +415,19 @@ bool http_deferred_client_waiting(const HttpDeferred *d) {
 /* --- Request headers ------------------------------------------------------------------------- */
 
 /* Headers lws does not know that webhook senders commonly set: listed in
- * http_request_headers() when present. */
+ * http_request_headers() when present. With the ':' lws looks them up by. */
 static const char *const listed_custom_headers[] = {
-        "x-github-event", "x-github-delivery", "x-github-hook-id", "x-github-hook-installation-target-id",
-        "x-github-hook-installation-target-type", "x-hub-signature", "x-hub-signature-256",
-        "x-gitlab-event", "x-gitlab-event-uuid", "x-gitlab-instance", "x-gitlab-webhook-uuid",
-        "x-gitea-event", "x-gitea-delivery", "x-gitea-signature", "x-gogs-event", "x-event-key",
-        "x-hook-uuid", "x-request-id", "x-correlation-id", "x-delivery-id", "x-event-type",
-        "x-event-id", "x-webhook-id", "x-webhook-event", "x-webhook-signature", "x-signature",
-        "stripe-signature", "x-slack-signature", "x-slack-request-timestamp", "x-twilio-signature",
-        "x-shopify-topic", "x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-shopify-webhook-id",
-        "x-amz-sns-message-type", "x-amz-sns-message-id", "x-amz-sns-topic-arn", "ce-id", "ce-type",
-        "ce-source", "ce-specversion", "ce-time", "ce-subject", "traceparent", "tracestate",
-        "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-pipelit-secret", "x-pipelit-signature",
+        "x-github-event:", "x-github-delivery:", "x-github-hook-id:", "x-github-hook-installation-target-id:",
+        "x-github-hook-installation-target-type:", "x-hub-signature:", "x-hub-signature-256:",
+        "x-gitlab-event:", "x-gitlab-event-uuid:", "x-gitlab-instance:", "x-gitlab-webhook-uuid:",
+        "x-gitea-event:", "x-gitea-delivery:", "x-gitea-signature:", "x-gogs-event:", "x-event-key:",
+        "x-hook-uuid:", "x-request-id:", "x-correlation-id:", "x-delivery-id:", "x-event-type:",
+        "x-event-id:", "x-webhook-id:", "x-webhook-event:", "x-webhook-signature:", "x-signature:",
+        "stripe-signature:", "x-slack-signature:", "x-slack-request-timestamp:", "x-twilio-signature:",
+        "x-shopify-topic:", "x-shopify-hmac-sha256:", "x-shopify-shop-domain:", "x-shopify-webhook-id:",
+        "x-amz-sns-message-type:", "x-amz-sns-message-id:", "x-amz-sns-topic-arn:", "ce-id:", "ce-type:",
+        "ce-source:", "ce-specversion:", "ce-time:", "ce-subject:", "traceparent:", "tracestate:",
+        "x-forwarded-proto:", "x-forwarded-host:", "forwarded:", "x-pipelit-secret:", "x-pipelit-signature:",
 };
 
 /* The lws token of a known header name (lowercase, without ':'), or -1. Request-line
@@ -446,13 +446,11 @@ static int header_token(const char *name) {
         return -1;
 }
 
-static char *custom_header_dup(struct lws *wsi, const char *lower) {
-        char key[128];
-        int len, klen = snprintf(key, sizeof key, "%s:", lower);
+/* key: the lowercase name and ':'. */
+static char *custom_header_dup(struct lws *wsi, const char *key, int klen) {
+        int len;
         char *v;
 
-        if (klen <= 0 || (size_t) klen >= sizeof key)
-                return NULL;
         len = lws_hdr_custom_length(wsi, key, klen);
         if (len < 0)
                 return NULL;
@@ -472,17 +470,19 @@ char *http_request_header(const HttpRequest *req, const char *name) {
         size_t n = strlen(name);
         int token;
 
-        if (!c || !c->wsi || n == 0 || n >= sizeof lower)
+        if (!c || !c->wsi || n == 0 || n + 1 >= sizeof lower)
                 return NULL;
         for (size_t i = 0; i <= n; i++)
                 lower[i] = (char) (name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
         token = header_token(lower);
         if (token >= 0)
                 return header_dup(c->wsi, (enum lws_token_indexes) token);
-        return custom_header_dup(c->wsi, lower);
+        lower[n] = ':';
+        lower[n + 1] = 0;
+        return custom_header_dup(c->wsi, lower, (int) n + 1);
 }
 
-static int headers_add(json_t *o, const char *name, char *value) {
+static int headers_add(json_t *o, const char *name, size_t name_len, char *value) {
         _cleanup_free_ char *v = value;
         json_t *s;
 
@@ -491,7 +491,7 @@ static int headers_add(json_t *o, const char *name, char *value) {
         s = json_string(v);
         if (!s)
                 return 0;       /* not UTF-8: left out */
-        return json_object_set_new(o, name, s) < 0 ? -ENOMEM : 0;
+        return json_object_setn_new(o, name, name_len, s) < 0 ? -ENOMEM : 0;
 }
 
 json_t *http_request_headers(const HttpRequest *req) {
@@ -503,21 +503,26 @@ json_t *http_request_headers(const HttpRequest *req) {
         if (!c || !c->wsi)
                 return TAKE_PTR(o);
         for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
-                const char *text = (const char *) lws_token_to_string((enum lws_token_indexes) t);
-                size_t n = text ? strlen(text) : 0;
-                char name[64];
+                const char *text;
+                size_t n;
 
-                if (n < 2 || text[0] == ':' || text[n - 1] != ':' || n > sizeof name ||
-                    lws_hdr_total_length(c->wsi, (enum lws_token_indexes) t) <= 0)
+                /* Most tokens are absent: the cheap test first. */
+                if (lws_hdr_total_length(c->wsi, (enum lws_token_indexes) t) <= 0)
                         continue;
-                memcpy(name, text, n - 1);
-                name[n - 1] = 0;
-                if (headers_add(o, name, header_dup(c->wsi, (enum lws_token_indexes) t)) < 0)
+                text = (const char *) lws_token_to_string((enum lws_token_indexes) t);
+                n = text ? strlen(text) : 0;
+                if (n < 2 || text[0] == ':' || text[n - 1] != ':')
+                        continue;
+                if (headers_add(o, text, n - 1, header_dup(c->wsi, (enum lws_token_indexes) t)) < 0)
                         return NULL;
         }
-        for (size_t i = 0; i < ELEMENTSOF(listed_custom_headers); i++)
-                if (headers_add(o, listed_custom_headers[i], custom_header_dup(c->wsi, listed_custom_headers[i])) < 0)
+        for (size_t i = 0; i < ELEMENTSOF(listed_custom_headers); i++) {
+                const char *key = listed_custom_headers[i];
+                size_t n = strlen(key);
+
+                if (headers_add(o, key, n - 1, custom_header_dup(c->wsi, key, (int) n)) < 0)
                         return NULL;
+        }
         return TAKE_PTR(o);
 }
 

@@ -39,8 +39,19 @@ void events_set_listeners_hook(EventsListenersFunc f, void *userdata) {
         listeners_hook_data = userdata;
 }
 
+static bool has_listeners(void) {
+        return __atomic_load_n(&events_listeners, __ATOMIC_RELAXED) > 0;
+}
+
+/* The events sync webhooks and the executions' D-Bus objects wait for (on the execution's
+ * channel), listened to or not. */
+static bool ends_execution(const char *type) {
+        return streq(type, "execution_completed") || streq(type, "execution_failed") ||
+                streq(type, "execution_cancelled");
+}
+
 bool events_wanted(const char *type) {
-        return __atomic_load_n(&events_listeners, __ATOMIC_RELAXED) > 0 || strncmp(type, "execution_", strlen("execution_")) == 0;
+        return has_listeners() || ends_execution(type);
 }
 
 void events_set_broker(Broker *broker) {
@@ -102,7 +113,8 @@ void events_publish_workflow(const char *slug, const char *type, const char *exe
 
         if (!b || !d || isempty(type) || !events_wanted(type))
                 return;
-        if (!isempty(slug) &&
+        /* Nobody but a listener waits on a workflow's channel. */
+        if (!isempty(slug) && has_listeners() &&
             snprintf(channel, sizeof channel, "workflow:%s", slug) < (int) sizeof channel)
                 publish_one(b, channel, type, execution_id, d);
         if (!isempty(execution_id) &&

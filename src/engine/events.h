@@ -22,9 +22,10 @@ long events_listeners_count(void);
 /* Called with the new count after each change, on the changing thread (NULL: none). */
 typedef void (*EventsListenersFunc)(long count, void *userdata);
 void events_set_listeners_hook(EventsListenersFunc f, void *userdata);
-/* Whether an event of type would reach anyone: with no subscription open, only the ends of
- * executions (execution_*), which sync webhooks wait for. Callers skip building the rest;
- * publishing skips them anyway. */
+/* Whether an event of type would reach anyone: with no subscription open (WebSocket or
+ * D-Bus), only the ends of executions (completed, failed, cancelled), which sync webhooks
+ * wait for on the execution's channel. Callers skip building the rest; publishing skips
+ * them anyway, and with no subscription it skips the workflow's channel too. */
 bool events_wanted(const char *type);
 
 /* Publishes type/data on channel; takes ownership of data (may be NULL → {}). */

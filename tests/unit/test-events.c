@@ -134,26 +134,34 @@ START_TEST(test_workflow_and_execution_channels) {
 }
 END_TEST
 
-START_TEST(test_without_listeners_only_execution_ends_are_published) {
+START_TEST(test_without_listeners_only_execution_ends_go_out) {
         Fixture f;
 
         fixture_setup(&f);
         events_listeners_changed(-1);
         ck_assert(!events_wanted("node_status"));
+        ck_assert(!events_wanted("execution_started"));
         ck_assert(events_wanted("execution_completed"));
+        ck_assert(events_wanted("execution_failed"));
+        ck_assert(events_wanted("execution_cancelled"));
         events_publish_workflow("wf", "node_status", "e-1", json_object());
         events_publish("workflow:wf", "node_created", NULL, json_object());
+        events_publish_workflow("wf", "execution_started", "e-1", json_object());
         events_publish_workflow("wf", "execution_completed", "e-1", json_object());
         deliver(&f);
-        ck_assert_int_eq(json_array_size(f.received.messages), 2);
+        /* Only on the execution's channel, which sync webhooks watch. */
+        ck_assert_int_eq(json_array_size(f.received.messages), 1);
+        ck_assert_str_eq(channel_at(&f, 0), "execution:e-1");
         ck_assert_str_eq(json_get_string(envelope_at(&f, 0), "type", ""), "execution_completed");
 
-        /* A subscription comes: everything flows again. */
+        /* A subscription comes: everything flows again, on both channels. */
         events_listeners_changed(+1);
         ck_assert(events_wanted("node_status"));
         events_publish_workflow("wf", "node_status", "e-1", json_object());
         deliver(&f);
-        ck_assert_int_eq(json_array_size(f.received.messages), 4);
+        ck_assert_int_eq(json_array_size(f.received.messages), 3);
+        ck_assert_str_eq(channel_at(&f, 1), "workflow:wf");
+        ck_assert_str_eq(channel_at(&f, 2), "execution:e-1");
         fixture_teardown(&f);
 }
 END_TEST
@@ -209,7 +217,7 @@ static Suite *events_suite(void) {
         tcase_add_test(tc, test_envelope);
         tcase_add_test(tc, test_null_data_and_execution_id);
         tcase_add_test(tc, test_workflow_and_execution_channels);
-        tcase_add_test(tc, test_without_listeners_only_execution_ends_are_published);
+        tcase_add_test(tc, test_without_listeners_only_execution_ends_go_out);
         tcase_add_test(tc, test_no_broker);
         tcase_add_test(tc, test_threads_keep_order_per_publisher);
         suite_add_tcase(s, tc);
