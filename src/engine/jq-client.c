@@ -25,6 +25,7 @@
 typedef struct JqProcess {
         pid_t pid;
         int fd;         /* our end of the socket pair: requests out, answers in */
+        JqReader answers;
 } JqProcess;
 
 static pthread_key_t process_key;
@@ -38,7 +39,9 @@ static void process_end(JqProcess *p) {
                 (void) kill(p->pid, SIGKILL);
                 (void) waitpid(p->pid, NULL, 0);
         }
-        *p = (JqProcess) { .fd = -1 };
+        p->pid = 0;
+        p->fd = -1;
+        p->answers = (JqReader) { .fd = -1 };
 }
 
 static void process_free(void *userdata) {
@@ -65,7 +68,9 @@ static JqProcess *process_get(void) {
         p = malloc(sizeof(JqProcess));
         if (!p)
                 return NULL;
-        *p = (JqProcess) { .fd = -1 };
+        p->pid = 0;
+        p->fd = -1;
+        p->answers = (JqReader) { .fd = -1 };
         if (pthread_setspecific(process_key, p) != 0) {
                 free(p);
                 return NULL;
@@ -140,6 +145,7 @@ static int process_start(JqProcess *p) {
                 return r;
         }
         p->fd = pair[0];
+        p->answers = (JqReader) { .fd = pair[0] };
         return 0;
 }
 
@@ -201,11 +207,11 @@ int jq_client_evaluate(const char *program, const char *input, size_t input_len,
         if (r >= 0)
                 r = wait_answer(p->fd, wait);
         if (r >= 0)
-                r = jq_read_full(p->fd, &answer, sizeof answer);
+                r = jq_read_full(&p->answers, &answer, sizeof answer);
         if (r >= 0 && (answer.status >= _JQ_STATUS_MAX || answer.text_len > output_limit + ANSWER_SLACK))
                 r = -EBADMSG;
         if (r >= 0)
-                r = jq_read_text(p->fd, (size_t) answer.text_len, ret_text);
+                r = jq_read_text(&p->answers, (size_t) answer.text_len, ret_text);
         if (r < 0) {
                 /* Stopped, dead or confused: the next run starts a fresh one. */
                 process_end(p);

@@ -2,16 +2,17 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/macro.h"
 #include "jq/jq-protocol.h"
 
-int jq_read_full(int fd, void *buf, size_t n) {
-        char *p = buf;
-
-        while (n > 0) {
-                ssize_t k = read(fd, p, n);
+/* One read(): what has arrived, up to n bytes. */
+static ssize_t read_some(int fd, void *buf, size_t n) {
+        for (;;) {
+                ssize_t k = read(fd, buf, n);
 
                 if (k < 0 && errno == EINTR)
                         continue;
@@ -19,19 +20,50 @@ int jq_read_full(int fd, void *buf, size_t n) {
                         return -errno;
                 if (k == 0)
                         return -EPIPE;
+                return k;
+        }
+}
+
+int jq_read_full(JqReader *reader, void *buf, size_t n) {
+        char *p = buf;
+
+        while (n > 0) {
+                size_t have = reader->end - reader->start, k;
+                ssize_t got;
+
+                if (have == 0 && n >= sizeof reader->buf) {
+                        /* Big: straight into place. */
+                        got = read_some(reader->fd, p, n);
+                        if (got < 0)
+                                return (int) got;
+                        p += got;
+                        n -= (size_t) got;
+                        continue;
+                }
+                if (have == 0) {
+                        got = read_some(reader->fd, reader->buf, sizeof reader->buf);
+                        if (got < 0)
+                                return (int) got;
+                        reader->start = 0;
+                        reader->end = (size_t) got;
+                        have = (size_t) got;
+                }
+                k = MIN(have, n);
+                memcpy(p, reader->buf + reader->start, k);
+                reader->start += k;
                 p += k;
-                n -= (size_t) k;
+                n -= k;
         }
         return 0;
 }
 
-int jq_read_text(int fd, size_t len, char **ret) {
+int jq_read_text(JqReader *reader, size_t len, char **ret) {
         char *data = malloc(len + 1);
         int r;
 
         if (!data)
                 return -ENOMEM;
-        r = jq_read_full(fd, data, len);
+        r = jq_read_full(reader, data, len);
         if (r < 0) {
                 free(data);
                 return r;

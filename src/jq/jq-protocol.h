@@ -31,11 +31,19 @@ typedef struct JqAnswerHeader {
         uint64_t text_len;
 } JqAnswerHeader;
 
+/* Reads messages from fd in as few read() calls as it can: each takes whatever has
+ * arrived, up to the buffer's size, so a small message is usually one call. */
+typedef struct JqReader {
+        int fd;
+        size_t start, end;      /* of what buf holds that was not taken yet */
+        char buf[16384];
+} JqReader;
+
 /* Reads exactly n bytes, retrying on EINTR and short reads. -EPIPE when the other end
  * closed first. */
-int jq_read_full(int fd, void *buf, size_t n);
+int jq_read_full(JqReader *reader, void *buf, size_t n);
 /* Reads len bytes into a new NUL-terminated buffer. */
-int jq_read_text(int fd, size_t len, char **ret);
+int jq_read_text(JqReader *reader, size_t len, char **ret);
 /* Sends the n buffers of iov in order, continuing after short writes; never raises SIGPIPE
  * (-EPIPE instead). Changes iov. */
 int jq_send_all(int fd, struct iovec *iov, size_t n);

@@ -20,20 +20,20 @@
 /* Programs and inputs larger than this are refused by pipelitd before they get here. */
 #define REQUEST_MAX ((size_t) 1 << 30)
 
-static int serve_one(JqEvaluator *e) {
+static int serve_one(JqEvaluator *e, JqReader *in) {
         char *program = NULL, *input = NULL, *text = NULL;
         JqRequestHeader request;
         JqAnswerHeader answer;
         JqStatus status;
         int r;
 
-        r = jq_read_full(STDIN_FILENO, &request, sizeof request);
+        r = jq_read_full(in, &request, sizeof request);
         if (r >= 0 && (request.program_len > REQUEST_MAX || request.input_len > REQUEST_MAX))
                 r = -EMSGSIZE;
         if (r >= 0)
-                r = jq_read_text(STDIN_FILENO, (size_t) request.program_len, &program);
+                r = jq_read_text(in, (size_t) request.program_len, &program);
         if (r >= 0)
-                r = jq_read_text(STDIN_FILENO, (size_t) request.input_len, &input);
+                r = jq_read_text(in, (size_t) request.input_len, &input);
         if (r >= 0)
                 r = jq_evaluate(e, program, input, (size_t) request.input_len, (size_t) request.output_limit,
                                 &status, &text);
@@ -50,6 +50,7 @@ static int serve_one(JqEvaluator *e) {
 }
 
 int main(int argc, char *argv[]) {
+        static JqReader in = { .fd = STDIN_FILENO };
         JqEvaluator *e;
         int r;
 
@@ -65,7 +66,7 @@ int main(int argc, char *argv[]) {
         if (!e)
                 return EXIT_FAILURE;
         do
-                r = serve_one(e);
+                r = serve_one(e, &in);
         while (r >= 0);
         jq_evaluator_free(e);
         /* Standard input ended: pipelitd let go of this process. */

@@ -149,6 +149,35 @@ START_TEST(test_transform_output_limit) {
 }
 END_TEST
 
+/* Inputs and results larger than a read takes at once, in turn with small ones: each
+ * message is read whole and nothing of one is left for the next. */
+START_TEST(test_transform_large_messages) {
+        for (int round = 0; round < 3; round++) {
+                _cleanup_free_ char *context = NULL, *big = malloc(200001);
+                TestRun *t;
+                json_t *items;
+                int r;
+
+                ck_assert_ptr_nonnull(big);
+                memset(big, 'x', 200000);
+                big[200000] = 0;
+                ck_assert(asprintf(&context, "{\"trigger\": {\"text\": \"%s\"}}", big) >= 0);
+                t = test_run_new("transform", "{\"program\": \"{n: (.trigger.text | length), "
+                                 "items: [range(30000)]}\"}", context, NULL);
+                r = component_transform(&t->run);
+                ck_assert_msg(r == 0, "failed: %s", t->run.error ?: "?");
+                ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(t->run.output, "output"), "n")),
+                                 200000);
+                items = json_object_get(json_object_get(t->run.output, "output"), "items");
+                ck_assert_int_eq(json_array_size(items), 30000);
+                ck_assert_int_eq(json_integer_value(json_array_get(items, 29999)), 29999);
+                test_run_free(t);
+
+                assert_transform(".trigger.n + 1", "{\"output\": 4}");
+        }
+}
+END_TEST
+
 START_TEST(test_transform_stops_when_cancelled) {
         int r;
         TestRun *t = test_run_new("transform", "{\"program\": \"range(1000000)\"}", context_text, NULL);
@@ -331,6 +360,7 @@ static Suite *transform_suite(void) {
         tcase_add_test(tc, test_transform_runtime_errors);
         tcase_add_test(tc, test_transform_no_environment);
         tcase_add_test(tc, test_transform_output_limit);
+        tcase_add_test(tc, test_transform_large_messages);
         tcase_add_test(tc, test_transform_stops_when_cancelled);
         tcase_add_test(tc, test_transform_endless_program_stops_at_the_deadline);
         tcase_add_test(tc, test_transform_endless_program_stops_when_cancelled);
