@@ -155,7 +155,7 @@ static bool is_ending_event(const char *message, size_t len) {
         return false;
 }
 
-void execution_watch_message(ExecutionWatch *w, const char *channel, const char *message, size_t len) {
+void execution_watch_message(ExecutionWatch *w, const char *channel, const char *message, size_t len, json_t *parsed) {
         _cleanup_json_ json_t *event = NULL;
         const char *id;
         size_t n = 0;
@@ -169,7 +169,7 @@ void execution_watch_message(ExecutionWatch *w, const char *channel, const char 
                 n += streq(x->execution_id, id);
         /* What the watchers learn from it (how it ended, its output) saves them a read. */
         if (n > 0)
-                event = json_loadb(message, len, 0, NULL);
+                event = parsed ? json_incref(parsed) : json_loadb(message, len, 0, NULL);
         /* One at a time, since an owner's callback may change the table; at most as many
          * as were there when the event came. */
         while (n-- > 0) {

@@ -46,5 +46,6 @@ void execution_watcher_remove(ExecutionWatcher *watcher);
 /* Watches registered and not ended yet. */
 size_t execution_watch_count(const ExecutionWatch *w);
 
-/* Looks at one event as the broker delivers it (channel, envelope text). */
-void execution_watch_message(ExecutionWatch *w, const char *channel, const char *message, size_t len);
+/* Looks at one event as the broker delivers it: channel, envelope text and, when the
+ * publisher handed it over, the envelope itself (parsed may be NULL). */
+void execution_watch_message(ExecutionWatch *w, const char *channel, const char *message, size_t len, json_t *parsed);

@@ -997,11 +997,11 @@ ExecutionWatch *server_execution_watch(Server *s) {
         return s ? s->execution_watch : NULL;
 }
 
-void server_broker_message(const char *channel, const char *message, size_t len, void *userdata) {
+void server_broker_message(const char *channel, const char *message, size_t len, json_t *parsed, void *userdata) {
         Server *s = userdata;
 
         ws_hub_broker_message(channel, message, len, s->hub);
-        execution_watch_message(s->execution_watch, channel, message, len);
+        execution_watch_message(s->execution_watch, channel, message, len, parsed);
 }
 
 unsigned server_requests_in_flight(Server *s) {

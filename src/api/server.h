@@ -4,6 +4,7 @@
  * socket activation and manual starts share one code path. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +47,7 @@ WsHub *server_hub(Server *s);
 ExecutionWatch *server_execution_watch(Server *s);
 /* The broker's subscriber (a BrokerMessageFunc, userdata: the server): hands every event to
  * the WebSocket hub and to the execution watches. */
-void server_broker_message(const char *channel, const char *message, size_t len, void *userdata);
+void server_broker_message(const char *channel, const char *message, size_t len, json_t *parsed, void *userdata);
 
 /* CLOCK_MONOTONIC time of the last request's end (or of the server's start). */
 uint64_t server_last_activity_usec(Server *s);

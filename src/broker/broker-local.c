@@ -18,6 +18,7 @@ typedef struct QueuedJob {
 
 typedef struct Message {
         struct Message *next;
+        json_t *parsed;
         size_t len;
         char *channel;
         char data[];
@@ -166,7 +167,15 @@ size_t broker_queued(Broker *b) {
         return n;
 }
 
-int broker_publish(Broker *b, const char *channel, const char *message, size_t len) {
+static Message *message_free(Message *m) {
+        Message *next = m->next;
+
+        json_decref(m->parsed);
+        free(m);
+        return next;
+}
+
+int broker_publish(Broker *b, const char *channel, const char *message, size_t len, json_t *parsed) {
         size_t channel_len = strlen(channel);
         Message *m = malloc(sizeof *m + len + 1 + channel_len + 1);
         bool was_empty;
@@ -174,6 +183,7 @@ int broker_publish(Broker *b, const char *channel, const char *message, size_t l
         if (!m)
                 return -ENOMEM;
         m->next = NULL;
+        m->parsed = json_incref(parsed);
         m->len = len;
         memcpy(m->data, message, len);
         m->data[len] = 0;
@@ -207,12 +217,9 @@ static int on_messages(sd_event_source *s, int fd, uint32_t revents, void *userd
         pthread_mutex_unlock(&b->lock);
 
         while (m) {
-                Message *next = m->next;
-
                 if (b->subscriber)
-                        b->subscriber(m->channel, m->data, m->len, b->subscriber_data);
-                free(m);
-                m = next;
+                        b->subscriber(m->channel, m->data, m->len, m->parsed, b->subscriber_data);
+                m = message_free(m);
         }
         return 0;
 }
@@ -255,11 +262,8 @@ Broker *broker_free(Broker *b) {
         sd_event_source_disable_unref(b->event_source);
         if (b->event_fd >= 0)
                 close(b->event_fd);
-        while (b->head) {
-                Message *next = b->head->next;
-                free(b->head);
-                b->head = next;
-        }
+        while (b->head)
+                b->head = message_free(b->head);
         free(b->heap);
         pthread_cond_destroy(&b->wakeup);
         pthread_mutex_destroy(&b->lock);

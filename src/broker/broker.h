@@ -4,6 +4,7 @@
  * (engine recovery re-enqueues every queued or running node at start). */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +43,11 @@ void broker_shutdown(Broker *b);
 size_t broker_queued(Broker *b);
 
 /* Pub/sub. publish is thread-safe; the message is copied. The single subscriber (the
- * WebSocket hub) gets every message on the I/O thread. */
-typedef void (*BrokerMessageFunc)(const char *channel, const char *message, size_t len, void *userdata);
-int broker_publish(Broker *b, const char *channel, const char *message, size_t len);
+ * WebSocket hub) gets every message on the I/O thread. parsed, when not NULL, is the
+ * message as the publisher built it: the broker keeps a reference and hands it to the
+ * subscriber (borrowed) with the text, which then need not be parsed again. Nobody may
+ * change it after publishing: two threads read it. */
+typedef void (*BrokerMessageFunc)(const char *channel, const char *message, size_t len, json_t *parsed,
+                                  void *userdata);
+int broker_publish(Broker *b, const char *channel, const char *message, size_t len, json_t *parsed);
 void broker_set_subscriber(Broker *b, BrokerMessageFunc f, void *userdata);

@@ -255,10 +255,11 @@ static int manager_listen(Manager *m) {
 }
 
 /* Live events go to the WebSocket clients and execution watches, and to the D-Bus signals. */
-static void manager_broker_message(const char *channel, const char *message, size_t len, void *userdata) {
+static void manager_broker_message(const char *channel, const char *message, size_t len, json_t *parsed,
+                                   void *userdata) {
         Manager *m = userdata;
 
-        server_broker_message(channel, message, len, m->server);
+        server_broker_message(channel, message, len, parsed, m->server);
         bus_broker_message(channel, message, len, m);
 }
 

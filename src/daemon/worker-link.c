@@ -304,7 +304,7 @@ static void on_event(WorkerPool *p, WireConn *c, const char *data, size_t len) {
                 return;
         message = nul + 1;
         message_len = len - (size_t) (message - data);
-        (void) broker_publish(p->manager->broker, data, message, message_len);
+        (void) broker_publish(p->manager->broker, data, message, message_len, NULL);
 
         if (strncmp(data, EXECUTION_CHANNEL_PREFIX, strlen(EXECUTION_CHANNEL_PREFIX)) != 0 ||
             !is_ending_event(message, message_len))

@@ -80,6 +80,7 @@ static void publish_one(Broker *b, const char *channel, const char *type, const 
         _cleanup_json_ json_t *envelope = NULL;
         _cleanup_free_ char *text = NULL;
         size_t len;
+        bool share;
 
         envelope = envelope_new(channel, type, execution_id, data);
         if (!envelope)
@@ -87,9 +88,13 @@ static void publish_one(Broker *b, const char *channel, const char *type, const 
         text = json_write(envelope, &len);
         if (!text)
                 return;
+        /* Those who wait for an execution's end read its envelope on the I/O thread: handed
+         * over as it is, it need not be parsed there. Only these, whose data (the run's
+         * final output) nobody changes any more. */
+        share = ends_execution(type) && strncmp(channel, "execution:", strlen("execution:")) == 0;
         /* Events are a live view, never the record: one lost to memory pressure is not
          * worth failing the work that announced it. */
-        (void) broker_publish(b, channel, text, len);
+        (void) broker_publish(b, channel, text, len, share ? envelope : NULL);
 }
 
 /* The data to send: data itself (its reference is taken over), or a new {} for NULL. */

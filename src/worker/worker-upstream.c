@@ -133,7 +133,7 @@ static int send_job(const BrokerJob *job, usec_t run_at, void *userdata) {
 }
 
 /* The broker's subscriber: an event, for pipelitd to publish. */
-static void send_event(const char *channel, const char *message, size_t len, void *userdata) {
+static void send_event(const char *channel, const char *message, size_t len, json_t *parsed, void *userdata) {
         Upstream *u = userdata;
         struct iovec iov[] = {
                 { .iov_base = (void *) channel, .iov_len = strlen(channel) + 1 },

@@ -23,8 +23,8 @@ typedef struct Fixture {
 
 static Fixture f;
 
-static void on_message(const char *channel, const char *message, size_t len, void *userdata) {
-        execution_watch_message(userdata, channel, message, len);
+static void on_message(const char *channel, const char *message, size_t len, json_t *parsed, void *userdata) {
+        execution_watch_message(userdata, channel, message, len, parsed);
 }
 
 static void setup(void) {
@@ -103,6 +103,20 @@ START_TEST(test_ending_events_wake_their_watch) {
                 assert_calls("[[\"" ID_A "\", 0], [\"" ID_B "\", 0]]");
                 ck_assert_uint_eq(execution_watch_count(f.watch), 0);
         }
+}
+END_TEST
+
+/* An event from a dedicated worker's process comes as text alone: the watcher gets it
+ * parsed all the same. */
+START_TEST(test_an_event_as_text_alone) {
+        static const char text[] = "{\"type\":\"execution_completed\",\"channel\":\"execution:" ID_A "\","
+                                   "\"data\":{\"output\":{\"n\":3}}}";
+
+        ck_assert_int_eq(execution_watch_add(f.watch, ID_A, 60ULL * 1000000, record, NULL, NULL), 0);
+        execution_watch_message(f.watch, "execution:" ID_A, text, strlen(text), NULL);
+        assert_calls("[[\"" ID_A "\", 0]]");
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(f.last_event, "data"),
+                                                                            "output"), "n")), 3);
 }
 END_TEST
 
@@ -189,8 +203,8 @@ START_TEST(test_bad_arguments) {
         ck_assert_int_eq(execution_watch_add(f.watch, long_id, 1000, record, NULL, NULL), -EINVAL);
         ck_assert_int_eq(execution_watch_add(f.watch, ID_A, 1000, NULL, NULL, NULL), -EINVAL);
         /* A registry without watches ignores everything. */
-        execution_watch_message(f.watch, "execution:" ID_A, "{\"type\":\"execution_completed\"}", 30);
-        execution_watch_message(NULL, "execution:" ID_A, "{\"type\":\"execution_completed\"}", 30);
+        execution_watch_message(f.watch, "execution:" ID_A, "{\"type\":\"execution_completed\"}", 30, NULL);
+        execution_watch_message(NULL, "execution:" ID_A, "{\"type\":\"execution_completed\"}", 30, NULL);
         assert_calls("[]");
 }
 END_TEST
@@ -201,6 +215,7 @@ static Suite *execution_watch_suite(void) {
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_ending_events_wake_their_watch);
+        tcase_add_test(tc, test_an_event_as_text_alone);
         tcase_add_test(tc, test_several_watches_of_one_execution);
         tcase_add_test(tc, test_timeout);
         tcase_add_test(tc, test_removed_watch_is_never_called);
