@@ -2,10 +2,11 @@
 
 #include <errno.h>
 
+#include "api/password-work.h"
 #include "api/router.h"
 #include "api/user-check.h"
-#include "common/crypto.h"
 #include "common/json-util.h"
+#include "common/log.h"
 #include "common/time-util.h"
 #include "daemon/manager.h"
 #include "engine/budget-limits.h"
@@ -69,14 +70,114 @@ static int read_budget(json_t *body, HttpResponse *resp, char **ret_text) {
         return *ret_text ? 1 : -ENOMEM;
 }
 
-/* The password_hash of a body's optional "password", or NULL when absent. */
-static int hash_optional_password(json_t *body, char **ret_hash) {
-        const char *password = json_get_string(body, "password", NULL);
+/* A change of a user, or a new one, as its request asked for it: made at once, or once its
+ * password is hashed (password-work.h). */
+typedef struct UserChange {
+        int64_t id;             /* the user changed; 0 for a new one */
+        json_t *body;           /* the request's, checked */
+        const char *role;       /* from body, when the caller may set it; else NULL */
+        char *budget;           /* normalized (read_budget()), or NULL */
+} UserChange;
 
-        *ret_hash = NULL;
-        if (!password)
-                return 0;
-        return password_hash(password, ret_hash);
+static void user_change_free(void *userdata) {
+        UserChange *c = userdata;
+
+        if (!c)
+                return;
+        json_decref(c->body);
+        free(c->budget);
+        free(c);
+}
+
+/* Takes budget. */
+static UserChange *user_change_new(int64_t id, json_t *body, const char *role, char *budget) {
+        UserChange *c = calloc(1, sizeof *c);
+
+        if (!c) {
+                free(budget);
+                return NULL;
+        }
+        *c = (UserChange) {
+                .id = id,
+                .body = json_incref(body),
+                .role = role,
+                .budget = budget,
+        };
+        return c;
+}
+
+static void answer_detail(int *ret_status, json_t **ret_body, int status, const char *detail) {
+        *ret_status = status;
+        *ret_body = json_pack("{s:s}", "detail", detail);
+}
+
+static void answer_failure(int *ret_status, json_t **ret_body, int r, const char *what) {
+        log_error_errno(r, "Cannot %s: %m", what);
+        answer_detail(ret_status, ret_body, 500, "Internal Server Error");
+}
+
+/* Applies c (with the new password's hash, or NULL) and says what to answer. */
+static void user_change_apply(Db *db, const UserChange *c, const char *hash, int *ret_status, json_t **ret_body) {
+        UserUpdate u = {
+                .password_hash = hash,
+                .role = c->role,
+                .first_name = json_get_string(c->body, "first_name", NULL),
+                .last_name = json_get_string(c->body, "last_name", NULL),
+                .budget = c->budget,
+        };
+        json_t *user = NULL;
+        int r;
+
+        if (c->id == 0) {
+                r = store_user_create(db, json_get_string(c->body, "username", ""), hash, c->role ?: "normal",
+                                      u.first_name ?: "", u.last_name ?: "", &user);
+                if (r == -EEXIST)
+                        return answer_detail(ret_status, ret_body, 409, "Username already exists.");
+                if (r < 0)
+                        return answer_failure(ret_status, ret_body, r, "create a user");
+                *ret_status = 201;
+                *ret_body = user;
+                return;
+        }
+
+        r = store_user_update(db, c->id, &u, NULL);
+        if (r >= 0)
+                r = store_user_get(db, c->id, &user);
+        if (r == -ENOENT)
+                return answer_detail(ret_status, ret_body, 404, "User not found.");
+        if (r < 0)
+                return answer_failure(ret_status, ret_body, r, "change a user");
+        *ret_status = 200;
+        *ret_body = user;
+}
+
+static void user_change_then(Manager *m, const char *hash, bool checked, void *userdata, int *ret_status,
+                             json_t **ret_body) {
+        if (!checked)
+                return answer_detail(ret_status, ret_body, 403, "The current password is wrong.");
+        user_change_apply(m->db, userdata, hash, ret_status, ret_body);
+}
+
+/* Makes the change, at once when it sets no password. check_hash: the hash the body's
+ * "current_password" must match first, or NULL. */
+static int user_change_submit(HttpRequest *req, HttpResponse *resp, UserChange *c, const char *check_hash) {
+        const char *password = json_get_string(c->body, "password", NULL);
+        json_t *body = NULL;
+        int status;
+
+        if (!password) {
+                user_change_apply(req->manager->db, c, NULL, &status, &body);
+                user_change_free(c);
+                return http_reply_json(resp, status, body);
+        }
+        return password_work_defer(req, resp, &(PasswordWorkRequest) {
+                .password = password,
+                .check = check_hash ? json_get_string(c->body, "current_password", "") : NULL,
+                .check_hash = check_hash,
+                .then = user_change_then,
+                .free = user_change_free,
+                .userdata = c,
+        });
 }
 
 static int reply_user(HttpResponse *resp, int status, Db *db, int64_t id) {
@@ -217,12 +318,13 @@ static int users_me_get(HttpRequest *req, HttpResponse *resp) {
 static int users_me_patch(HttpRequest *req, HttpResponse *resp) {
         static const JsonField fields[] = {
                 { "password", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
+                { "current_password", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
                 { "first_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
                 { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
         _cleanup_json_ json_t *body = NULL;
-        _cleanup_free_ char *hash = NULL, *budget = NULL;
-        UserUpdate u;
+        _cleanup_free_ char *budget = NULL, *current_hash = NULL;
+        UserChange *c;
         int r;
 
         body = http_request_json_object(req, resp);
@@ -231,28 +333,35 @@ static int users_me_patch(HttpRequest *req, HttpResponse *resp) {
         r = check_user_body(body, fields, ELEMENTSOF(fields), resp);
         if (r <= 0)
                 return r;
+        /* A key alone does not change the password: whoever holds a stolen one would lock
+         * the owner out. */
+        if (json_get_string(body, "password", NULL) && !json_get_string(body, "current_password", NULL)) {
+                _cleanup_json_ json_t *errors = json_array();
+
+                if (!errors)
+                        return -ENOMEM;
+                json_error_append(errors, "current_password", "missing",
+                                  "The current password is required to change the password");
+                return http_reply_detail(resp, 422, TAKE_PTR(errors));
+        }
         /* Nobody sets their own limits but an admin. */
         if (json_object_get(body, "budget") && req->user.role != USER_ROLE_ADMIN)
                 return http_reply_error(resp, 403, "Only an admin can change a budget.");
         r = read_budget(body, resp, &budget);
         if (r <= 0)
                 return r;
+        if (json_get_string(body, "password", NULL)) {
+                r = store_user_password_hash(req->manager->db, req->user.id, &current_hash);
+                if (r == -ENOENT)
+                        return http_reply_error(resp, 404, "User not found.");
+                if (r < 0)
+                        return r;
+        }
 
-        r = hash_optional_password(body, &hash);
-        if (r < 0)
-                return r;
-        u = (UserUpdate) {
-                .password_hash = hash,
-                .first_name = json_get_string(body, "first_name", NULL),
-                .last_name = json_get_string(body, "last_name", NULL),
-                .budget = budget,
-        };
-        r = store_user_update(req->manager->db, req->user.id, &u, NULL);
-        if (r == -ENOENT)
-                return http_reply_error(resp, 404, "User not found.");
-        if (r < 0)
-                return r;
-        return reply_user(resp, 200, req->manager->db, req->user.id);
+        c = user_change_new(req->user.id, body, NULL, TAKE_PTR(budget));
+        if (!c)
+                return -ENOMEM;
+        return user_change_submit(req, resp, c, current_hash);
 }
 
 static int users_me_keys_post(HttpRequest *req, HttpResponse *resp) {
@@ -276,8 +385,7 @@ static int users_post(HttpRequest *req, HttpResponse *resp) {
                 { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
         _cleanup_json_ json_t *body = NULL;
-        _cleanup_free_ char *hash = NULL;
-        json_t *user = NULL;
+        UserChange *c;
         int r;
 
         body = http_request_json_object(req, resp);
@@ -287,18 +395,10 @@ static int users_post(HttpRequest *req, HttpResponse *resp) {
         if (r <= 0)
                 return r;
 
-        r = hash_optional_password(body, &hash);
-        if (r < 0)
-                return r;
-        r = store_user_create(req->manager->db, json_get_string(body, "username", ""), hash,
-                              json_get_string(body, "role", "normal"),
-                              json_get_string(body, "first_name", ""),
-                              json_get_string(body, "last_name", ""), &user);
-        if (r == -EEXIST)
-                return http_reply_error(resp, 409, "Username already exists.");
-        if (r < 0)
-                return r;
-        return http_reply_json(resp, 201, user);
+        c = user_change_new(0, body, json_get_string(body, "role", NULL), NULL);
+        if (!c)
+                return -ENOMEM;
+        return user_change_submit(req, resp, c, NULL);
 }
 
 static int users_get(HttpRequest *req, HttpResponse *resp) {
@@ -335,9 +435,9 @@ static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
                 { "last_name", JSON_FIELD_STRING, JSON_FIELD_NULLABLE },
         };
         _cleanup_json_ json_t *body = NULL, *target = NULL;
-        _cleanup_free_ char *hash = NULL, *budget = NULL;
+        _cleanup_free_ char *budget = NULL;
         const char *role;
-        UserUpdate u;
+        UserChange *c;
         int64_t id;
         bool ok;
         int r;
@@ -367,22 +467,10 @@ static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
                         return 0;
         }
 
-        r = hash_optional_password(body, &hash);
-        if (r < 0)
-                return r;
-        u = (UserUpdate) {
-                .password_hash = hash,
-                .role = role,
-                .first_name = json_get_string(body, "first_name", NULL),
-                .last_name = json_get_string(body, "last_name", NULL),
-                .budget = budget,
-        };
-        r = store_user_update(req->manager->db, id, &u, NULL);
-        if (r == -ENOENT)
-                return http_reply_error(resp, 404, "User not found.");
-        if (r < 0)
-                return r;
-        return reply_user(resp, 200, req->manager->db, id);
+        c = user_change_new(id, body, role, TAKE_PTR(budget));
+        if (!c)
+                return -ENOMEM;
+        return user_change_submit(req, resp, c, NULL);
 }
 
 static int users_id_delete(HttpRequest *req, HttpResponse *resp) {

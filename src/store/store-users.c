@@ -91,6 +91,20 @@ int store_user_find_login(Db *db, const char *username, UserLogin *ret) {
         return 0;
 }
 
+int store_user_password_hash(Db *db, int64_t id, char **ret) {
+        _cleanup_(db_result_freep) DbResult *res = NULL;
+        char idbuf[DB_INT_BUFSZ];
+        int r;
+
+        r = db_queryv(db, &res, "SELECT password_hash FROM users WHERE id = ? AND is_active", db_int(idbuf, id));
+        if (r < 0)
+                return r;
+        if (db_result_rows(res) == 0)
+                return -ENOENT;
+        *ret = strdup(db_result_get(res, 0, 0) ?: "");
+        return *ret ? 0 : -ENOMEM;
+}
+
 int store_user_get(Db *db, int64_t id, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         char idbuf[DB_INT_BUFSZ];

@@ -31,6 +31,9 @@ void user_login_done(UserLogin *l);
 /* -ENOENT when no user has that name. */
 int store_user_find_login(Db *db, const char *username, UserLogin *ret);
 
+/* The password hash of an active user, or -ENOENT. */
+int store_user_password_hash(Db *db, int64_t id, char **ret);
+
 /* UserOut of an active user, or -ENOENT. */
 int store_user_get(Db *db, int64_t id, json_t **ret);
 

@@ -414,18 +414,46 @@ class UserAdminTest(DaemonTestCase):
 class ProfileTest(DaemonTestCase):
         def test_change_own_password(self):
                 user, client = self.make_user()
-                r = client.patch("/users/me/", {"password": "a-new-password"})
+                r = client.patch("/users/me/", {"password": "a-new-password",
+                                                "current_password": "user-password-1"})
                 self.assertEqual(r.status, 200, r)
                 self.assertEqual(r.body["id"], user["id"])
                 self.assertNotIn(b"a-new-password", r.raw)
+                self.assertNotIn(b"user-password-1", r.raw)
                 old = self.anon().post("/auth/token/", {"username": user["username"],
                                                         "password": "user-password-1"})
                 self.assertEqual(old.status, 401, old)
                 self.daemon.login(user["username"], "a-new-password")
 
+        def test_a_key_alone_does_not_change_the_password(self):
+                # Whoever holds a stolen key must not lock the owner out.
+                user, client = self.make_user()
+                self.assertValidation(client.patch("/users/me/", {"password": "taken-over-1"}),
+                                      "current_password")
+                r = client.patch("/users/me/", {"password": "taken-over-1",
+                                                "current_password": "a-wrong-guess"})
+                self.assertEqual(r.status, 403, r)
+                self.assertEqual(r.body, {"detail": "The current password is wrong."})
+                # Nothing else of the body was applied either.
+                r = client.patch("/users/me/", {"password": "taken-over-1", "first_name": "Mallory",
+                                                "current_password": "a-wrong-guess"})
+                self.assertEqual(r.status, 403, r)
+                self.assertEqual(client.get("/users/me/").body["first_name"], "")
+                self.daemon.login(user["username"], "user-password-1")
+                bad = self.anon().post("/auth/token/", {"username": user["username"],
+                                                        "password": "taken-over-1"})
+                self.assertEqual(bad.status, 401, bad)
+
+        def test_an_admin_sets_a_password_without_the_old_one(self):
+                user, _ = self.make_user()
+                r = self.admin.patch("/users/%d/" % user["id"], {"password": "set-by-admin-1"})
+                self.assertEqual(r.status, 200, r)
+                self.daemon.login(user["username"], "set-by-admin-1")
+
         def test_short_password_is_refused(self):
                 user, client = self.make_user()
-                self.assertValidation(client.patch("/users/me/", {"password": "1234567"}),
+                self.assertValidation(client.patch("/users/me/", {"password": "1234567",
+                                                                  "current_password": "user-password-1"}),
                                       "password")
                 self.daemon.login(user["username"], "user-password-1")
 

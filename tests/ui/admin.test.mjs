@@ -198,11 +198,16 @@ describe("browser UI: credentials, schedules, users and settings", () => {
     await account.getByRole("status").filter({ hasText: "Saved." }).waitFor(WAIT);
     assert.equal((await api.get("/users/me/")).first_name, "Ada");
     const password = page.getByRole("form", { name: "Change password" });
+    await password.getByLabel("Current password").fill("not-the-password");
     await password.getByLabel("New password", { exact: true }).fill("a-new-password-2");
     await password.getByLabel("New password again").fill("a-new-password-3");
     await password.getByRole("button", { name: "Change password" }).click();
     await password.getByRole("alert").filter({ hasText: "The two passwords differ." }).waitFor(WAIT);
     await password.getByLabel("New password again").fill("a-new-password-2");
+    await password.getByRole("button", { name: "Change password" }).click();
+    // Without the current password, a key left in a browser does not change it.
+    await password.getByRole("alert").filter({ hasText: "The current password is wrong." }).waitFor(WAIT);
+    await password.getByLabel("Current password").fill(ADMIN.password);
     await password.getByRole("button", { name: "Change password" }).click();
     await password.getByRole("status").filter({ hasText: "Password changed." }).waitFor(WAIT);
     // The old one is refused (logging in with the new one would replace this page's key).

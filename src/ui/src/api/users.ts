@@ -108,7 +108,8 @@ export function useProfile() {
 export function useUpdateProfile() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (fields: { first_name?: string; last_name?: string; password?: string }) =>
+    // A new password goes with the current one: the server refuses it alone.
+    mutationFn: (fields: { first_name?: string; last_name?: string; password?: string; current_password?: string }) =>
       patch<User>("/users/me/", fields),
     onSuccess: (user) => qc.setQueryData(keys.profile, user),
   });

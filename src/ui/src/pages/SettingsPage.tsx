@@ -114,6 +114,7 @@ function AccountCard() {
 
 function PasswordCard() {
   const update = useUpdateProfile();
+  const [current, setCurrent] = useState("");
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
   const [mismatch, setMismatch] = useState<string | null>(null);
@@ -122,8 +123,9 @@ function PasswordCard() {
     e.preventDefault();
     if (password !== again) return setMismatch("The two passwords differ.");
     setMismatch(null);
-    update.mutate({ password }, {
+    update.mutate({ password, current_password: current }, {
       onSuccess: () => {
+        setCurrent("");
         setPassword("");
         setAgain("");
       },
@@ -133,6 +135,11 @@ function PasswordCard() {
     <div className="card">
       <h2>Password</h2>
       <form className="form-grid" onSubmit={submit} aria-label="Change password">
+        <label className="field">
+          <span>Current password</span>
+          <input name="current-password" type="password" autoComplete="current-password" required
+            value={current} onChange={(e) => setCurrent(e.target.value)} />
+        </label>
         <label className="field">
           <span>New password</span>
           <input name="new-password" type="password" autoComplete="new-password" minLength={MIN_PASSWORD} required
