@@ -84,8 +84,16 @@ static void store_and_announce(Engine *e, Db *db, PendingSummary *batch) {
                 if (k < 0) {
                         const ExecutionInfo *info = &s->execution->info;
 
-                        log_execution_errno(LOG_ERR, k, info->workflow_slug, info->id, NULL, NULL,
-                                            "Cannot store execution %s: %m (%s)", info->id, db_last_error(db));
+                        /* A workflow deleted while its run went on is no fault of ours: its
+                         * webhook answers 404, as it would a moment later. */
+                        if (k == -ENOLINK)
+                                log_execution(LOG_INFO, info->workflow_slug, info->id, NULL, NULL,
+                                              "Execution %s not stored: its workflow was deleted meanwhile.",
+                                              info->id);
+                        else
+                                log_execution_errno(LOG_ERR, k, info->workflow_slug, info->id, NULL, NULL,
+                                                    "Cannot store execution %s: %m (%s)", info->id,
+                                                    db_last_error(db));
                         execution_start_failed(info->id, k);
                         continue;
                 }

@@ -665,6 +665,63 @@ class UnkeptSyncRunTest(WebhookTestCase):
                 self.assertSummaryOnly(detail, runs["all"][2])
 
 
+class WebhookDeletedTest(WebhookTestCase):
+        """A workflow deleted while sync webhook runs of it go on: every request gets its
+        run's output or a 404, and nothing is left running."""
+
+        def run_while_deleting(self, settings):
+                slug = self.hook_flow([("count", "transform", jq("{n: (.trigger.body.items | length)}")),
+                                       ("say", "reply_chat", {"message": "{{ count.output.n }} items"})],
+                                      [("hook", "count"), ("count", "say")],
+                                      workflow_fields={"settings": settings}, response_mode="sync")
+                answers = []
+                deleted = threading.Event()
+
+                def post(n):
+                        # Until a while after the deletion: those sent later must find nothing.
+                        after = 0
+                        while after < 5:
+                                gone = deleted.is_set()
+                                r = self.hook(slug, body={"items": list(range(n))})
+                                answers.append((n, gone, r))
+                                after += gone
+
+                threads = [threading.Thread(target=post, args=(n,)) for n in range(1, 5)]
+                for t in threads:
+                        t.start()
+                deadline = time.monotonic() + 20
+                while len(answers) < 40:
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.01)
+                r = self.admin.delete("/workflows/%s/" % slug)
+                self.assertEqual(r.status, 204, r)
+                deleted.set()
+                for t in threads:
+                        t.join(30)
+
+                for n, gone, r in answers:
+                        if r.status == 200:
+                                self.assertFalse(gone, r)
+                                self.assertEqual(r.body["output"], {"output": "%d items" % n}, r)
+                        else:
+                                self.assertEqual((r.status, r.body), (404, {"detail": "Webhook not found."}), r)
+                self.assertGreaterEqual(sum(r.status == 200 for _, _, r in answers), 40)
+                self.assertTrue(all(r.status == 404 for _, gone, r in answers if gone))
+                # A run cut short by the deletion is no error of the daemon's.
+                self.assertNotIn("Cannot store execution", self.daemon.log())
+                self.assertHealthy()
+                deadline = time.monotonic() + 10
+                while self.admin.get("/executions/?status=running").body["total"] > 0:
+                        self.assertLess(time.monotonic(), deadline, "runs left running")
+                        time.sleep(0.05)
+
+        def test_runs_kept(self):
+                self.run_while_deleting({})
+
+        def test_runs_kept_in_memory(self):
+                self.run_while_deleting({"retention": {"keep_successful": "none"}})
+
+
 class WebhookStopTest(WebhookTestCase):
         """SIGTERM while a sync webhook waits: the daemon answers it, then exits 0."""
 
