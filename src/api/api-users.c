@@ -77,6 +77,7 @@ typedef struct UserChange {
         json_t *body;           /* the request's, checked */
         const char *role;       /* from body, when the caller may set it; else NULL */
         char *budget;           /* normalized (read_budget()), or NULL */
+        int64_t caller_key;     /* the login that asks stays logged in (UserUpdate) */
 } UserChange;
 
 static void user_change_free(void *userdata) {
@@ -90,7 +91,7 @@ static void user_change_free(void *userdata) {
 }
 
 /* Takes budget. */
-static UserChange *user_change_new(int64_t id, json_t *body, const char *role, char *budget) {
+static UserChange *user_change_new(const HttpRequest *req, int64_t id, json_t *body, const char *role, char *budget) {
         UserChange *c = calloc(1, sizeof *c);
 
         if (!c) {
@@ -102,6 +103,7 @@ static UserChange *user_change_new(int64_t id, json_t *body, const char *role, c
                 .body = json_incref(body),
                 .role = role,
                 .budget = budget,
+                .caller_key = req->user.key_id,
         };
         return c;
 }
@@ -120,6 +122,7 @@ static void answer_failure(int *ret_status, json_t **ret_body, int r, const char
 static void user_change_apply(Db *db, const UserChange *c, const char *hash, int *ret_status, json_t **ret_body) {
         UserUpdate u = {
                 .password_hash = hash,
+                .session_kept = c->caller_key,
                 .role = c->role,
                 .first_name = json_get_string(c->body, "first_name", NULL),
                 .last_name = json_get_string(c->body, "last_name", NULL),
@@ -358,7 +361,7 @@ static int users_me_patch(HttpRequest *req, HttpResponse *resp) {
                         return r;
         }
 
-        c = user_change_new(req->user.id, body, NULL, TAKE_PTR(budget));
+        c = user_change_new(req, req->user.id, body, NULL, TAKE_PTR(budget));
         if (!c)
                 return -ENOMEM;
         return user_change_submit(req, resp, c, current_hash);
@@ -395,7 +398,7 @@ static int users_post(HttpRequest *req, HttpResponse *resp) {
         if (r <= 0)
                 return r;
 
-        c = user_change_new(0, body, json_get_string(body, "role", NULL), NULL);
+        c = user_change_new(req, 0, body, json_get_string(body, "role", NULL), NULL);
         if (!c)
                 return -ENOMEM;
         return user_change_submit(req, resp, c, NULL);
@@ -467,7 +470,7 @@ static int users_id_patch(HttpRequest *req, HttpResponse *resp) {
                         return 0;
         }
 
-        c = user_change_new(id, body, role, TAKE_PTR(budget));
+        c = user_change_new(req, id, body, role, TAKE_PTR(budget));
         if (!c)
                 return -ENOMEM;
         return user_change_submit(req, resp, c, NULL);

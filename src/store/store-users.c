@@ -5,6 +5,7 @@
 
 #include "common/json-util.h"
 #include "common/time-util.h"
+#include "store/store-api-keys.h"
 #include "store/store-users.h"
 #include "store/store-workflows.h"
 
@@ -146,6 +147,15 @@ int store_user_create(Db *db, const char *username, const char *password_hash, c
         return store_user_get(db, db_result_get_int64(res, 0, 0), ret);
 }
 
+/* Whoever logged in with the old password (a stolen one, say) is logged out. Keys made
+ * for scripts stay: their owner revokes them in the list. */
+static int end_sessions(Db *db, const char *user_id, int64_t kept) {
+        char keptbuf[DB_INT_BUFSZ];
+
+        return db_queryv(db, NULL, "DELETE FROM api_keys WHERE user_id = ? AND name = ? AND id <> ?", user_id,
+                         API_KEY_SESSION_NAME, db_int(keptbuf, kept));
+}
+
 int store_user_update(Db *db, int64_t id, const UserUpdate *u, json_t **ret) {
         _cleanup_(db_result_freep) DbResult *res = NULL;
         char now[TIMESTAMP_BUFSZ], idbuf[DB_INT_BUFSZ], sql[256] = "UPDATE users SET updated_at = ?";
@@ -177,12 +187,20 @@ int store_user_update(Db *db, int64_t id, const UserUpdate *u, json_t **ret) {
         strcat(sql, " WHERE id = ? AND is_active RETURNING id");
         params[n++] = db_int(idbuf, id);
 
-        r = db_query(db, &res, sql, n, params);
+        r = db_begin(db);
         if (r < 0)
                 return r;
-        if (db_result_rows(res) == 0)
-                return -ENOENT;
-
+        r = db_query(db, &res, sql, n, params);
+        if (r >= 0 && db_result_rows(res) == 0)
+                r = -ENOENT;
+        if (r >= 0 && u->password_hash)
+                r = end_sessions(db, idbuf, u->session_kept);
+        if (r >= 0)
+                r = db_commit(db);
+        if (r < 0) {
+                (void) db_rollback(db);
+                return r;
+        }
         return ret ? store_user_get(db, id, ret) : 0;
 }
 

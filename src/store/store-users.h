@@ -44,7 +44,8 @@ int store_user_create(Db *db, const char *username, const char *password_hash, c
 
 /* Fields to change; NULL leaves a field as it is. */
 typedef struct UserUpdate {
-        const char *password_hash;
+        const char *password_hash;      /* a new one also ends the user's login sessions… */
+        int64_t session_kept;           /* …but for this one (an api_keys id; 0: none) */
         const char *role;
         const char *first_name;
         const char *last_name;

@@ -390,13 +390,28 @@ class UserAdminTest(DaemonTestCase):
                 self.assertEqual(client.get("/users/").status, 403)
 
         def test_admin_resets_a_password(self):
-                user, _ = self.make_user()
+                # Without the old one, which the user may have forgotten.
+                user, client = self.make_user()
+                script = client.post("/users/me/keys/", {"name": "script"}).body["key"]
                 r = self.admin.patch("/users/%s/" % user["id"], {"password": "reset-password-9"})
                 self.assertEqual(r.status, 200, r)
                 self.daemon.login(user["username"], "reset-password-9")
                 r = self.anon().post("/auth/token/", {"username": user["username"],
                                                       "password": "user-password-1"})
                 self.assertEqual(r.status, 401, r)
+                # Every login of the user ends; a key made for a script stays; the admin's
+                # own login goes on.
+                self.assertNotAuthenticated(client.get("/auth/me/"))
+                self.assertEqual(self.anon().get("/auth/me/", token=script).status, 200)
+                self.assertEqual(self.admin.get("/auth/me/").status, 200)
+
+        def test_an_admin_changing_their_own_password_stays_logged_in(self):
+                admin, client = self.make_user(role="admin")
+                # Others here count on one admin.
+                self.addCleanup(lambda: self.assertEqual(self.admin.delete("/users/%d/" % admin["id"]).status, 204))
+                r = client.patch("/users/%d/" % admin["id"], {"password": "admin-changed-1"})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(client.get("/auth/me/").status, 200)
 
         def test_deleted_user_cannot_log_in(self):
                 user, client = self.make_user()
@@ -414,6 +429,8 @@ class UserAdminTest(DaemonTestCase):
 class ProfileTest(DaemonTestCase):
         def test_change_own_password(self):
                 user, client = self.make_user()
+                elsewhere = self.daemon.login(user["username"], "user-password-1")
+                script = client.post("/users/me/keys/", {"name": "script"}).body["key"]
                 r = client.patch("/users/me/", {"password": "a-new-password",
                                                 "current_password": "user-password-1"})
                 self.assertEqual(r.status, 200, r)
@@ -424,6 +441,11 @@ class ProfileTest(DaemonTestCase):
                                                         "password": "user-password-1"})
                 self.assertEqual(old.status, 401, old)
                 self.daemon.login(user["username"], "a-new-password")
+                # The login that changed it goes on; any other login (a stolen one, say) ends;
+                # a key made for a script stays until its owner revokes it.
+                self.assertEqual(client.get("/auth/me/").status, 200)
+                self.assertNotAuthenticated(self.anon().get("/auth/me/", token=elsewhere))
+                self.assertEqual(self.anon().get("/auth/me/", token=script).status, 200)
 
         def test_a_key_alone_does_not_change_the_password(self):
                 # Whoever holds a stolen key must not lock the owner out.
@@ -443,12 +465,6 @@ class ProfileTest(DaemonTestCase):
                 bad = self.anon().post("/auth/token/", {"username": user["username"],
                                                         "password": "taken-over-1"})
                 self.assertEqual(bad.status, 401, bad)
-
-        def test_an_admin_sets_a_password_without_the_old_one(self):
-                user, _ = self.make_user()
-                r = self.admin.patch("/users/%d/" % user["id"], {"password": "set-by-admin-1"})
-                self.assertEqual(r.status, 200, r)
-                self.daemon.login(user["username"], "set-by-admin-1")
 
         def test_short_password_is_refused(self):
                 user, client = self.make_user()

@@ -162,9 +162,12 @@ class DbusAdminTest(BusCase):
         def test_set_password(self):
                 name = unique("bus-pw")
                 self.call("CreateUser", "sss", name, PASSWORD, "")
+                session = self.daemon.login(name, PASSWORD)
                 self.call("SetPassword", "ss", name, "another-password-2")
                 self.assertEqual(self.login_status(name, "another-password-2"), 200)
                 self.assertEqual(self.login_status(name, PASSWORD), 401)
+                # Whoever logged in with the old password is logged out.
+                self.assertEqual(self.anon().get("/auth/me/", token=session).status, 401)
 
                 name_, text = self.call_error("SetPassword", "ss", name, "short")
                 self.assertEqual(name_, "org.pipelit.Pipelit1.Error.InvalidArgument")

@@ -212,6 +212,8 @@ describe("browser UI: credentials, schedules, users and settings", () => {
     await password.getByRole("status").filter({ hasText: "Password changed." }).waitFor(WAIT);
     // The old one is refused (logging in with the new one would replace this page's key).
     await new Api(daemon.url).request("POST", "/auth/token/", ADMIN, 401);
+    // This page's login (whose key the test's API client shares) goes on.
+    await api.request("GET", "/auth/me/", undefined, 200);
     await page.getByRole("radio", { name: "Dark" }).check();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
     // This browser's own key is marked, so nobody revokes it unawares.
