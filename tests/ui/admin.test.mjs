@@ -197,6 +197,12 @@ describe("browser UI: credentials, schedules, users and settings", () => {
     await account.getByRole("button", { name: "Save names" }).click();
     await account.getByRole("status").filter({ hasText: "Saved." }).waitFor(WAIT);
     assert.equal((await api.get("/users/me/")).first_name, "Ada");
+    // Another login of the admin's, which the new password ends.
+    const elsewhere = new Api(daemon.url);
+    await elsewhere.login();
+    await page.reload();
+    const sessions = page.getByTestId("api-keys").locator('tr[data-name="session"]');
+    await sessions.nth(1).waitFor(WAIT);
     const password = page.getByRole("form", { name: "Change password" });
     await password.getByLabel("Current password").fill("not-the-password");
     await password.getByLabel("New password", { exact: true }).fill("a-new-password-2");
@@ -212,8 +218,11 @@ describe("browser UI: credentials, schedules, users and settings", () => {
     await password.getByRole("status").filter({ hasText: "Password changed." }).waitFor(WAIT);
     // The old one is refused (logging in with the new one would replace this page's key).
     await new Api(daemon.url).request("POST", "/auth/token/", ADMIN, 401);
-    // This page's login (whose key the test's API client shares) goes on.
+    // This page's login (whose key the test's API client shares) goes on; the other one
+    // ended, and the key list shows it gone.
     await api.request("GET", "/auth/me/", undefined, 200);
+    await elsewhere.request("GET", "/auth/me/", undefined, 401);
+    await sessions.nth(1).waitFor({ ...WAIT, state: "detached" });
     await page.getByRole("radio", { name: "Dark" }).check();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
     // This browser's own key is marked, so nobody revokes it unawares.

@@ -111,7 +111,11 @@ export function useUpdateProfile() {
     // A new password goes with the current one: the server refuses it alone.
     mutationFn: (fields: { first_name?: string; last_name?: string; password?: string; current_password?: string }) =>
       patch<User>("/users/me/", fields),
-    onSuccess: (user) => qc.setQueryData(keys.profile, user),
+    onSuccess: (user, fields) => {
+      qc.setQueryData(keys.profile, user);
+      // A new password ended one's other logins: their keys are gone from the list.
+      if (fields.password) void qc.invalidateQueries({ queryKey: keys.apiKeys("me") });
+    },
   });
 }
 
