@@ -1,6 +1,7 @@
 /* /api/v1/users/: one's own account and keys, and (for admins) everyone's. */
 
 #include <errno.h>
+#include <inttypes.h>
 
 #include "api/password-work.h"
 #include "api/router.h"
@@ -156,9 +157,14 @@ static void user_change_apply(Db *db, const UserChange *c, const char *hash, int
 
 static void user_change_then(Manager *m, const char *hash, bool checked, void *userdata, int *ret_status,
                              json_t **ret_body) {
-        if (!checked)
+        const UserChange *c = userdata;
+
+        if (!checked) {
+                /* As a failed login is: whoever watches the journal for guessing sees it. */
+                log_info("Refused a password change of user %" PRIi64 ": wrong current password.", c->id);
                 return answer_detail(ret_status, ret_body, 403, "The current password is wrong.");
-        user_change_apply(m->db, userdata, hash, ret_status, ret_body);
+        }
+        user_change_apply(m->db, c, hash, ret_status, ret_body);
 }
 
 /* Makes the change, at once when it sets no password. check_hash: the hash the body's

@@ -456,6 +456,9 @@ class ProfileTest(DaemonTestCase):
                                                 "current_password": "a-wrong-guess"})
                 self.assertEqual(r.status, 403, r)
                 self.assertEqual(r.body, {"detail": "The current password is wrong."})
+                # The journal tells, as it tells of failed logins.
+                self.assertIn("Refused a password change of user %d: wrong current password." % user["id"],
+                              self.daemon.log())
                 # Nothing else of the body was applied either.
                 r = client.patch("/users/me/", {"password": "taken-over-1", "first_name": "Mallory",
                                                 "current_password": "a-wrong-guess"})
