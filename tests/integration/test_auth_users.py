@@ -469,6 +469,32 @@ class ProfileTest(DaemonTestCase):
                                                         "password": "taken-over-1"})
                 self.assertEqual(bad.status, 401, bad)
 
+        def test_password_changes_do_not_hold_up_other_requests(self):
+                # As with logins: checking and hashing happen beside the event loop, so a
+                # request sent after a burst of changes is answered first.
+                clients = [self.make_user()[1] for _ in range(8)]
+                finished = []
+                lock = threading.Lock()
+
+                def change(client):
+                        r = client.patch("/users/me/", {"password": "a-new-password",
+                                                        "current_password": "user-password-1"})
+                        with lock:
+                                finished.append(("change", r.status))
+
+                threads = [threading.Thread(target=change, args=(c,)) for c in clients]
+                for t in threads:
+                        t.start()
+                time.sleep(0.02)
+                health = self.anon().get("/health")
+                with lock:
+                        changes_before_health = len(finished)
+                for t in threads:
+                        t.join(30)
+                self.assertEqual(health.status, 200, health)
+                self.assertLess(changes_before_health, 8, "/health waited for every password change")
+                self.assertEqual(sorted(finished), [("change", 200)] * 8)
+
         def test_short_password_is_refused(self):
                 user, client = self.make_user()
                 self.assertValidation(client.patch("/users/me/", {"password": "1234567",
