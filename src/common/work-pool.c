@@ -22,6 +22,7 @@ struct WorkPool {
         pthread_mutex_t lock;
         pthread_cond_t wakeup;
         WorkList queued;        /* waiting for a thread */
+        size_t n_queued;
         WorkList finished;      /* waiting for the event loop */
         size_t n_pending;       /* submitted, done callback not run yet */
         size_t max_pending;
@@ -70,6 +71,7 @@ static void *worker_main(void *userdata) {
                 if (p->stopping)
                         break;
                 item = list_pop(&p->queued);
+                p->n_queued--;
                 pthread_mutex_unlock(&p->lock);
 
                 item->work(p, item->userdata);
@@ -160,6 +162,7 @@ WorkPool *work_pool_free(WorkPool *p) {
         queued = p->queued.head;
         finished = p->finished.head;
         p->queued = p->finished = (WorkList) {};
+        p->n_queued = 0;
         deliver(p, finished, true);
         deliver(p, queued, true);
 
@@ -189,7 +192,9 @@ int work_pool_submit(WorkPool *p, WorkFunc work, WorkDoneFunc done, void *userda
                 r = -ESHUTDOWN;
         else if (p->n_pending >= p->max_pending)
                 r = -EAGAIN;
-        else if (p->n_idle == 0 && p->n_threads < p->max_threads) {
+        /* An idle thread that was signalled may not have woken yet: it takes work already
+         * queued. A new thread is due unless more threads idle than work waits. */
+        else if (p->n_idle <= p->n_queued && p->n_threads < p->max_threads) {
                 r = -pthread_create(&p->threads[p->n_threads], NULL, worker_main, p);
                 if (r == 0)
                         p->n_threads++;
@@ -198,6 +203,7 @@ int work_pool_submit(WorkPool *p, WorkFunc work, WorkDoneFunc done, void *userda
         }
         if (r == 0) {
                 list_push(&p->queued, item);
+                p->n_queued++;
                 p->n_pending++;
                 pthread_cond_signal(&p->wakeup);
         }

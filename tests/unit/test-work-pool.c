@@ -120,6 +120,56 @@ START_TEST(test_limit) {
 }
 END_TEST
 
+/* Work that waits until every piece of its batch runs: on fewer threads than pieces, the
+ * first ones give up waiting. */
+typedef struct Meeting {
+        unsigned expected, arrived, gave_up, n_done;
+} Meeting;
+
+static void meet(WorkPool *pool, void *userdata) {
+        Meeting *m = userdata;
+
+        __atomic_add_fetch(&m->arrived, 1, __ATOMIC_ACQ_REL);
+        for (unsigned i = 0; i < 2000; i++) {
+                if (__atomic_load_n(&m->arrived, __ATOMIC_ACQUIRE) >= m->expected)
+                        return;
+                sleep_ms(1);
+        }
+        __atomic_add_fetch(&m->gave_up, 1, __ATOMIC_ACQ_REL);
+}
+
+static void meeting_done(void *userdata, bool cancelled) {
+        Meeting *m = userdata;
+
+        ck_assert(!cancelled);
+        m->n_done++;
+}
+
+START_TEST(test_idle_threads_are_not_promised_twice) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(work_pool_freep) WorkPool *pool = NULL;
+        Job warm[2] = {};
+        Meeting meeting = { .expected = 3 };
+        unsigned n_done = 0;
+
+        ck_assert_int_ge(sd_event_new(&event), 0);
+        ck_assert_int_eq(work_pool_new(event, 3, 8, &pool), 0);
+        /* Two threads, idle again. */
+        for (size_t i = 0; i < ELEMENTSOF(warm); i++) {
+                warm[i] = (Job) { .sleep_ms = 50, .n_done = &n_done };
+                ck_assert_int_eq(work_pool_submit(pool, job_run, job_done, &warm[i]), 0);
+        }
+        run_until(event, &n_done, ELEMENTSOF(warm));
+
+        /* Three at once: the two idle threads take two, a third thread the last, even
+         * though the idle ones had not woken when it came. */
+        for (unsigned i = 0; i < meeting.expected; i++)
+                ck_assert_int_eq(work_pool_submit(pool, meet, meeting_done, &meeting), 0);
+        run_until(event, &meeting.n_done, meeting.expected);
+        ck_assert_uint_eq(meeting.gave_up, 0);
+}
+END_TEST
+
 START_TEST(test_free_cancels) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         WorkPool *pool = NULL;
@@ -156,6 +206,7 @@ static Suite *work_pool_suite(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_work_and_done);
         tcase_add_test(tc, test_limit);
+        tcase_add_test(tc, test_idle_threads_are_not_promised_twice);
         tcase_add_test(tc, test_free_cancels);
         suite_add_tcase(s, tc);
         return s;
