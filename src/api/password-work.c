@@ -1,13 +1,13 @@
 /* Passwords hashed and checked on the work pool (password-work.h). */
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/password-work.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/vault.h"
 #include "common/work-pool.h"
 #include "daemon/manager.h"
 
@@ -24,18 +24,11 @@ typedef struct PasswordWork {
         bool checked;
 } PasswordWork;
 
-static char *secret_free(char *s) {
-        if (s)
-                sodium_memzero(s, strlen(s));
-        free(s);
-        return NULL;
-}
-
 static PasswordWork *password_work_free(PasswordWork *w) {
         if (!w)
                 return NULL;
-        secret_free(w->password);
-        secret_free(w->check);
+        free_erase(w->password);
+        free_erase(w->check);
         free(w->check_hash);
         free(w->hash);
         if (w->free_userdata)
