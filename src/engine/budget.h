@@ -52,7 +52,8 @@ int budget_keep(NodeRun *run, BudgetLedgerEntry **slot, const char *model, const
 void budget_record_kept(NodeRun *run, BudgetLedgerEntry **slot);
 /* budget_keep() into run->ledger_at_commit: the entry goes into the transaction that
  * commits the node's success (record_success()); any other end of the run writes it alone
- * (job_commit_result()). A run the engine does not commit (no run->waker) writes it now. */
+ * (job_commit_result()), as does a suspension (job_component_ended()). A run the engine
+ * does not commit (no run->waker) writes it now. */
 int budget_record_at_commit(NodeRun *run, const char *model, const LlmUsage *usage, double cost_usd);
 BudgetLedgerEntry *budget_ledger_entry_free(BudgetLedgerEntry *e);
 

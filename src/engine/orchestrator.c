@@ -787,6 +787,11 @@ int job_component_ended(Job *j, JobResult *res, int r) {
         NodeRun *run = &res->run;
 
         if (run->suspended_state && r >= 0) {
+                /* A call answered before this wait (a retry's first answer, say) goes into
+                 * the ledger now, while the next is on its way: held over the wait, it
+                 * would be lost when the run is dropped (the daemon stops, the execution is
+                 * deleted). */
+                budget_record_kept(run, &run->ledger_at_commit);
                 /* It waits without this worker: the commit comes after its resume, which
                  * needs its row as it is now (nothing changes it while the run waits). */
                 res->row = j->row;

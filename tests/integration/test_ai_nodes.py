@@ -273,6 +273,27 @@ class AiNodesTests(AiNodesCase):
                 self.assertEqual(len(self.fake.requests(model)), 1)
                 self.assertEqual(self.admin.get("/workflows/%s/usage/" % slug).body["today"]["llm_calls"], 1)
 
+        def test_an_answer_is_in_the_ledger_while_the_next_call_waits(self):
+                """An answer the node's commit would take goes into the ledger once the run
+                waits for another call: held over the wait, it would be lost with the run."""
+                model = self.scenario()
+                self.fake.script(model, {"text": '{"name": "Ada", "age": "thirty-six"}'},
+                                 {"text": '{"name": "Ada", "age": 36}', "delay": 2})
+                slug = self.extractor_flow(model)
+                execution_id = self.execute(slug, {"text": "Ada, thirty-six"})
+                deadline = time.monotonic() + 10
+                while len(self.fake.requests(model)) < 2:
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.02)
+                # Before the second answer (2 s away), the first is counted.
+                deadline = time.monotonic() + 1.5
+                while self.admin.get("/workflows/%s/usage/" % slug).body["today"]["llm_calls"] < 1:
+                        self.assertLess(time.monotonic(), deadline, "the first answer is not in the ledger")
+                        time.sleep(0.02)
+                self.assertEqual(self.detail(execution_id)["status"], "running")
+                self.assertEqual(self.wait_for(execution_id)["status"], "completed")
+                self.assertEqual(self.admin.get("/workflows/%s/usage/" % slug).body["today"]["llm_calls"], 2)
+
         def test_extractor_sends_a_wrong_answer_back_once(self):
                 model = self.scenario()
                 self.fake.script(model, {"text": '{"name": "Ada", "age": "thirty-six"}'}, {"text": '{"name": "Ada", "age": 36}'})
