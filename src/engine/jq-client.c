@@ -24,8 +24,7 @@
 
 typedef struct JqProcess {
         pid_t pid;
-        int fd;         /* our end of the socket pair: requests out, answers in */
-        JqReader answers;
+        JqReader socket;        /* our end of the socket pair: requests out, answers in */
 } JqProcess;
 
 static pthread_key_t process_key;
@@ -33,15 +32,13 @@ static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 static int process_key_error;
 
 static void process_end(JqProcess *p) {
-        if (p->fd >= 0)
-                close(p->fd);
+        if (p->socket.fd >= 0)
+                close(p->socket.fd);
         if (p->pid > 0) {
                 (void) kill(p->pid, SIGKILL);
                 (void) waitpid(p->pid, NULL, 0);
         }
-        p->pid = 0;
-        p->fd = -1;
-        p->answers = (JqReader) { .fd = -1 };
+        *p = (JqProcess) { .socket.fd = -1 };
 }
 
 static void process_free(void *userdata) {
@@ -68,9 +65,7 @@ static JqProcess *process_get(void) {
         p = malloc(sizeof(JqProcess));
         if (!p)
                 return NULL;
-        p->pid = 0;
-        p->fd = -1;
-        p->answers = (JqReader) { .fd = -1 };
+        *p = (JqProcess) { .socket.fd = -1 };
         if (pthread_setspecific(process_key, p) != 0) {
                 free(p);
                 return NULL;
@@ -144,8 +139,7 @@ static int process_start(JqProcess *p) {
                 p->pid = 0;
                 return r;
         }
-        p->fd = pair[0];
-        p->answers = (JqReader) { .fd = pair[0] };
+        p->socket = (JqReader) { .fd = pair[0] };
         return 0;
 }
 
@@ -200,18 +194,18 @@ int jq_client_evaluate(const char *program, const char *input, size_t input_len,
                         return r;
         }
 
-        r = jq_send_all(p->fd, (struct iovec[]) {
+        r = jq_send_all(p->socket.fd, (struct iovec[]) {
                                 { .iov_base = &request, .iov_len = sizeof request },
                                 { .iov_base = (char *) program, .iov_len = request.program_len },
                                 { .iov_base = (char *) input, .iov_len = input_len } }, 3);
         if (r >= 0)
-                r = wait_answer(p->fd, wait);
+                r = wait_answer(p->socket.fd, wait);
         if (r >= 0)
-                r = jq_read_full(&p->answers, &answer, sizeof answer);
+                r = jq_read_full(&p->socket, &answer, sizeof answer);
         if (r >= 0 && (answer.status >= _JQ_STATUS_MAX || answer.text_len > output_limit + ANSWER_SLACK))
                 r = -EBADMSG;
         if (r >= 0)
-                r = jq_read_text(&p->answers, (size_t) answer.text_len, ret_text);
+                r = jq_read_text(&p->socket, (size_t) answer.text_len, ret_text);
         if (r < 0) {
                 /* Stopped, dead or confused: the next run starts a fresh one. */
                 process_end(p);
