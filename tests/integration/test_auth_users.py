@@ -16,6 +16,31 @@ def iso_in(seconds):
         return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def answered_during_a_burst(test, calls):
+        """Makes the calls at once, each on its thread, and a request to /health just after:
+        fails when /health waited for every call. Returns the calls' statuses, sorted."""
+        finished = []
+        lock = threading.Lock()
+
+        def call(f):
+                r = f()
+                with lock:
+                        finished.append(r.status)
+
+        threads = [threading.Thread(target=call, args=(f,)) for f in calls]
+        for t in threads:
+                t.start()
+        time.sleep(0.02)
+        health = test.anon().get("/health")
+        with lock:
+                finished_before_health = len(finished)
+        for t in threads:
+                t.join(30)
+        test.assertEqual(health.status, 200, health)
+        test.assertLess(finished_before_health, len(calls), "/health waited for every call")
+        return sorted(finished)
+
+
 class LoginTest(DaemonTestCase):
         def test_login_gives_a_working_key(self):
                 r = self.anon().post("/auth/token/", {"username": ADMIN_USER,
@@ -46,27 +71,11 @@ class LoginTest(DaemonTestCase):
         def test_logins_do_not_hold_up_other_requests(self):
                 # Checking a password takes tens of milliseconds on purpose; it happens beside
                 # the event loop, so a request sent after a burst of logins is answered first.
-                finished = []
-                lock = threading.Lock()
-
                 def login(i):
-                        r = self.anon().post("/auth/token/", {"username": ADMIN_USER,
-                                                              "password": "wrong-%d" % i})
-                        with lock:
-                                finished.append(("login", r.status))
+                        return self.anon().post("/auth/token/", {"username": ADMIN_USER, "password": "wrong-%d" % i})
 
-                threads = [threading.Thread(target=login, args=(i,)) for i in range(8)]
-                for t in threads:
-                        t.start()
-                time.sleep(0.02)
-                health = self.anon().get("/health")
-                with lock:
-                        logins_before_health = len(finished)
-                for t in threads:
-                        t.join(30)
-                self.assertEqual(health.status, 200, health)
-                self.assertLess(logins_before_health, 8, "/health waited for every login")
-                self.assertEqual(sorted(finished), [("login", 401)] * 8)
+                statuses = answered_during_a_burst(self, [lambda i=i: login(i) for i in range(8)])
+                self.assertEqual(statuses, [401] * 8)
 
         def test_login_without_fields(self):
                 r = self.anon().post("/auth/token/", {"username": ADMIN_USER})
@@ -470,30 +479,14 @@ class ProfileTest(DaemonTestCase):
                 self.assertEqual(bad.status, 401, bad)
 
         def test_password_changes_do_not_hold_up_other_requests(self):
-                # As with logins: checking and hashing happen beside the event loop, so a
-                # request sent after a burst of changes is answered first.
-                clients = [self.make_user()[1] for _ in range(8)]
-                finished = []
-                lock = threading.Lock()
-
+                # As with logins: checking and hashing happen beside the event loop.
                 def change(client):
-                        r = client.patch("/users/me/", {"password": "a-new-password",
-                                                        "current_password": "user-password-1"})
-                        with lock:
-                                finished.append(("change", r.status))
+                        return client.patch("/users/me/", {"password": "a-new-password",
+                                                           "current_password": "user-password-1"})
 
-                threads = [threading.Thread(target=change, args=(c,)) for c in clients]
-                for t in threads:
-                        t.start()
-                time.sleep(0.02)
-                health = self.anon().get("/health")
-                with lock:
-                        changes_before_health = len(finished)
-                for t in threads:
-                        t.join(30)
-                self.assertEqual(health.status, 200, health)
-                self.assertLess(changes_before_health, 8, "/health waited for every password change")
-                self.assertEqual(sorted(finished), [("change", 200)] * 8)
+                clients = [self.make_user()[1] for _ in range(8)]
+                statuses = answered_during_a_burst(self, [lambda c=c: change(c) for c in clients])
+                self.assertEqual(statuses, [200] * 8)
 
         def test_short_password_is_refused(self):
                 user, client = self.make_user()
